@@ -1,0 +1,62 @@
+# Make every contact count: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help install run stop outbox test test-unit test-integration test-e2e test-contract lint typecheck check schemas clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+run: $(STAMP) ## Run everything locally: Kafka, the three services, and the outbox of messages
+	$(PY) -m infra.run
+
+stop: $(STAMP) ## Stop the local Kafka broker (if `make run` was interrupted hard)
+	$(PY) -m infra.kafka stop
+
+outbox: $(STAMP) ## Show the messages a local run would have sent
+	$(PY) -m services.feedback outbox
+
+test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), end-to-end, contract
+	$(PY) -m infra.kafka fetch
+	$(PY) -m infra.prism install
+	$(PY) -m pytest -q -ra
+
+test-unit: $(STAMP) ## Run the fast, pure tests only
+	$(PY) -m pytest -q tests/unit
+
+test-integration: $(STAMP) ## Run the tests against a real broker and database
+	$(PY) -m pytest -q tests/integration
+
+test-e2e: $(STAMP) ## Run the services as processes, end to end
+	$(PY) -m pytest -q tests/e2e
+
+test-contract: $(STAMP) ## Check provider requests against the official API specs (Prism)
+	$(PY) -m infra.prism install
+	$(PY) -m pytest -q tests/contract
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP) ## mypy
+	$(VENV)/bin/mypy schemas services infra tests
+
+check: lint typecheck test ## Lint, type-check and test: what CI runs
+
+schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/schemas
+	$(PY) -m schemas.export build/schemas
+
+clean: ## Remove the virtualenv and local state (broker data, SQLite store, outbox)
+	-$(PY) -m infra.kafka stop
+	rm -rf $(VENV) .local build

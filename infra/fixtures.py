@@ -1,0 +1,96 @@
+"""pytest fixtures for the real infrastructure: a Kafka broker and a PostgreSQL database.
+
+Each comes from, in order: the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``),
+testcontainers when a Docker engine answers, or the project's own scripts (``infra.kafka``,
+``infra.postgres``). Whatever a fixture starts, it stops at the end of the session. The test
+broker gets its own port and a fresh log directory, so a developer's running broker is never
+touched.
+
+Loaded by ``tests/conftest.py`` as a pytest plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import suppress
+
+import pytest
+
+from infra import kafka as local_kafka
+from infra import postgres as local_postgres
+from infra.topics import create_topics
+from services.store.db import migrate
+
+TEST_KAFKA_PORT = int(os.environ.get("TEST_KAFKA_PORT", "29092"))
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """Bootstrap servers of a real broker, with every topic in ``schemas.topics`` created."""
+    if env := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        create_topics(env)
+        yield env
+        return
+    if docker_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
+            bootstrap = container.get_bootstrap_server()
+            create_topics(bootstrap)
+            yield bootstrap
+        return
+    broker = local_kafka.Broker(port=TEST_KAFKA_PORT, controller_port=TEST_KAFKA_PORT + 1)
+    local_kafka.reset(broker)  # a fresh log for every test session
+    bootstrap = local_kafka.start(broker)
+    create_topics(bootstrap)
+    try:
+        yield bootstrap
+    finally:
+        local_kafka.reset(broker)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """URL of a PostgreSQL server's maintenance database, from env, Docker or the local script."""
+    if env := os.environ.get("DATABASE_URL"):
+        yield env
+        return
+    if docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:15", driver="psycopg") as container:
+            yield container.get_connection_url()
+        return
+    was_running = local_postgres.postgres_status() is not None
+    url = local_postgres.ensure_postgres()
+    try:
+        yield url
+    finally:
+        if not was_running:
+            local_postgres.stop_postgres()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    name = f"mecc_test_{uuid.uuid4().hex[:8]}"
+    url = local_postgres.create_database(postgres_server, name)
+    migrate(url)
+    try:
+        yield url
+    finally:
+        with suppress(Exception):
+            local_postgres.drop_database(postgres_server, name)

@@ -1,0 +1,250 @@
+"""A local single-node Apache Kafka broker (KRaft, broker+controller), started by the project.
+
+No Docker engine is needed: the broker's jars come from Maven Central (``pom.xml`` beside
+this file), storage is formatted with ``kafka.tools.StorageTool`` and the broker runs as
+``java -cp 'lib/*' kafka.Kafka server.properties`` on loopback only.
+
+    python -m infra.kafka fetch     # download the jars once (cached in .local/kafka/lib)
+    python -m infra.kafka start     # format storage if needed, start, wait, create topics
+    python -m infra.kafka stop
+    python -m infra.kafka status
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
+DEFAULT_HOME = ROOT / ".local" / "kafka"
+
+
+@dataclass(frozen=True)
+class Broker:
+    home: Path = DEFAULT_HOME
+    port: int = 19092
+    controller_port: int = 19093
+
+    @property
+    def lib(self) -> Path:
+        return self.home / "lib"
+
+    @property
+    def data(self) -> Path:
+        return self.home / f"data-{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / f"broker-{self.port}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / f"broker-{self.port}.log"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def fetch(broker: Broker) -> None:
+    """Copy the broker's runtime jars from Maven Central; a second run downloads nothing."""
+    marker = broker.lib / ".complete"
+    if marker.exists() and marker.read_text() == POM.read_text():
+        return
+    if shutil.which("mvn") is None:
+        sys.exit("infra.kafka: Maven (mvn) is required to fetch Kafka: apt-get install maven")
+    broker.lib.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            f"-DoutputDirectory={broker.lib}", "-DincludeScope=runtime",
+        ],
+        check=True,
+    )
+    marker.write_text(POM.read_text())
+
+
+def _server_properties(broker: Broker) -> Path:
+    props = broker.home / f"server-{broker.port}.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{broker.controller_port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{broker.port},CONTROLLER://127.0.0.1:{broker.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{broker.port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                "inter.broker.listener.name=PLAINTEXT",
+                f"log.dirs={broker.data}",
+                "num.partitions=1",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=4",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "min.insync.replicas=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+    )
+    return props
+
+
+def _log4j(broker: Broker) -> Path:
+    cfg = broker.home / "log4j.properties"
+    cfg.write_text(
+        "log4j.rootLogger=WARN, stdout\n"
+        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
+        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n"
+        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
+        "log4j.logger.kafka.server.KafkaServer=INFO\n"
+        "log4j.logger.kafka.server.BrokerServer=INFO\n"
+    )
+    return cfg
+
+
+def _java(broker: Broker, main: str, *args: str) -> list[str]:
+    heap = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx512m").split()
+    return [
+        "java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{_log4j(broker)}",
+        "-cp", f"{broker.lib}/*", main, *args,
+    ]
+
+
+def running_pid(broker: Broker) -> int | None:
+    try:
+        pid = int(broker.pid_file.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def start(broker: Broker, timeout: float = 90.0) -> str:
+    """Start the broker (formatting storage on first use) and wait until it answers."""
+    fetch(broker)
+    if running_pid(broker) and _port_open(broker.port):
+        return broker.bootstrap
+    if _port_open(broker.port):
+        sys.exit(f"infra.kafka: port {broker.port} is taken by something that is not our broker")
+    props = _server_properties(broker)
+    if not (broker.data / "meta.properties").exists():
+        broker.data.mkdir(parents=True, exist_ok=True)
+        cluster_id = subprocess.run(
+            _java(broker, "kafka.tools.StorageTool", "random-uuid"),
+            check=True, capture_output=True, text=True,
+        ).stdout.strip() or uuid.uuid4().hex
+        subprocess.run(
+            _java(broker, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)),
+            check=True, capture_output=True, text=True,
+        )
+    log = broker.log_file.open("ab")
+    proc = subprocess.Popen(
+        _java(broker, "kafka.Kafka", str(props)),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    broker.pid_file.write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"infra.kafka: broker exited ({proc.returncode}); see {broker.log_file}")
+        if _port_open(broker.port) and _metadata_ready(broker.bootstrap):
+            return broker.bootstrap
+        time.sleep(0.5)
+    stop(broker)
+    sys.exit(f"infra.kafka: broker did not answer within {timeout:.0f}s; see {broker.log_file}")
+
+
+def _metadata_ready(bootstrap: str) -> bool:
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+    except KafkaError:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+
+
+def stop(broker: Broker, timeout: float = 30.0) -> None:
+    pid = running_pid(broker)
+    if pid is None:
+        broker.pid_file.unlink(missing_ok=True)
+        return
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    broker.pid_file.unlink(missing_ok=True)
+
+
+def reset(broker: Broker) -> None:
+    """Stop and delete the broker's data (the jars stay)."""
+    stop(broker)
+    shutil.rmtree(broker.data, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m infra.kafka", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["fetch", "start", "stop", "status", "reset", "topics"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT", "19092")))
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("KAFKA_HOME_DIR", DEFAULT_HOME)))
+    args = parser.parse_args(argv)
+    broker = Broker(home=args.home, port=args.port, controller_port=args.port + 1)
+    if args.command == "fetch":
+        fetch(broker)
+    elif args.command == "start":
+        from infra.topics import create_topics
+
+        bootstrap = start(broker)
+        create_topics(bootstrap)
+        print(bootstrap)
+    elif args.command == "topics":
+        from infra.topics import create_topics
+
+        create_topics(os.environ.get("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap))
+    elif args.command == "stop":
+        stop(broker)
+    elif args.command == "reset":
+        reset(broker)
+    else:
+        pid = running_pid(broker)
+        print(f"running pid={pid} {broker.bootstrap}" if pid else "stopped")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Stoplight Prism, a mock server that serves an OpenAPI description and rejects requests that break it.
+
+The contract tests point the real ``twilio`` and ``sendgrid`` clients at Prism serving the providers'
+own API descriptions (``shared/contracts``), so a request the project sends that the provider does not
+document fails the test. Prism comes from npm, installed into ``.local/node`` (never globally)::
+
+    python -m infra.prism install           # once; does nothing when this version is already there
+    python -m infra.prism serve SPEC [--port N]
+    python -m infra.prism path              # where the prism executable is
+
+In code::
+
+    with serve(Path(".../twilio_api_v2010.json")) as base_url:
+        ...  # http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_PREFIX = ROOT / ".local" / "node"
+PACKAGE = "@stoplight/prism-cli"
+#: Pinned: a newer Prism may validate differently, which would change what the contract tests prove.
+PRISM_VERSION = "5.16.0"
+
+
+class PrismUnavailable(RuntimeError):
+    """Prism is not installed and cannot be (no npm on this machine)."""
+
+
+def prism_bin() -> Path:
+    """Where the ``prism`` executable is once installed (it may not exist yet)."""
+    return NODE_PREFIX / "node_modules" / ".bin" / "prism"
+
+
+def installed_version() -> str | None:
+    manifest = NODE_PREFIX / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
+    try:
+        version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError):
+        return None
+    return version if isinstance(version, str) else None
+
+
+def is_installed() -> bool:
+    return installed_version() == PRISM_VERSION and prism_bin().exists()
+
+
+def npm_available() -> bool:
+    return shutil.which("npm") is not None and shutil.which("node") is not None
+
+
+def install(*, force: bool = False, quiet: bool = False) -> Path:
+    """Install the pinned Prism into ``.local/node`` with npm, unless that version is already there."""
+    if not force and is_installed():
+        return prism_bin()
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise PrismUnavailable("npm and node are needed to install Stoplight Prism (apt-get install npm)")
+    NODE_PREFIX.mkdir(parents=True, exist_ok=True)
+    # Two test runs may start at once: one installs, the other waits and then finds it installed.
+    with (NODE_PREFIX / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and is_installed():
+            return prism_bin()
+        command = [npm, "install", "--prefix", str(NODE_PREFIX), "--save-exact", "--no-audit", "--no-fund",
+                   "--ignore-scripts", "--loglevel", "error", f"{PACKAGE}@{PRISM_VERSION}"]
+        # --ignore-scripts: Prism needs no install script; the one in its tree only sends analytics.
+        env = {**os.environ, "SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}
+        result = subprocess.run(command, env=env, cwd=NODE_PREFIX, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        if not quiet and result.stdout.strip():
+            print(result.stdout.strip(), file=sys.stderr)
+        if result.returncode != 0 or not is_installed():
+            raise RuntimeError(f"installing {PACKAGE}@{PRISM_VERSION} failed ({result.returncode}):\n"
+                               f"{result.stdout[-4000:]}")
+    return prism_bin()
+
+
+def ensure_prism() -> Path:
+    """The ``prism`` executable, installing the pinned version first if it is missing."""
+    return prism_bin() if is_installed() else install(quiet=True)
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+@contextlib.contextmanager
+def serve(spec: Path, port: int | None = None, *, host: str = "127.0.0.1", errors: bool = True,
+          startup_timeout: float = 60.0, log_path: Path | None = None) -> Iterator[str]:
+    """Run ``prism mock SPEC`` (static mode) until the block ends; yields its base URL.
+
+    Requests that break the description are refused (422, or the 4xx the description gives);
+    ``errors`` (``--errors``) also turns Prism's own response-validation violations into errors.
+    Prism's log goes to ``log_path`` (a temporary file by default) and is quoted if it fails to start.
+    """
+    spec = Path(spec).resolve()
+    if not spec.is_file():
+        raise FileNotFoundError(spec)
+    executable = ensure_prism()
+    port = port or _free_port(host)
+    command = [str(executable), "mock", str(spec), "--host", host, "--port", str(port)]
+    if errors:
+        command.append("--errors")
+    with contextlib.ExitStack() as stack:
+        log: IO[bytes]
+        if log_path is None:
+            log = stack.enter_context(tempfile.NamedTemporaryFile(prefix=f"prism-{port}-", suffix=".log"))
+        else:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log = stack.enter_context(log_path.open("wb"))
+        env = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, start_new_session=True)
+        stack.callback(_stop, proc)
+        deadline = time.monotonic() + startup_timeout
+        while not _answers(host, port):
+            if proc.poll() is not None or time.monotonic() >= deadline:
+                with open(log.name, "rb") as f:
+                    tail = f.read()[-4000:].decode("utf-8", errors="replace")
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else (
+                    f"did not answer within {startup_timeout}s")
+                raise RuntimeError(f"prism mock {spec.name} on port {port} {state}:\n{tail}")
+            time.sleep(0.05)
+        yield f"http://{host}:{port}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    summary = (__doc__ or "").split("\n\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m infra.prism", description=summary)
+    commands = parser.add_subparsers(dest="command", required=True)
+    install_cmd = commands.add_parser("install", help=f"install {PACKAGE}@{PRISM_VERSION} into .local/node")
+    install_cmd.add_argument("--force", action="store_true")
+    commands.add_parser("path", help="print the prism executable's path")
+    serve_cmd = commands.add_parser("serve", help="serve an OpenAPI file until interrupted")
+    serve_cmd.add_argument("spec", type=Path)
+    serve_cmd.add_argument("--port", type=int, default=4010)
+    args = parser.parse_args(argv)
+
+    if args.command == "install":
+        already = not args.force and is_installed()
+        path = install(force=args.force)
+        print(f"{PACKAGE}@{PRISM_VERSION} {'already installed' if already else 'installed'}: {path}")
+    elif args.command == "path":
+        print(prism_bin())
+        return 0 if is_installed() else 1
+    elif args.command == "serve":
+        with serve(args.spec, args.port) as url:
+            print(f"{args.spec.name} served at {url}; Ctrl-C to stop", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

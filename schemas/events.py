@@ -1,0 +1,298 @@
+"""Pydantic v2 models for every event on every topic.
+
+Every event carries ``event_id`` (unique, the key that makes redelivery harmless),
+``schema_version`` and ``emitted_at``. Models are strict about unknown fields so that a
+producer that drifts from the contract is caught, not silently half-read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
+
+#: A report reference as informants see it, e.g. ``MECC-7K3Q-9XJD``.
+REFERENCE_PATTERN = r"^MECC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _e164(value: str) -> str:
+    """Normalise a phone number to E.164, reading national numbers as UK ones."""
+    try:
+        parsed = phonenumbers.parse(value, "GB")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    # Ofcom's drama ranges (07700 900xxx) are "possible" but not "valid"; accept them so
+    # trials and tests never need a real person's number.
+    if not (phonenumbers.is_valid_number(parsed) or _is_uk_drama_number(parsed)):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _is_uk_drama_number(parsed: phonenumbers.PhoneNumber) -> bool:
+    national = str(parsed.national_number)
+    return parsed.country_code == 44 and national.startswith("7700900") and len(national) == 10
+
+
+PhoneNumber = Annotated[str, Field(max_length=32), AfterValidator(_e164)]
+Reference = Annotated[str, Field(pattern=REFERENCE_PATTERN)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+FreeText = Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Channel(StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+#: A category id from the routing configuration's taxonomy (``config/routing/categories.yaml``);
+#: the intake checks it against that file, the router sends ids it does not know to the fallback.
+CategoryId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
+
+
+class Location(Model):
+    """Where it happened: a point, a postcode, or words; at least one of them."""
+
+    latitude: float | None = Field(default=None, ge=49.8, le=60.9)
+    longitude: float | None = Field(default=None, ge=-8.7, le=1.8)
+    postcode: str | None = Field(
+        default=None, max_length=10, pattern=r"^[A-Za-z]{1,2}[0-9][0-9A-Za-z]?\s*[0-9][A-Za-z]{2}$"
+    )
+    description: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _some_place(self) -> Location:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude go together")
+        if self.latitude is None and not self.postcode and not self.description:
+            raise ValueError("give a point, a postcode or a description of the place")
+        return self
+
+
+class ContactPreferences(Model):
+    """How, and whether, the informant wants to hear back. Feedback is on by default."""
+
+    channel: Channel | None = None
+    #: For sensitive categories: the informant confirmed this channel is safe to use.
+    safe_to_contact: bool = False
+    #: For sensitive categories: when it is safe, in words the team can read (e.g. "weekdays 9-3").
+    safe_times: str | None = Field(default=None, max_length=200)
+
+
+class Informant(Model):
+    """Who passed the information on. Police-only: never shown to watch coordinators."""
+
+    name: str | None = Field(default=None, max_length=200)
+    phone: PhoneNumber | None = None
+    email: EmailStr | None = None
+    preferences: ContactPreferences = ContactPreferences()
+
+    @model_validator(mode="after")
+    def _channel_has_address(self) -> Informant:
+        channel = self.preferences.channel
+        if channel is Channel.SMS and not self.phone:
+            raise ValueError("phone is required to hear back by SMS")
+        if channel is Channel.EMAIL and not self.email:
+            raise ValueError("email is required to hear back by email")
+        return self
+
+    def channel_to_use(self) -> Channel | None:
+        """The channel feedback goes to: the one chosen, else whichever address was given."""
+        if self.preferences.channel is not None:
+            return self.preferences.channel
+        if self.phone:
+            return Channel.SMS
+        if self.email:
+            return Channel.EMAIL
+        return None
+
+
+class ReportDetails(Model):
+    category: CategoryId
+    description: FreeText
+    location: Location
+    happened_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _not_in_future(self) -> ReportDetails:
+        if self.happened_at is not None:
+            when = self.happened_at if self.happened_at.tzinfo else self.happened_at.replace(tzinfo=UTC)
+            if when > utcnow():
+                raise ValueError("happened_at is in the future")
+        return self
+
+
+class Event(Model):
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    #: Bumped on a breaking change; a consumer dead-letters versions it does not know.
+    schema_version: Literal[1] = 1
+    emitted_at: datetime = Field(default_factory=utcnow)
+
+
+class PublicContact(Event):
+    """Topic ``contacts.public``: a member of the public passed something on."""
+
+    kind: Literal["public"] = "public"
+    reference: Reference
+    received_at: datetime = Field(default_factory=utcnow)
+    report: ReportDetails
+    #: None for an anonymous report (which cannot be sent updates).
+    informant: Informant | None = None
+
+
+class ThirdPartyContact(Event):
+    """Topic ``contacts.third-party``: an organisation reports on someone's behalf."""
+
+    kind: Literal["third_party"] = "third_party"
+    reference: Reference
+    received_at: datetime = Field(default_factory=utcnow)
+    report: ReportDetails
+    organisation_id: ShortText
+    #: The organisation's case worker who gets feedback on the person's behalf.
+    reporter: Informant
+    #: The person reported for; contacted only with their consent.
+    subject: Informant | None = None
+    subject_consents_to_contact: bool = False
+
+
+#: Either kind of contact, told apart by ``kind``: ``CONTACT.validate_json(raw)``.
+CONTACT: TypeAdapter[PublicContact | ThirdPartyContact] = TypeAdapter(
+    Annotated[PublicContact | ThirdPartyContact, Field(discriminator="kind")]
+)
+
+
+class DestinationKind(StrEnum):
+    TEAM = "team"
+    WATCH = "watch"
+    REDIRECT = "redirect"
+
+
+class Destination(Model):
+    kind: DestinationKind
+    id: ShortText
+    name: ShortText
+    #: For a redirect: what the informant is told about who handles it and how.
+    public_message: str | None = Field(default=None, max_length=1000)
+
+
+class RoutedItem(Event):
+    """Topic ``reports.routed``: a report with the routing decision and its reasons.
+
+    Police-internal: it carries the full contact. What watch coordinators see is redacted.
+    """
+
+    reference: Reference
+    contact: PublicContact | ThirdPartyContact = Field(discriminator="kind")
+    destinations: tuple[Destination, ...] = Field(min_length=1)
+    reasons: tuple[str, ...] = ()
+    sensitive: bool = False
+    rules_version: str = ""
+
+
+class UpdateKind(StrEnum):
+    ACTION = "action"
+    CLOSURE = "closure"
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"
+    ACTION_TAKEN = "action_taken"
+    PASSED_TO_PARTNER = "passed_to_partner"
+    NO_FURTHER_ACTION = "no_further_action"
+
+
+class CaseUpdate(Event):
+    """Topic ``cases.updates``: a team or coordinator recorded what they did ("we did")."""
+
+    reference: Reference
+    kind: UpdateKind = UpdateKind.ACTION
+    actor_id: ShortText
+    #: The team or watch as the informant will read it, e.g. "Kempston neighbourhood team".
+    actor_name: ShortText
+    public_text: FreeText
+    outcome: Outcome | None = None
+    #: Why, when the outcome is no further action; never a bare "closed".
+    outcome_reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _closure_is_honest(self) -> CaseUpdate:
+        if self.kind is UpdateKind.CLOSURE and self.outcome is None:
+            raise ValueError("a closure needs an outcome")
+        if self.outcome is Outcome.NO_FURTHER_ACTION and not self.outcome_reason:
+            raise ValueError("no further action needs a reason the informant can read")
+        return self
+
+
+class FeedbackMessage(Event):
+    """Topic ``feedback.messages``: one message to one informant and where it stands."""
+
+    message_key: ShortText
+    reference: Reference
+    trigger: ShortText
+    channel: Channel
+    status: Literal["sent", "failed", "suppressed", "outbox"]
+    provider_id: str | None = None
+    detail: str | None = Field(default=None, max_length=500)
+
+
+class DeliveryStatus(Event):
+    """Topic ``feedback.delivery-status``: a provider's word on a message it was handed."""
+
+    provider: Literal["twilio", "sendgrid"]
+    provider_id: ShortText
+    status: ShortText
+    error_code: str | None = None
+
+
+class DeadLetter(Event):
+    """Topics ``*.dead-letters``: a message a service could not process, kept with its reason."""
+
+    service: ShortText
+    source_topic: ShortText
+    partition: int
+    offset: int
+    reason: str = Field(max_length=2000)
+    #: The original bytes, base64, so the message can be replayed after a fix.
+    original_b64: str
+    failed_at: datetime = Field(default_factory=utcnow)
+
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def _reference(number: int) -> str:
+    chars = []
+    for _ in range(8):
+        number, i = divmod(number, 32)
+        chars.append(_ALPHABET[i])
+    return f"MECC-{''.join(chars[:4])}-{''.join(chars[4:])}"
+
+
+def new_reference() -> str:
+    """A short random reference an informant can read out on the phone."""
+    return _reference(uuid.uuid4().int)
+
+
+def reference_from_key(key: str) -> str:
+    """A stable reference derived from a client's idempotency key, so a retried request
+    produces the same report and never a second one."""
+    return _reference(uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:idempotency:{key}").int)

@@ -1,0 +1,58 @@
+"""Every topic the system uses, its model and its partition count: the one map services share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from schemas.events import (
+    CaseUpdate,
+    DeadLetter,
+    DeliveryStatus,
+    FeedbackMessage,
+    PublicContact,
+    RoutedItem,
+    ThirdPartyContact,
+)
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    model: type[BaseModel]
+    partitions: int
+    description: str
+
+
+CONTACTS_PUBLIC = Topic("contacts.public", PublicContact, 4, "Reports from members of the public")
+CONTACTS_THIRD_PARTY = Topic(
+    "contacts.third-party", ThirdPartyContact, 4, "Reports from organisations on someone's behalf"
+)
+REPORTS_ROUTED = Topic("reports.routed", RoutedItem, 4, "Reports with their routing decision (police-only)")
+CASES_UPDATES = Topic("cases.updates", CaseUpdate, 4, "What teams and coordinators did")
+FEEDBACK_MESSAGES = Topic("feedback.messages", FeedbackMessage, 4, "Every message sent to an informant")
+FEEDBACK_DELIVERY = Topic("feedback.delivery-status", DeliveryStatus, 4, "Provider delivery callbacks")
+ROUTER_DEAD_LETTERS = Topic("router.dead-letters", DeadLetter, 1, "Messages the router could not process")
+FEEDBACK_DEAD_LETTERS = Topic(
+    "feedback.dead-letters", DeadLetter, 1, "Messages the feedback worker could not process"
+)
+
+TOPICS: dict[str, Topic] = {
+    t.name: t
+    for t in (
+        CONTACTS_PUBLIC,
+        CONTACTS_THIRD_PARTY,
+        REPORTS_ROUTED,
+        CASES_UPDATES,
+        FEEDBACK_MESSAGES,
+        FEEDBACK_DELIVERY,
+        ROUTER_DEAD_LETTERS,
+        FEEDBACK_DEAD_LETTERS,
+    )
+}
+
+
+def model_for(topic_name: str) -> type[BaseModel]:
+    """The model of the events on a topic; KeyError names an unknown topic."""
+    return TOPICS[topic_name].model

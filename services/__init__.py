@@ -1,0 +1,1 @@
+"""The three services: intake (HTTP), router and feedback (faust workers)."""

@@ -1,0 +1,1 @@
+"""Plumbing the services share: logging, settings, Kafka helpers. No domain logic here."""

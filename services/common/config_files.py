@@ -1,0 +1,59 @@
+"""Loading versioned YAML config files into pydantic models, with errors that name the file
+and the key, so a bad config stops a service at start-up with a message a person can act on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_ROUTING_DIR = ROOT / "config" / "routing"
+
+
+class ConfigError(Exception):
+    """A config file is missing or wrong; the message names the file and the key."""
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def load_yaml(path: Path, model: type[M]) -> M:
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{path}: {key}: {err['msg']}")
+        raise ConfigError("\n".join(problems)) from exc
+
+
+class CategoryConfig(ConfigModel):
+    label: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    sensitive: bool = False
+
+
+class Categories(ConfigModel):
+    version: int
+    categories: dict[str, CategoryConfig] = Field(min_length=1)
+
+    def is_sensitive(self, category: str) -> bool:
+        found = self.categories.get(category)
+        return bool(found and found.sensitive)
+
+
+def load_categories(directory: Path = DEFAULT_ROUTING_DIR) -> Categories:
+    return load_yaml(directory / "categories.yaml", Categories)

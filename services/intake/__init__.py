@@ -1,0 +1,1 @@
+"""The intake: HTTP endpoints where reports and "we did" actions come in, onto Kafka."""

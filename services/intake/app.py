@@ -1,0 +1,95 @@
+"""The intake's FastAPI app. ``create_app(settings)`` wires the publisher, store and config;
+the module-level ``app`` is what ``uvicorn services.intake.app:app`` serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.config_files import load_categories
+from services.common.sql import Store
+from services.intake.access import Access
+from services.intake.context import Context
+from services.intake.publisher import EventPublisher, Publisher, PublishFailed
+from services.intake.routes import router
+from services.intake.settings import IntakeSettings
+from services.store.db import make_engine, make_sessions
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """Name each bad field (dotted, without the "body" prefix); never echo the input back."""
+    fields = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        if loc and loc[0] in {"header", "path", "query"}:
+            loc = loc[1:]
+        fields.append({"field": ".".join(loc) or "(body)", "message": str(err.get("msg", "invalid"))})
+    return fields
+
+
+def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None) -> FastAPI:
+    """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
+    publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
+    engine = make_engine(settings.database_url)
+    ctx = Context(
+        publisher=publisher,
+        store=Store(make_sessions(engine)),
+        access=Access.from_file(settings.access_config),
+        categories=load_categories(settings.routing_config_dir),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await publisher.ready()  # connect early when the broker is there; later if not
+        yield
+        await publisher.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="Make every contact count: intake",
+        description="Pass on non-urgent information to the police, and hear back what was done. "
+        "In an emergency, call 999.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse(
+                {"error": "request body too large", "limit_bytes": settings.max_body_bytes},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "invalid request", "fields": _field_errors(exc)},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        body = exc.detail if isinstance(exc.detail, dict) else {"error": exc.detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(PublishFailed)
+    async def unavailable(_: Request, exc: PublishFailed) -> JSONResponse:
+        return JSONResponse(
+            {"error": "we could not accept this right now; nothing was recorded. Please try again.",
+             "reason": str(exc)},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+
+    return app
+
+
+app = create_app(IntakeSettings())

@@ -1,0 +1,118 @@
+"""HTTP routes: decode, check, build the event, publish, answer. Thin on purpose."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+
+from schemas.events import REFERENCE_PATTERN
+from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from services.common.logging import get_logger
+from services.intake import reports
+from services.intake.access import Principal, PrincipalKind
+from services.intake.context import Context
+from services.intake.reports import (
+    Accepted,
+    ActionRequest,
+    PublicReportRequest,
+    ThirdPartyReportRequest,
+)
+from services.store import repository
+
+log = get_logger(__name__)
+router = APIRouter()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=100,
+           description="Retry a request with the same key and it creates nothing new."),
+]
+ApiKey = Annotated[str | None, Header(alias="X-API-Key", description="Organisation or team API key.")]
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+
+
+def _principal(ctx: Context, key: str | None, kind: PrincipalKind) -> tuple[str, Principal]:
+    found = ctx.access.authenticate(key)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or unknown X-API-Key")
+    principal_id, principal = found
+    if principal.kind is not kind:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key is not for a {kind.value}")
+    return principal_id, principal
+
+
+def _check_category(ctx: Context, category: str) -> None:
+    if category not in ctx.categories.categories:
+        raise HTTPException(
+            422,
+            {"error": "invalid request",
+             "fields": [{"field": "category", "message": "unknown category",
+                         "allowed": sorted(ctx.categories.categories)}]},
+        )
+
+
+@router.post("/v1/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
+             summary="Pass on non-urgent information")
+async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> Accepted:
+    _check_category(ctx, body.category)
+    contact = reports.public_contact(body, idempotency_key)
+    await ctx.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
+    log.info("report_accepted", reference=contact.reference, category=body.category, kind="public")
+    hears_back = contact.informant is not None and contact.informant.channel_to_use() is not None
+    return Accepted(reference=contact.reference,
+                    message=reports.acknowledgement(contact.reference, hears_back))
+
+
+@router.post("/v1/third-party/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
+             summary="Report on someone's behalf (organisations)")
+async def submit_third_party_report(
+    body: ThirdPartyReportRequest, ctx: Ctx, api_key: ApiKey = None, idempotency_key: IdempotencyKey = None
+) -> Accepted:
+    organisation_id, _org = _principal(ctx, api_key, PrincipalKind.ORGANISATION)
+    _check_category(ctx, body.category)
+    contact = reports.third_party_contact(body, organisation_id, idempotency_key)
+    await ctx.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
+    log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
+             organisation=organisation_id)
+    return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, True))
+
+
+@router.post("/v1/reports/{reference}/actions", status_code=status.HTTP_202_ACCEPTED,
+             response_model=Accepted, summary="Record what was done (teams)")
+async def record_action(
+    reference: Annotated[str, Path(pattern=REFERENCE_PATTERN)],
+    body: ActionRequest,
+    ctx: Ctx,
+    api_key: ApiKey = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Accepted:
+    team_id, team = _principal(ctx, api_key, PrincipalKind.TEAM)
+    destinations = await ctx.store.run(repository.routed_to, reference)
+    if destinations is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no routed report {reference}")
+    if team.scope != "all" and team_id not in destinations:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{reference} was not routed to {team_id}")
+    update = reports.case_update(reference, body, team_id, team.name, idempotency_key)
+    await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
+    log.info("action_accepted", reference=reference, team=team_id, kind=body.kind.value)
+    return Accepted(reference=reference, message="Recorded. The informant will be told.")
+
+
+@router.get("/healthz", summary="Liveness")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: the broker answers")
+async def readyz(ctx: Ctx) -> dict[str, str]:
+    if not await ctx.publisher.ready():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "broker unavailable")
+    return {"status": "ready"}

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.common.config_files import DEFAULT_ROUTING_DIR
+from services.common.settings import CommonSettings
+
+
+class RouterSettings(CommonSettings):
+    #: Directory holding categories.yaml, teams.yaml and rules.yaml.
+    routing_config_dir: Path = DEFAULT_ROUTING_DIR
+    #: faust's web server: health (/ping) and metrics for the router, on loopback.
+    router_web_port: int = 6067
+    #: Kafka consumer group id (the faust app id).
+    router_app_id: str = "mecc-router"

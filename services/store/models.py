@@ -1,0 +1,77 @@
+"""Tables. Every write is keyed so a redelivered event changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Report(Base):
+    """One report, as routed. ``contact`` holds the full event (police-only)."""
+
+    __tablename__ = "reports"
+
+    reference: Mapped[str] = mapped_column(String(20), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contact: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+
+
+class RoutingDecision(Base):
+    __tablename__ = "routing_decisions"
+
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    destinations: Mapped[list[Any]] = mapped_column(JSON)
+    reasons: Mapped[list[Any]] = mapped_column(JSON)
+    rules_version: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Action(Base):
+    """A "we did" update recorded by a team or coordinator."""
+
+    __tablename__ = "actions"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str] = mapped_column(String(200))
+    public_text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    outcome_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """One message to one informant. ``key`` = report, trigger, recipient and channel: it is
+    claimed here before the provider is called, so an update is never sent twice."""
+
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("key", name="uq_messages_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(20), index=True)
+    trigger: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(320))
+    body: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: claimed -> sent | failed | suppressed | outbox
+    status: Mapped[str] = mapped_column(String(20))
+    provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

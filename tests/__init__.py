@@ -1,0 +1,1 @@
+"""Tests: unit, integration (broker and database), contract (Prism) and end-to-end."""

@@ -1,0 +1,1 @@
+"""Contract tests: the real provider clients against Prism serving the providers' own API descriptions."""

@@ -1,0 +1,133 @@
+"""The real provider clients, as the feedback worker's adapters drive them, against Stoplight Prism
+serving Twilio's and SendGrid's own OpenAPI descriptions (``shared/contracts``).
+
+Prism refuses a request that breaks the description (a 4xx), so a send that succeeds here is one the
+provider documents; each file also has a test that sends a deliberately broken request through the
+same client and expects the refusal, which shows the check is real and not a mock that takes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+
+from infra import prism
+from schemas import Channel
+from services.feedback.senders import Outgoing, PermanentSendError, SendGridEmail, TwilioSms
+
+pytestmark = pytest.mark.contract
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = Path(os.environ.get("MECC_CONTRACTS_DIR", ROOT.parent / "shared" / "contracts"))
+TWILIO_SPEC = CONTRACTS / "twilio" / "twilio_api_v2010.json"
+SENDGRID_SPEC = CONTRACTS / "sendgrid" / "tsg_mail_v3.json"
+
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2  # the description's pattern: ^AC[0-9a-fA-F]{32}$
+AUTH_TOKEN = "test-auth-token"
+FROM_NUMBER = "+447700900001"
+TO_NUMBER = "+447700900123"
+API_KEY = "SG.test-key.not-a-real-one"
+FROM_EMAIL = "updates@example.police.uk"
+TO_EMAIL = "informant@example.org"
+
+
+def _serve(spec: Path) -> Iterator[str]:
+    if not spec.is_file():
+        pytest.fail(f"provider contract {spec} is missing (set MECC_CONTRACTS_DIR to shared/contracts)")
+    if not prism.is_installed() and not prism.npm_available():
+        pytest.skip("npm is not installed, so Stoplight Prism cannot be installed (apt-get install npm)")
+    with prism.serve(spec) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def twilio_prism() -> Iterator[str]:
+    yield from _serve(TWILIO_SPEC)
+
+
+@pytest.fixture(scope="module")
+def sendgrid_prism() -> Iterator[str]:
+    yield from _serve(SENDGRID_SPEC)
+
+
+# -- Twilio ---------------------------------------------------------------------------------------------
+
+
+async def test_twilio_sms_send_matches_the_contract(twilio_prism: str) -> None:
+    sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
+    try:
+        sent = await sms.send(Outgoing(channel=Channel.SMS, to=TO_NUMBER,
+                                       body="Update on your report MECC-0001: an officer will call you."))
+    finally:
+        await sms.close()
+    assert sent.provider == "twilio"
+    assert re.fullmatch(r"SM[0-9a-fA-F]{32}", sent.provider_id)
+
+
+async def test_twilio_request_missing_to_is_refused(twilio_prism: str) -> None:
+    """CreateMessage requires ``To`` in its form body: Prism must refuse a request without it."""
+    sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
+    try:
+        client = sms._get_client()
+        response = await client.api.request_async(
+            "POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+            data={"From": FROM_NUMBER, "Body": "no recipient"})
+    finally:
+        await sms.close()
+    assert 400 <= response.status_code < 500, response.text
+    problem = json.loads(response.text)
+    assert any("'To'" in v["message"] for v in problem.get("validation", [])), problem
+
+
+async def test_twilio_bad_account_sid_is_refused_as_permanent(twilio_prism: str) -> None:
+    """The adapter's own request, broken (an account SID the description's pattern forbids)."""
+    sms = TwilioSms("not-an-account-sid", AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
+    try:
+        with pytest.raises(PermanentSendError):
+            await sms.send(Outgoing(channel=Channel.SMS, to=TO_NUMBER, body="hello"))
+    finally:
+        await sms.close()
+
+
+# -- SendGrid -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("html", ["<p>An officer will call you.</p>", None], ids=["text+html", "text"])
+async def test_sendgrid_email_send_matches_the_contract(sendgrid_prism: str, html: str | None) -> None:
+    email = SendGridEmail(API_KEY, FROM_EMAIL, host=sendgrid_prism)
+    try:
+        sent = await email.send(Outgoing(channel=Channel.EMAIL, to=TO_EMAIL, subject="Your report MECC-0001",
+                                         body="An officer will call you.", html=html))
+    finally:
+        await email.close()
+    assert sent.provider == "sendgrid"
+    assert sent.provider_id
+
+
+def test_sendgrid_mail_without_personalizations_is_refused(sendgrid_prism: str) -> None:
+    client = SendGridAPIClient(API_KEY, host=sendgrid_prism)
+    broken = {"from": {"email": FROM_EMAIL}, "subject": "no recipients",
+              "content": [{"type": "text/plain", "value": "hello"}]}
+    with pytest.raises(HTTPError) as caught:
+        client.client.mail.send.post(request_body=broken)
+    assert 400 <= caught.value.status_code < 500
+    # Prism names the broken rule in this header when it answers with the description's own 400.
+    violations = caught.value.headers.get("sl-violations") if caught.value.headers else None
+    assert violations and "personalizations" in violations, violations
+
+
+def test_sendgrid_mail_without_credentials_is_refused(sendgrid_prism: str) -> None:
+    client = SendGridAPIClient(API_KEY, host=sendgrid_prism)
+    client.client.request_headers.pop("Authorization", None)
+    mail = {"personalizations": [{"to": [{"email": TO_EMAIL}]}], "from": {"email": FROM_EMAIL},
+            "subject": "s", "content": [{"type": "text/plain", "value": "hello"}]}
+    with pytest.raises(HTTPError) as caught:
+        client.client.mail.send.post(request_body=mail)
+    assert caught.value.status_code == 401

@@ -1,0 +1,1 @@
+"""The three services running as real processes against a real broker and database."""

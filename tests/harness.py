@@ -1,0 +1,125 @@
+"""Running the services as real processes for integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Service:
+    """One service process: ``python -m services.<name>`` with the given environment."""
+
+    name: str
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self, timeout: float = 60.0) -> Service:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: self._alive() and port_open(self.port), timeout, f"{self.name} to listen")
+        return self
+
+    def _alive(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+        return True
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Stack:
+    intake_url: str
+    services: dict[str, Service]
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.intake_url, timeout=30)
+
+
+def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment shared by the services of one test stack: its own consumer groups and ports."""
+    run = uuid.uuid4().hex[:8]
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": database_url,
+        "LOG_JSON": "true",
+        "LOG_LEVEL": "INFO",
+        "ROUTER_APP_ID": f"test-router-{run}",
+        "FEEDBACK_APP_ID": f"test-feedback-{run}",
+        **(extra or {}),
+    }
+
+
+@contextmanager
+def running_stack(env: dict[str, str], log_dir: Path, names: tuple[str, ...] = ("router", "feedback", "intake"),
+                  ) -> Iterator[Stack]:
+    ports = {"intake": ("INTAKE_PORT", free_port()), "router": ("ROUTER_WEB_PORT", free_port()),
+             "feedback": ("FEEDBACK_WEB_PORT", free_port())}
+    services: dict[str, Service] = {}
+    try:
+        for name in names:
+            var, port = ports[name]
+            services[name] = Service(name, {**env, var: str(port)}, port, log_dir / f"{name}.log").start()
+        yield Stack(f"http://127.0.0.1:{ports['intake'][1]}", services)
+    finally:
+        for service in services.values():
+            service.stop()

@@ -1,0 +1,1 @@
+"""Integration tests: real brokers, databases and local HTTP servers."""

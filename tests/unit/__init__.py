@@ -1,0 +1,1 @@
+"""Pure, fast tests: no broker, no network."""

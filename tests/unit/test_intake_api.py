@@ -1,0 +1,155 @@
+"""The intake's HTTP contract, with the Kafka publisher replaced by a recorder (the real one is
+exercised against a real broker in tests/integration)."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from schemas import CaseUpdate, PublicContact, RoutedItem, ThirdPartyContact
+from services.intake.app import create_app
+from services.intake.publisher import PublishFailed
+from services.intake.settings import IntakeSettings
+from services.router.config import load_routing_config
+from services.router.routing import routed_item
+from services.store import repository
+from services.store.db import make_engine, make_sessions, migrate
+
+REPORT = {
+    "category": "speeding",
+    "description": "Cars racing on Bedford Road every night",
+    "location": {"postcode": "MK42 8AA"},
+    "informant": {"phone": "07700 900123"},
+}
+
+
+class RecordingPublisher:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, object]] = []
+        self.down = False
+
+    async def publish(self, topic, key, event):
+        if self.down:
+            raise PublishFailed("broker unavailable: test")
+        self.events.append((topic, key, event))
+
+    async def ready(self):
+        return not self.down
+
+    async def stop(self):
+        pass
+
+
+@pytest.fixture
+def api(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    recorder = RecordingPublisher()
+    app = create_app(IntakeSettings(database_url=url), publisher=recorder)
+    with TestClient(app) as client:
+        client.recorder = recorder
+        client.sessions = make_sessions(make_engine(url))
+        yield client
+
+
+def test_a_report_is_accepted_with_a_reference_and_the_999_reminder(api):
+    r = api.post("/v1/reports", json=REPORT)
+    assert r.status_code == 202
+    body = r.json()
+    assert "call 999" in body["message"]
+    ((topic, key, event),) = api.recorder.events
+    assert topic == "contacts.public" and key == body["reference"]
+    assert isinstance(event, PublicContact) and event.informant is not None
+    assert event.informant.phone == "+447700900123"
+
+
+def test_invalid_fields_get_422_naming_each_field_without_echoing_values(api):
+    bad = {**REPORT, "location": {}, "informant": {"phone": "12345"}, "colour": "red"}
+    r = api.post("/v1/reports", json=bad)
+    assert r.status_code == 422
+    fields = {f["field"] for f in r.json()["fields"]}
+    assert fields == {"location", "informant.phone", "colour"}
+    assert "12345" not in r.text
+    assert api.recorder.events == []
+
+
+def test_unknown_category_is_named_with_the_allowed_ones(api):
+    r = api.post("/v1/reports", json={**REPORT, "category": "parking"})
+    assert r.status_code == 422
+    (field,) = r.json()["fields"]
+    assert field["field"] == "category" and "speeding" in field["allowed"]
+
+
+def test_oversized_body_is_refused(api):
+    r = api.post("/v1/reports", json={**REPORT, "description": "x" * 70_000})
+    assert r.status_code == 413
+
+
+def test_broker_down_gives_503_and_nothing_is_recorded(api):
+    api.recorder.down = True
+    r = api.post("/v1/reports", json=REPORT)
+    assert r.status_code == 503
+    assert r.headers["Retry-After"]
+    assert api.get("/readyz").status_code == 503
+    assert api.get("/healthz").status_code == 200
+
+
+def test_retrying_with_the_same_idempotency_key_gives_the_same_report(api):
+    first = api.post("/v1/reports", json=REPORT, headers={"Idempotency-Key": "k-1"}).json()
+    again = api.post("/v1/reports", json=REPORT, headers={"Idempotency-Key": "k-1"}).json()
+    other = api.post("/v1/reports", json=REPORT, headers={"Idempotency-Key": "k-2"}).json()
+    assert first["reference"] == again["reference"] != other["reference"]
+    assert api.recorder.events[0][2].event_id == api.recorder.events[1][2].event_id
+
+
+def test_third_party_reports_need_an_organisation_key(api):
+    body = {k: v for k, v in REPORT.items() if k != "informant"} | {
+        "reporter": {"email": "caseworker@example.org"}, "category": "hate-incident"}
+    assert api.post("/v1/third-party/reports", json=body).status_code == 401
+    assert api.post("/v1/third-party/reports", json=body,
+                    headers={"X-API-Key": "dev-team-kempston"}).status_code == 403
+    r = api.post("/v1/third-party/reports", json=body, headers={"X-API-Key": "dev-org-stop-hate"})
+    assert r.status_code == 202
+    event = api.recorder.events[-1][2]
+    assert isinstance(event, ThirdPartyContact) and event.organisation_id == "stop-hate-beds"
+
+
+def _routed(api, category="speeding") -> str:
+    api.post("/v1/reports", json={**REPORT, "category": category})
+    contact = api.recorder.events[-1][2]
+    item: RoutedItem = routed_item(contact, load_routing_config())
+    with api.sessions() as s:
+        repository.record_routing(s, item)
+    return contact.reference
+
+
+def test_a_team_records_an_action_on_a_report_routed_to_it(api):
+    ref = _routed(api)
+    r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "Patrols on Bedford Road"},
+                 headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 202
+    update = api.recorder.events[-1][2]
+    assert isinstance(update, CaseUpdate)
+    assert (update.actor_id, update.actor_name) == ("kempston-npt", "Kempston neighbourhood team")
+
+
+def test_a_team_cannot_act_on_a_report_routed_elsewhere(api):
+    ref = _routed(api, category="rural-crime")
+    r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "x"},
+                 headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 403
+    # the force contact centre may act on any report
+    r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "x"},
+                 headers={"X-API-Key": "dev-team-contact-centre"})
+    assert r.status_code == 202
+
+
+def test_actions_on_unknown_or_malformed_references(api):
+    headers = {"X-API-Key": "dev-team-kempston"}
+    assert api.post("/v1/reports/MECC-0000-0000/actions", json={"public_text": "x"},
+                    headers=headers).status_code == 404
+    r = api.post("/v1/reports/nonsense/actions", json={"public_text": "x"}, headers=headers)
+    assert r.status_code == 422 and r.json()["fields"][0]["field"] == "reference"
+
+
+def test_openapi_document_describes_the_endpoints(api):
+    paths = api.get("/openapi.json").json()["paths"]
+    assert {"/v1/reports", "/v1/third-party/reports", "/v1/reports/{reference}/actions"} <= set(paths)

@@ -24,6 +24,7 @@ from infra.topics import create_topics
 from services.store.db import migrate
 
 TEST_KAFKA_PORT = int(os.environ.get("TEST_KAFKA_PORT", "29092"))
+TEST_POSTGRES_PORT = int(os.environ.get("TEST_POSTGRES_PORT", "15432"))
 
 
 def docker_available() -> bool:
@@ -74,13 +75,13 @@ def postgres_server() -> Iterator[str]:
         with PostgresContainer("postgres:15", driver="psycopg") as container:
             yield container.get_connection_url()
         return
-    was_running = local_postgres.postgres_status() is not None
-    url = local_postgres.ensure_postgres()
+    was_running = local_postgres.postgres_status(TEST_POSTGRES_PORT) is not None
+    url = local_postgres.ensure_postgres(TEST_POSTGRES_PORT)
     try:
         yield url
     finally:
         if not was_running:
-            local_postgres.stop_postgres()
+            local_postgres.stop_postgres(TEST_POSTGRES_PORT)
 
 
 @pytest.fixture(scope="session")

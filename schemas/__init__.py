@@ -5,9 +5,12 @@ Services import each other only through this package. ``events`` holds the pydan
 """
 
 from schemas.events import (
+    AreaRef,
+    AreaType,
     CaseUpdate,
     CategoryId,
     Channel,
+    ClusterRef,
     ContactPreferences,
     DeadLetter,
     DeliveryStatus,
@@ -15,6 +18,7 @@ from schemas.events import (
     DestinationKind,
     Event,
     FeedbackMessage,
+    Flag,
     Informant,
     Location,
     Outcome,
@@ -23,14 +27,20 @@ from schemas.events import (
     RoutedItem,
     ThirdPartyContact,
     UpdateKind,
+    WatchDelivery,
+    WatchItem,
+    WatchLocation,
 )
 from schemas.topics import TOPICS, Topic, model_for
 
 __all__ = [
     "TOPICS",
+    "AreaRef",
+    "AreaType",
     "CaseUpdate",
     "CategoryId",
     "Channel",
+    "ClusterRef",
     "ContactPreferences",
     "DeadLetter",
     "DeliveryStatus",
@@ -38,6 +48,7 @@ __all__ = [
     "DestinationKind",
     "Event",
     "FeedbackMessage",
+    "Flag",
     "Informant",
     "Location",
     "Outcome",
@@ -47,5 +58,8 @@ __all__ = [
     "ThirdPartyContact",
     "Topic",
     "UpdateKind",
+    "WatchDelivery",
+    "WatchItem",
+    "WatchLocation",
     "model_for",
 ]

@@ -194,10 +194,45 @@ class Destination(Model):
     public_message: str | None = Field(default=None, max_length=1000)
 
 
+class AreaType(StrEnum):
+    FORCE = "force"
+    SECTOR = "sector"
+    NEIGHBOURHOOD = "neighbourhood"
+    WARD = "ward"
+    PARISH = "parish"
+
+
+class AreaRef(Model):
+    """An area a report was placed in (from ``config/routing/areas.geojson``)."""
+
+    id: ShortText
+    name: ShortText
+    type: AreaType
+
+
+class Flag(StrEnum):
+    #: The text suggests someone is in danger now: the force control room has it.
+    DANGER = "danger"
+
+
+class ClusterRef(Model):
+    """Reports of the same thing close in place and time, linked so a team sees the pattern."""
+
+    id: uuid.UUID
+    #: How many reports of the cluster had been received up to and including this one.
+    reports: int = Field(ge=1)
+    first_received_at: datetime
+    #: The street, postcode sector or area the cluster is about, e.g. "Bedford Road".
+    label: ShortText
+    #: e.g. "9 reports of speeding near Bedford Road since 3 Nov".
+    summary: ShortText
+
+
 class RoutedItem(Event):
     """Topic ``reports.routed``: a report with the routing decision and its reasons.
 
-    Police-internal: it carries the full contact. What watch coordinators see is redacted.
+    Police-internal: it carries the full contact. What watch coordinators see is a
+    ``WatchItem``, redacted.
     """
 
     reference: Reference
@@ -205,6 +240,54 @@ class RoutedItem(Event):
     destinations: tuple[Destination, ...] = Field(min_length=1)
     reasons: tuple[str, ...] = ()
     sensitive: bool = False
+    rules_version: str = ""
+    #: Every area the report is in, outermost first (force, sector, neighbourhood...).
+    areas: tuple[AreaRef, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    #: Added to what the informant is told, e.g. to call 999 when someone may be in danger now.
+    informant_notice: str | None = Field(default=None, max_length=500)
+    cluster: ClusterRef | None = None
+
+
+class WatchDelivery(StrEnum):
+    """How a watch's coordinators want items: each as it comes, once a day, or only in the API."""
+
+    PER_ITEM = "per_item"
+    DAILY_DIGEST = "daily_digest"
+    INBOX_ONLY = "inbox_only"
+
+
+class WatchLocation(Model):
+    """Where, coarsened: a street or a postcode sector and the area, never a point or address."""
+
+    street: str | None = Field(default=None, max_length=200)
+    postcode_sector: str | None = Field(default=None, max_length=8)
+    area: str | None = Field(default=None, max_length=200)
+
+
+class WatchItem(Event):
+    """Topic ``watch.items`` (keyed by watch id): what one watch scheme's coordinators receive.
+
+    Redacted: no informant identity or contact, the place coarsened to a street or postcode
+    sector, and phone numbers, emails and names scrubbed from the text. Sensitive categories
+    never produce one.
+    """
+
+    reference: Reference
+    watch_id: ShortText
+    watch_name: ShortText
+    delivery: WatchDelivery
+    #: Ids of the coordinators to tell (their contact details live in the routing config).
+    coordinator_ids: tuple[ShortText, ...] = ()
+    category: CategoryId
+    category_label: ShortText
+    description: str = Field(max_length=5000)
+    location: WatchLocation
+    happened_at: datetime | None = None
+    received_at: datetime
+    #: What was taken out or coarsened, by kind (e.g. "informant", "phone", "name").
+    redactions: tuple[str, ...] = ()
+    cluster: ClusterRef | None = None
     rules_version: str = ""
 
 

@@ -14,6 +14,7 @@ from schemas.events import (
     PublicContact,
     RoutedItem,
     ThirdPartyContact,
+    WatchItem,
 )
 
 
@@ -30,6 +31,9 @@ CONTACTS_THIRD_PARTY = Topic(
     "contacts.third-party", ThirdPartyContact, 4, "Reports from organisations on someone's behalf"
 )
 REPORTS_ROUTED = Topic("reports.routed", RoutedItem, 4, "Reports with their routing decision (police-only)")
+WATCH_ITEMS = Topic(
+    "watch.items", WatchItem, 4, "Redacted items for watch coordinators, keyed by watch id"
+)
 CASES_UPDATES = Topic("cases.updates", CaseUpdate, 4, "What teams and coordinators did")
 FEEDBACK_MESSAGES = Topic("feedback.messages", FeedbackMessage, 4, "Every message sent to an informant")
 FEEDBACK_DELIVERY = Topic("feedback.delivery-status", DeliveryStatus, 4, "Provider delivery callbacks")
@@ -44,6 +48,7 @@ TOPICS: dict[str, Topic] = {
         CONTACTS_PUBLIC,
         CONTACTS_THIRD_PARTY,
         REPORTS_ROUTED,
+        WATCH_ITEMS,
         CASES_UPDATES,
         FEEDBACK_MESSAGES,
         FEEDBACK_DELIVERY,

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+
+from schemas.events import PhoneNumber
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,3 +59,28 @@ class Categories(ConfigModel):
 
 def load_categories(directory: Path = DEFAULT_ROUTING_DIR) -> Categories:
     return load_yaml(directory / "categories.yaml", Categories)
+
+
+class CoordinatorConfig(ConfigModel):
+    """A watch coordinator: who the feedback worker tells about a watch's items."""
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: PhoneNumber | None = None
+    email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> CoordinatorConfig:
+        if not self.phone and not self.email:
+            raise ValueError("give a phone or an email, or the coordinator cannot be told anything")
+        return self
+
+
+class Coordinators(ConfigModel):
+    version: int
+    coordinators: dict[str, CoordinatorConfig] = {}
+
+
+def load_coordinators(directory: Path = DEFAULT_ROUTING_DIR) -> Coordinators:
+    """Watch coordinators' contact details (``coordinators.yaml``), referenced by id from
+    ``watches.yaml`` and from every ``WatchItem``."""
+    return load_yaml(directory / "coordinators.yaml", Coordinators)

@@ -7,7 +7,7 @@ from services.common.settings import CommonSettings
 
 
 class RouterSettings(CommonSettings):
-    #: Directory holding categories.yaml, teams.yaml and rules.yaml.
+    #: Directory holding the routing data: categories, areas, postcodes, teams, watches, rules.
     routing_config_dir: Path = DEFAULT_ROUTING_DIR
     #: faust's web server: health (/ping) and metrics for the router, on loopback.
     router_web_port: int = 6067

@@ -3,22 +3,55 @@ module-level ``app`` is what ``faust -A services.router.app worker`` loads."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 import faust
 
-from schemas import PublicContact, ThirdPartyContact
+from schemas import ClusterRef, PublicContact, ThirdPartyContact
 from schemas.events import CONTACT
-from schemas.topics import CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY, REPORTS_ROUTED, ROUTER_DEAD_LETTERS
+from schemas.topics import (
+    CONTACTS_PUBLIC,
+    CONTACTS_THIRD_PARTY,
+    REPORTS_ROUTED,
+    ROUTER_DEAD_LETTERS,
+    WATCH_ITEMS,
+)
 from services.common.faust_worker import app_options, raw_topic
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
-from services.router.config import load_routing_config
-from services.router.routing import routed_item
+from services.router import clustering
+from services.router.clusters import assign_cluster
+from services.router.config import RoutingConfig, load_routing_config
+from services.router.routing import Decision, cluster_label_for, decide, routed_item, watch_items
 from services.router.settings import RouterSettings
 from services.store import repository
+from services.store import routing as routing_store
 from services.store.db import make_engine, make_sessions
 
 log = get_logger(__name__)
+
+
+async def _cluster(store: Store, contact: PublicContact | ThirdPartyContact, decision: Decision,
+                   config: RoutingConfig) -> ClusterRef | None:
+    """The report's cluster, or None when it has no point or postcode to cluster by."""
+    report = contact.report
+    place = clustering.place_of(report.location)
+    if place is None:
+        return None
+    found = config.categories.categories.get(report.category)
+    params = config.rules.clustering
+    return await store.run(
+        assign_cluster,
+        reference=contact.reference,
+        category=report.category,
+        category_label=found.label if found else report.category,
+        place=place,
+        received_at=contact.received_at.astimezone(UTC),
+        label=cluster_label_for(contact, decision, config),
+        params=clustering.ClusterParams(params.distance_m, timedelta(days=params.window_days)),
+    )
+
 
 def create_app(settings: RouterSettings) -> faust.App:
     config = load_routing_config(settings.routing_config_dir)
@@ -29,21 +62,32 @@ def create_app(settings: RouterSettings) -> faust.App:
     )
     contacts = raw_topic(app, CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)
     routed = raw_topic(app, REPORTS_ROUTED.name)
+    watch_topic = raw_topic(app, WATCH_ITEMS.name)
     dead_letters = raw_topic(app, ROUTER_DEAD_LETTERS.name)
 
     async def handle(contact: PublicContact | ThirdPartyContact) -> None:
-        item = routed_item(contact, config)
+        decision = decide(contact, config)
+        cluster = await _cluster(store, contact, decision, config)
+        item = routed_item(contact, config, cluster=cluster, decision=decision)
+        for_watches = watch_items(item, config)
         await store.run(repository.record_routing, item)
+        await store.run(routing_store.record_watch_items, for_watches)
         fut = await routed.send(key=item.reference.encode(), value=item.model_dump_json().encode())
         await fut
-        log.info("routed", reference=item.reference, destinations=[d.id for d in item.destinations])
+        for watch_item in for_watches:
+            fut = await watch_topic.send(key=watch_item.watch_id.encode(), value=watch_item.model_dump_json().encode())
+            await fut
+        log.info("routed", reference=item.reference, destinations=[d.id for d in item.destinations],
+                 flags=[f.value for f in item.flags], areas=[a.id for a in item.areas],
+                 cluster=str(cluster.id) if cluster else None, cluster_reports=cluster.reports if cluster else None)
 
     @app.agent(contacts, name="route-contacts")
     async def route_contacts(stream: faust.StreamT) -> None:
         await process(stream, service="router", decode=CONTACT.validate_json, handle=handle,
                       dead_letters=dead_letters)
 
-    log.info("router_configured", rules_version=config.version)
+    log.info("router_configured", rules_version=config.version, areas=len(config.areas),
+             rules=len(config.rules.rules), watches=len(config.watches.watches))
     return app
 
 

@@ -1,0 +1,117 @@
+"""Repeated reports of the same thing are linked, so a team sees "9 reports of speeding near
+Bedford Road since 3 Nov". The decision is pure; the links live in the store (SQLite here,
+PostgreSQL in the integration tests)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.router.clustering import (
+    ClusterParams,
+    Member,
+    Place,
+    choose,
+    haversine_m,
+    new_cluster_id,
+    summary,
+)
+from services.router.clusters import assign_cluster
+from services.store.db import make_engine, make_sessions, migrate
+
+PARAMS = ClusterParams(distance_m=250, window=timedelta(days=7))
+T0 = datetime(2026, 11, 3, 21, 0, tzinfo=UTC)
+# Points along Bedford Road, Kempston, roughly 150 m apart (0.0022 degrees of longitude).
+ROAD = [Place(52.1250, -0.4950 + i * 0.0022, None) for i in range(5)]
+
+
+def member(place: Place, when: datetime, cluster: uuid.UUID | None = None, ref: str = "MECC-0000-0000") -> Member:
+    return Member(cluster or uuid.uuid4(), ref, place, when)
+
+
+def test_distances_are_in_metres():
+    kempston, bedford = (52.1160, -0.5000), (52.1360, -0.4670)
+    assert 3000 < haversine_m(*kempston, *bedford) < 3300
+    assert 140 < haversine_m(ROAD[0].latitude, ROAD[0].longitude, ROAD[1].latitude, ROAD[1].longitude) < 160
+
+
+def test_a_report_joins_the_nearest_close_recent_report():
+    near, nearer = member(ROAD[2], T0), member(ROAD[1], T0)
+    assert choose(ROAD[0], T0 + timedelta(days=1), [near, nearer], PARAMS) == nearer.cluster_id
+
+
+def test_too_far_or_too_long_ago_starts_a_new_cluster():
+    assert choose(ROAD[0], T0, [member(ROAD[2], T0)], PARAMS) is None  # ~300 m
+    assert choose(ROAD[0], T0 + timedelta(days=7, minutes=1), [member(ROAD[1], T0)], PARAMS) is None
+
+
+def test_postcode_only_reports_cluster_by_the_same_postcode():
+    here = Place(None, None, "MK42 8AA")
+    same, other = member(Place(None, None, "MK42 8AA"), T0), member(Place(None, None, "MK42 8AB"), T0)
+    assert choose(here, T0, [other, same], PARAMS) == same.cluster_id
+    assert choose(here, T0, [member(ROAD[0], T0)], PARAMS) is None  # a point and a postcode: not comparable
+
+
+def test_ties_are_broken_the_same_way_every_time():
+    a = member(ROAD[1], T0, uuid.UUID(int=2))
+    b = member(ROAD[1], T0, uuid.UUID(int=1))
+    assert choose(ROAD[0], T0, [a, b], PARAMS) == choose(ROAD[0], T0, [b, a], PARAMS) == uuid.UUID(int=1)
+
+
+def test_the_summary_reads_like_a_sentence():
+    first = datetime(2026, 11, 3, tzinfo=UTC)
+    assert summary(reports=9, category_label="Speeding", label="Bedford Road", first_received_at=first,
+                   now=first + timedelta(days=5)) == "9 reports of speeding near Bedford Road since 3 Nov"
+    assert summary(reports=1, category_label="Speeding", label="MK42 8", first_received_at=first,
+                   now=first) == "First report of speeding near MK42 8"
+    assert summary(reports=2, category_label="Speeding", label="x", first_received_at=first,
+                   now=datetime(2027, 1, 2, tzinfo=UTC)).endswith("since 3 Nov 2026")
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    return make_sessions(make_engine(url))
+
+
+def assign(sessions, ref: str, place: Place, when: datetime, category: str = "speeding"):
+    with sessions() as s:
+        return assign_cluster(s, reference=ref, category=category, category_label="Speeding", place=place,
+                              received_at=when, label="Bedford Road", params=PARAMS)
+
+
+def test_reports_along_a_road_in_a_week_form_one_cluster_with_a_running_count(sessions):
+    clusters = [assign(sessions, f"MECC-0000-000{i}", place, T0 + timedelta(days=i))
+                for i, place in enumerate(ROAD)]
+    assert len({c.id for c in clusters}) == 1
+    assert [c.reports for c in clusters] == [1, 2, 3, 4, 5]
+    assert clusters[-1].first_received_at == T0
+    assert clusters[-1].summary == "5 reports of speeding near Bedford Road since 3 Nov"
+
+
+def test_far_old_or_different_reports_start_their_own_clusters(sessions):
+    first = assign(sessions, "MECC-0000-0001", ROAD[0], T0)
+    far = assign(sessions, "MECC-0000-0002", Place(52.1360, -0.4670, None), T0)
+    late = assign(sessions, "MECC-0000-0003", ROAD[0], T0 + timedelta(days=8))
+    other = assign(sessions, "MECC-0000-0004", ROAD[0], T0, category="drugs")
+    assert len({first.id, far.id, late.id, other.id}) == 4
+    assert first.id == new_cluster_id("MECC-0000-0001")
+
+
+def test_assignment_is_idempotent_under_redelivery(sessions):
+    assign(sessions, "MECC-0000-0001", ROAD[0], T0)
+    second = assign(sessions, "MECC-0000-0002", ROAD[1], T0 + timedelta(hours=1))
+    again = assign(sessions, "MECC-0000-0002", ROAD[1], T0 + timedelta(hours=1))
+    assign(sessions, "MECC-0000-0003", ROAD[1], T0 + timedelta(hours=2))
+    later_redelivery = assign(sessions, "MECC-0000-0002", ROAD[1], T0 + timedelta(hours=1))
+    assert second == again == later_redelivery
+    assert second.reports == 2
+
+
+def test_postcode_only_reports_are_clustered_in_the_store(sessions):
+    here = Place(None, None, "MK42 8AA")
+    a = assign(sessions, "MECC-0000-0001", here, T0)
+    b = assign(sessions, "MECC-0000-0002", here, T0 + timedelta(days=1))
+    c = assign(sessions, "MECC-0000-0003", Place(None, None, "MK42 8AB"), T0)
+    assert a.id == b.id != c.id and b.reports == 2

@@ -15,6 +15,8 @@ from services.common.config_files import ConfigModel, load_yaml
 class PrincipalKind(StrEnum):
     ORGANISATION = "organisation"
     TEAM = "team"
+    #: A watch scheme's coordinators; the principal id is the watch id in watches.yaml.
+    WATCH = "watch"
 
 
 class Principal(ConfigModel):

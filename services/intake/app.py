@@ -18,6 +18,7 @@ from services.intake.context import Context
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
+from services.intake.watch_routes import router as watch_router
 from services.store.db import make_engine, make_sessions
 
 
@@ -59,6 +60,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     )
     app.state.context = ctx
     app.include_router(router)
+    app.include_router(watch_router)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

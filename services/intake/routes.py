@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
 
+from schemas import UpdateKind
 from schemas.events import REFERENCE_PATTERN
 from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
 from services.common.logging import get_logger
@@ -39,13 +40,16 @@ def context(request: Request) -> Context:
 Ctx = Annotated[Context, Depends(context)]
 
 
-def _principal(ctx: Context, key: str | None, kind: PrincipalKind) -> tuple[str, Principal]:
+def authorised(ctx: Context, key: str | None, *kinds: PrincipalKind) -> tuple[str, Principal]:
+    """Who a key belongs to, if it is one of ``kinds``: 401 for a missing or unknown key, 403 for
+    a key of another kind."""
     found = ctx.access.authenticate(key)
     if found is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or unknown X-API-Key")
     principal_id, principal = found
-    if principal.kind is not kind:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key is not for a {kind.value}")
+    if principal.kind not in kinds:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this key is not for a {' or '.join(k.value for k in kinds)}")
     return principal_id, principal
 
 
@@ -76,7 +80,7 @@ async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: Id
 async def submit_third_party_report(
     body: ThirdPartyReportRequest, ctx: Ctx, api_key: ApiKey = None, idempotency_key: IdempotencyKey = None
 ) -> Accepted:
-    organisation_id, _org = _principal(ctx, api_key, PrincipalKind.ORGANISATION)
+    organisation_id, _org = authorised(ctx, api_key, PrincipalKind.ORGANISATION)
     _check_category(ctx, body.category)
     contact = reports.third_party_contact(body, organisation_id, idempotency_key)
     await ctx.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
@@ -86,7 +90,7 @@ async def submit_third_party_report(
 
 
 @router.post("/v1/reports/{reference}/actions", status_code=status.HTTP_202_ACCEPTED,
-             response_model=Accepted, summary="Record what was done (teams)")
+             response_model=Accepted, summary="Record what was done (teams and watch coordinators)")
 async def record_action(
     reference: Annotated[str, Path(pattern=REFERENCE_PATTERN)],
     body: ActionRequest,
@@ -94,12 +98,15 @@ async def record_action(
     api_key: ApiKey = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
-    team_id, team = _principal(ctx, api_key, PrincipalKind.TEAM)
+    team_id, team = authorised(ctx, api_key, PrincipalKind.TEAM, PrincipalKind.WATCH)
     destinations = await ctx.store.run(repository.routed_to, reference)
     if destinations is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no routed report {reference}")
     if team.scope != "all" and team_id not in destinations:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"{reference} was not routed to {team_id}")
+    if team.kind is PrincipalKind.WATCH and body.kind is not UpdateKind.ACTION:
+        # A watch says what it did; whether the report is closed is the police's call.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a watch may record actions; closing a report is for the police")
     update = reports.case_update(reference, body, team_id, team.name, idempotency_key)
     await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
     log.info("action_accepted", reference=reference, team=team_id, kind=body.kind.value)

@@ -1,0 +1,135 @@
+"""Watch coordinators through the intake API: they list their own watch's redacted items and
+record what they did on reports routed to their watch, and nothing else."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from schemas import CaseUpdate, Informant, Location, PublicContact, ReportDetails
+from schemas.events import new_reference
+from services.common.config_files import DEFAULT_ROUTING_DIR, load_yaml
+from services.intake.access import AccessConfig, PrincipalKind
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+from services.router.config import load_routing_config
+from services.router.routing import routed_item, watch_items
+from services.store import repository
+from services.store import routing as routing_store
+from services.store.db import make_engine, make_sessions, migrate
+from tests.unit.test_intake_api import RecordingPublisher
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEED_WATCH = {"X-API-Key": "dev-watch-kempston-speed"}
+NHW = {"X-API-Key": "dev-watch-kempston-south"}
+
+
+@pytest.fixture
+def api(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    recorder = RecordingPublisher()
+    app = create_app(IntakeSettings(database_url=url), publisher=recorder)
+    with TestClient(app) as client:
+        client.recorder = recorder
+        client.sessions = make_sessions(make_engine(url))
+        yield client
+
+
+def route(api, category="speeding", text="Cars racing on Bedford Road, I'm Jo Bloggs on 07700 900123") -> str:
+    """Route a report as the router would: project it and its watch items."""
+    config = load_routing_config()
+    contact = PublicContact(
+        reference=new_reference(),
+        report=ReportDetails(category=category, description=text,
+                             location=Location(latitude=52.125, longitude=-0.495,
+                                               description="outside 12 Bedford Road")),
+        informant=Informant(name="Jo Bloggs", phone="07700 900123", email="jo@example.org"),
+    )
+    item = routed_item(contact, config)
+    with api.sessions() as s:
+        repository.record_routing(s, item)
+    with api.sessions() as s:
+        routing_store.record_watch_items(s, watch_items(item, config))
+    return contact.reference
+
+
+def test_a_coordinator_lists_their_watchs_items_redacted(api):
+    ref = route(api)
+    r = api.get("/v1/watches/kempston-speed-watch/items", headers=SPEED_WATCH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    (item,) = body["items"]
+    assert body["watch_id"] == "kempston-speed-watch" and item["reference"] == ref
+    assert item["description"] == "Cars racing on Bedford Road, I'm [name] on [phone]"
+    assert item["location"] == {"street": "Bedford Road", "postcode_sector": None, "area": "Kempston North"}
+    for personal in ("Bloggs", "07700", "900123", "jo@example.org", "52.125", "12 Bedford"):
+        assert personal not in r.text
+
+
+def test_items_are_newest_first_and_limited(api):
+    refs = [route(api) for _ in range(3)]
+    r = api.get("/v1/watches/kempston-speed-watch/items?limit=2", headers=SPEED_WATCH)
+    assert [i["reference"] for i in r.json()["items"]] == refs[::-1][:2]
+
+
+def test_a_coordinator_cannot_list_another_watch(api):
+    route(api)
+    r = api.get("/v1/watches/kempston-speed-watch/items", headers=NHW)
+    assert r.status_code == 403
+    assert "items" not in r.json()
+
+
+def test_listing_needs_a_watch_key(api):
+    route(api)
+    assert api.get("/v1/watches/kempston-speed-watch/items").status_code == 401
+    assert api.get("/v1/watches/kempston-speed-watch/items",
+                   headers={"X-API-Key": "wrong"}).status_code == 401
+    assert api.get("/v1/watches/kempston-speed-watch/items",
+                   headers={"X-API-Key": "dev-team-kempston"}).status_code == 403
+
+
+def test_a_watch_records_what_it_did_under_its_own_name(api):
+    ref = route(api)
+    r = api.post(f"/v1/reports/{ref}/actions", headers=SPEED_WATCH,
+                 json={"public_text": "Kempston Speed Watch ran checks on Bedford Road on Tuesday evening"})
+    assert r.status_code == 202, r.text
+    update = api.recorder.events[-1][2]
+    assert isinstance(update, CaseUpdate)
+    assert (update.actor_id, update.actor_name) == ("kempston-speed-watch", "Kempston Speed Watch")
+
+
+def test_a_watch_cannot_act_on_a_report_not_routed_to_it(api):
+    ref = route(api)  # speeding: the neighbourhood watch does not take it
+    r = api.post(f"/v1/reports/{ref}/actions", headers=NHW, json={"public_text": "We looked"})
+    assert r.status_code == 403
+    assert api.recorder.events == []
+
+
+def test_a_watch_cannot_close_a_report(api):
+    ref = route(api)
+    r = api.post(f"/v1/reports/{ref}/actions", headers=SPEED_WATCH,
+                 json={"public_text": "Done", "kind": "closure", "outcome": "resolved"})
+    assert r.status_code == 403
+    assert api.recorder.events == []
+
+
+def test_a_sensitive_report_is_never_listed_for_any_watch(api):
+    route(api, category="domestic-abuse", text="Shouting next door")
+    for key, watch in ((SPEED_WATCH, "kempston-speed-watch"), (NHW, "kempston-south-nhw")):
+        assert api.get(f"/v1/watches/{watch}/items", headers=key).json()["items"] == []
+
+
+def test_the_openapi_document_describes_the_watch_endpoint(api):
+    assert "/v1/watches/{watch_id}/items" in api.get("/openapi.json").json()["paths"]
+
+
+def test_every_watch_principal_is_a_watch_with_the_same_name():
+    access = load_yaml(ROOT / "config" / "access.yaml", AccessConfig)
+    watches = yaml.safe_load((DEFAULT_ROUTING_DIR / "watches.yaml").read_text())["watches"]
+    principals = {pid: p for pid, p in access.principals.items() if p.kind is PrincipalKind.WATCH}
+    assert principals, "the sample access config has watch keys"
+    for principal_id, principal in principals.items():
+        assert principal_id in watches, principal_id
+        assert principal.name == watches[principal_id]["name"]

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run stop outbox test test-unit test-integration test-e2e test-contract lint typecheck check schemas clean
+.PHONY: help install run stop outbox test test-unit test-integration test-e2e test-contract lint typecheck check schemas bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,12 +50,15 @@ lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP) ## mypy
-	$(VENV)/bin/mypy schemas services infra tests
+	$(VENV)/bin/mypy schemas services infra tests bench
 
 check: lint typecheck test ## Lint, type-check and test: what CI runs
 
 schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/schemas
 	$(PY) -m schemas.export build/schemas
+
+bench: $(STAMP) ## Measure routing decisions per second with 10 and with 5,000 areas
+	$(PY) -m bench.routing
 
 clean: ## Remove the virtualenv and local state (broker data, SQLite store, outbox)
 	-$(PY) -m infra.kafka stop

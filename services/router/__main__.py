@@ -1,13 +1,42 @@
-"""``python -m services.router``: run the router worker."""
+"""``python -m services.router``: run the router worker.
+
+``python -m services.router dry-run [--config DIR]``: route reports read as JSON lines on
+stdin and print each decision, touching neither Kafka nor a database (see ``dry_run``).
+"""
 
 from __future__ import annotations
 
-from services.common.faust_worker import run
-from services.router.app import app
-from services.router.settings import RouterSettings
+import sys
+
+USAGE = """usage: python -m services.router [worker]
+       python -m services.router dry-run [--config DIR] < reports.jsonl"""
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "dry-run":
+        from services.router.dry_run import main as dry_run
+
+        raise SystemExit(dry_run(args[1:]))
+    if args and args[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return
+    if args and args[0] != "worker":
+        print(USAGE, file=sys.stderr)
+        raise SystemExit(2)
+
+    # Imported here: building the app loads the config and opens the store, which a dry run
+    # must not do.
+    from services.common.config_files import ConfigError
+    from services.common.faust_worker import run
+    from services.router.settings import RouterSettings
+
+    try:
+        from services.router.app import app
+    except ConfigError as exc:
+        print(f"invalid routing config, not starting:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
     settings = RouterSettings()
     run(app, log_level=settings.log_level, log_json=settings.log_json)
 

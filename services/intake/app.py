@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.config_files import load_categories
 from services.common.sql import Store
+from services.intake import webhooks
 from services.intake.access import Access
 from services.intake.context import Context
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
@@ -42,6 +43,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         store=Store(make_sessions(engine)),
         access=Access.from_file(settings.access_config),
         categories=load_categories(settings.routing_config_dir),
+        settings=settings,
     )
 
     @asynccontextmanager
@@ -61,6 +63,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     app.state.context = ctx
     app.include_router(router)
     app.include_router(watch_router)
+    app.include_router(webhooks.router)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

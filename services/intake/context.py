@@ -8,6 +8,7 @@ from services.common.config_files import Categories
 from services.common.sql import Store
 from services.intake.access import Access
 from services.intake.publisher import EventPublisher
+from services.intake.settings import IntakeSettings
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,4 @@ class Context:
     store: Store
     access: Access
     categories: Categories
+    settings: IntakeSettings

@@ -17,3 +17,11 @@ class IntakeSettings(CommonSettings):
     publish_timeout_seconds: float = 10.0
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024
+    #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
+    twilio_auth_token: str | None = None
+    #: SendGrid's Event Webhook verification key (base64, from Mail Settings; unset: refused).
+    sendgrid_webhook_public_key: str | None = None
+    #: Secret path segment of the SendGrid Inbound Parse URL (unset: inbound email is refused).
+    sendgrid_inbound_token: str | None = None
+    #: Oldest SendGrid event batch accepted, in seconds (replay protection).
+    webhook_max_age_seconds: int = 900

@@ -1,0 +1,168 @@
+"""Provider webhooks and the one-click unsubscribe: what Twilio, SendGrid and informants tell
+us after a message was sent, checked and put back into the flow as events.
+
+- ``POST /webhooks/twilio/status``: SMS delivery callbacks (``X-Twilio-Signature`` checked).
+- ``POST /webhooks/twilio/inbound``: SMS replies, STOP/START included (signature checked).
+- ``POST /webhooks/sendgrid/events``: the Event Webhook (ECDSA signature and age checked).
+- ``POST /webhooks/sendgrid/inbound/{token}``: Inbound Parse email replies (secret path).
+- ``GET|POST /v1/unsubscribe/{token}``: RFC 8058 one-click unsubscribe from email.
+
+A request that is unsigned, badly signed, or arrives while the check is not configured is
+refused with 403: nothing unauthenticated reaches the flow.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse
+from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
+from twilio.request_validator import RequestValidator
+
+from schemas import Channel, DeliveryStatus, InboundMessage, PreferenceChange
+from schemas.topics import FEEDBACK_DELIVERY, FEEDBACK_INBOUND, FEEDBACK_PREFERENCES
+from services.common.logging import get_logger
+from services.common.unsubscribe import read_token
+from services.intake.routes import Ctx
+
+log = get_logger(__name__)
+router = APIRouter(tags=["webhooks"])
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+async def _twilio_form(request: Request, ctx: Ctx, signature: str | None) -> dict[str, str]:
+    token = ctx.settings.twilio_auth_token
+    if not token:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Twilio webhooks are not configured")
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    url = ctx.settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if not signature or not RequestValidator(token).validate(url, form, signature):
+        log.warning("webhook_signature_rejected", provider="twilio", path=request.url.path)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad or missing X-Twilio-Signature")
+    return form
+
+
+TwilioSignature = Annotated[str | None, Header(alias="X-Twilio-Signature")]
+
+
+@router.post("/webhooks/twilio/status", status_code=status.HTTP_204_NO_CONTENT, summary="Twilio SMS status")
+async def twilio_status(request: Request, ctx: Ctx, signature: TwilioSignature = None) -> Response:
+    form = await _twilio_form(request, ctx, signature)
+    sid, state = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus") or form.get("SmsStatus")
+    if not sid or not state:
+        raise HTTPException(422, {"error": "invalid request",
+                                  "fields": [{"field": "MessageSid/MessageStatus", "message": "required"}]})
+    event = DeliveryStatus(provider="twilio", provider_id=sid, status=state, error_code=form.get("ErrorCode") or None)
+    await ctx.publisher.publish(FEEDBACK_DELIVERY.name, sid, event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/webhooks/twilio/inbound", summary="Twilio inbound SMS")
+async def twilio_inbound(request: Request, ctx: Ctx, signature: TwilioSignature = None) -> Response:
+    form = await _twilio_form(request, ctx, signature)
+    sender = form.get("From")
+    if not sender:
+        raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "From", "message": "required"}]})
+    event = InboundMessage(channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
+                           provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None)
+    await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/webhooks/sendgrid/events", status_code=status.HTTP_204_NO_CONTENT, summary="SendGrid Event Webhook")
+async def sendgrid_events(
+    request: Request,
+    ctx: Ctx,
+    signature: Annotated[str | None, Header(alias=EventWebhookHeader.SIGNATURE)] = None,
+    timestamp: Annotated[str | None, Header(alias=EventWebhookHeader.TIMESTAMP)] = None,
+) -> Response:
+    key = ctx.settings.sendgrid_webhook_public_key
+    if not key:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "SendGrid webhooks are not configured")
+    payload = (await request.body()).decode("utf-8", errors="replace")
+    if not signature or not timestamp or not _sendgrid_signed(key, payload, signature, timestamp):
+        log.warning("webhook_signature_rejected", provider="sendgrid")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad or missing Event Webhook signature")
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > ctx.settings.webhook_max_age_seconds:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Event Webhook timestamp too old")
+    try:
+        events: Any = json.loads(payload)
+    except ValueError as exc:
+        raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "(body)", "message": "not JSON"}]}
+                            ) from exc
+    if not isinstance(events, list):
+        raise HTTPException(422, {"error": "invalid request",
+                                  "fields": [{"field": "(body)", "message": "expected a list of events"}]})
+    for item in events:
+        if not isinstance(item, dict) or not item.get("sg_message_id") or not item.get("event"):
+            continue
+        # sg_message_id is the X-Message-Id of the send plus a ".filter..." suffix
+        message_id = str(item["sg_message_id"]).split(".", 1)[0]
+        event = DeliveryStatus(provider="sendgrid", provider_id=message_id, status=str(item["event"]),
+                               error_code=str(item.get("status") or item.get("reason") or "")[:100] or None)
+        await ctx.publisher.publish(FEEDBACK_DELIVERY.name, message_id, event)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _sendgrid_signed(public_key: str, payload: str, signature: str, timestamp: str) -> bool:
+    verifier = EventWebhook()
+    try:
+        return bool(verifier.verify_signature(payload, signature, timestamp,
+                                              verifier.convert_public_key_to_ecdsa(public_key)))
+    except ValueError:  # a signature that is not even base64 / DER
+        return False
+
+
+@router.post("/webhooks/sendgrid/inbound/{token}", summary="SendGrid Inbound Parse")
+async def sendgrid_inbound(token: str, request: Request, ctx: Ctx) -> dict[str, str]:
+    expected = ctx.settings.sendgrid_inbound_token
+    if not expected or not hmac.compare_digest(token, expected):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "unknown inbound address")
+    form = await request.form()
+    sender = _bare_address(str(form.get("from", "")))
+    if not sender:
+        raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "from", "message": "required"}]})
+    event = InboundMessage(channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000])
+    await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
+    return {"status": "received"}
+
+
+def _bare_address(value: str) -> str:
+    """"Sam Smith <sam@example.org>" → "sam@example.org"."""
+    if "<" in value and ">" in value:
+        value = value[value.index("<") + 1:value.index(">")]
+    return value.strip().lower()
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    return HTMLResponse(f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}"
+                        f"</title></head><body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>")
+
+
+@router.get("/v1/unsubscribe/{token}", response_class=HTMLResponse, summary="Unsubscribe page (email)")
+async def unsubscribe_page(token: str, ctx: Ctx) -> HTMLResponse:
+    if read_token(ctx.settings.unsubscribe_secret, token) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown unsubscribe link")
+    return _page("Stop emails about your reports",
+                 f'<form method="post" action="/v1/unsubscribe/{html.escape(token)}">'
+                 "<p>We will stop emailing you updates about your reports.</p>"
+                 '<button type="submit">Stop these emails</button></form>')
+
+
+@router.post("/v1/unsubscribe/{token}", response_class=HTMLResponse, summary="One-click unsubscribe (email)")
+async def unsubscribe(token: str, ctx: Ctx) -> HTMLResponse:
+    digest = read_token(ctx.settings.unsubscribe_secret, token)
+    if digest is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown unsubscribe link")
+    event = PreferenceChange(channel=Channel.EMAIL, address_digest=digest, opted_out=True,
+                             source="email unsubscribe link")
+    await ctx.publisher.publish(FEEDBACK_PREFERENCES.name, digest, event)
+    return _page("You will get no more emails from us",
+                 "<p>To hear about a report again, give your email address when you next report something.</p>")

@@ -1,0 +1,133 @@
+"""Provider webhooks and unsubscribe links, with real signatures and a recording publisher."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi.testclient import TestClient
+from twilio.request_validator import RequestValidator
+
+from schemas import DeliveryStatus, InboundMessage, PreferenceChange
+from services.common.unsubscribe import make_token
+from services.intake.app import create_app
+from services.intake.settings import IntakeSettings
+from services.store.db import migrate
+from services.store.messages import address_digest
+from tests.unit.test_intake_api import RecordingPublisher
+
+TOKEN = "twilio-auth-token"
+BASE = "https://report.example"
+PRIVATE = ec.generate_private_key(ec.SECP256R1())
+PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
+    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+
+
+@pytest.fixture
+def api(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    recorder = RecordingPublisher()
+    settings = IntakeSettings(database_url=url, public_base_url=BASE, twilio_auth_token=TOKEN,
+                              sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
+                              unsubscribe_secret="s3cret")
+    with TestClient(create_app(settings, publisher=recorder)) as client:
+        client.recorder = recorder
+        yield client
+
+
+def twilio_post(api, path: str, form: dict[str, str], token: str = TOKEN):
+    signature = RequestValidator(token).compute_signature(BASE + path, form)
+    return api.post(path, data=form, headers={"X-Twilio-Signature": signature})
+
+
+def test_a_signed_twilio_status_callback_becomes_a_delivery_status(api):
+    r = twilio_post(api, "/webhooks/twilio/status",
+                    {"MessageSid": "SM123", "MessageStatus": "undelivered", "ErrorCode": "30003"})
+    assert r.status_code == 204
+    ((topic, key, event),) = api.recorder.events
+    assert topic == "feedback.delivery-status" and key == "SM123"
+    assert isinstance(event, DeliveryStatus) and (event.status, event.error_code) == ("undelivered", "30003")
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": "forged"}])
+def test_unsigned_or_badly_signed_twilio_requests_are_refused(api, headers):
+    r = api.post("/webhooks/twilio/status", data={"MessageSid": "SM1", "MessageStatus": "delivered"},
+                 headers=headers)
+    assert r.status_code == 403
+    assert api.recorder.events == []
+
+
+def test_a_signature_made_with_another_token_is_refused(api):
+    r = twilio_post(api, "/webhooks/twilio/inbound", {"From": "+447700900123", "Body": "STOP"}, token="other")
+    assert r.status_code == 403
+
+
+def test_an_inbound_sms_is_published_and_answered_with_empty_twiml(api):
+    r = twilio_post(api, "/webhooks/twilio/inbound",
+                    {"From": "+447700900123", "Body": "STOP", "MessageSid": "SM9", "OptOutType": "STOP"})
+    assert r.status_code == 200 and "<Response>" in r.text
+    event = api.recorder.events[0][2]
+    assert isinstance(event, InboundMessage) and (event.body, event.opt_out_type) == ("STOP", "STOP")
+
+
+def sendgrid_post(api, events, *, key=PRIVATE, timestamp=None):
+    payload = json.dumps(events)
+    timestamp = timestamp or str(int(time.time()))
+    signature = base64.b64encode(key.sign((timestamp + payload).encode(), ec.ECDSA(hashes.SHA256()))).decode()
+    return api.post("/webhooks/sendgrid/events", content=payload, headers={
+        "X-Twilio-Email-Event-Webhook-Signature": signature,
+        "X-Twilio-Email-Event-Webhook-Timestamp": timestamp, "content-type": "application/json"})
+
+
+def test_signed_sendgrid_events_become_delivery_statuses(api):
+    r = sendgrid_post(api, [
+        {"email": "a@example.org", "event": "bounce", "sg_message_id": "abc123.filter0001", "status": "5.1.1"},
+        {"email": "a@example.org", "event": "delivered", "sg_message_id": "def456.filter0002"},
+    ])
+    assert r.status_code == 204
+    events = [e for _, _, e in api.recorder.events]
+    assert [(e.provider_id, e.status) for e in events] == [("abc123", "bounce"), ("def456", "delivered")]
+
+
+def test_sendgrid_events_with_a_bad_or_old_signature_are_refused(api):
+    other = ec.generate_private_key(ec.SECP256R1())
+    assert sendgrid_post(api, [{"event": "bounce", "sg_message_id": "x"}], key=other).status_code == 403
+    old = str(int(time.time()) - 3600)
+    assert sendgrid_post(api, [{"event": "bounce", "sg_message_id": "x"}], timestamp=old).status_code == 403
+    assert api.recorder.events == []
+
+
+def test_inbound_email_needs_the_secret_path(api):
+    form = {"from": "Sam Smith <Sam@Example.org>", "text": "There is more I can tell you"}
+    assert api.post("/webhooks/sendgrid/inbound/guess", data=form).status_code == 403
+    assert api.post("/webhooks/sendgrid/inbound/inbound-secret", data=form).status_code == 200
+    event = api.recorder.events[0][2]
+    assert isinstance(event, InboundMessage) and event.sender == "sam@example.org"
+
+
+def test_one_click_unsubscribe_publishes_the_opt_out_and_forged_links_fail(api):
+    digest = address_digest("resident@example.org")
+    token = make_token("s3cret", digest)
+    page = api.get(f"/v1/unsubscribe/{token}")
+    assert page.status_code == 200 and "<form method=\"post\"" in page.text
+    assert api.recorder.events == []  # looking at the page changes nothing
+    r = api.post(f"/v1/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200
+    event = api.recorder.events[0][2]
+    assert isinstance(event, PreferenceChange) and event.address_digest == digest and event.opted_out
+    forged = make_token("not-our-secret", digest)
+    assert api.post(f"/v1/unsubscribe/{forged}").status_code == 404
+
+
+def test_webhooks_are_refused_when_not_configured(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    with TestClient(create_app(IntakeSettings(database_url=url), publisher=RecordingPublisher())) as api:
+        assert api.post("/webhooks/twilio/status", data={"MessageSid": "SM1"}).status_code == 403
+        assert api.post("/webhooks/sendgrid/events", content="[]").status_code == 403
+        assert api.post("/webhooks/sendgrid/inbound/x", data={"from": "a@b.org"}).status_code == 403

@@ -8,7 +8,7 @@ producer that drifts from the contract is caught, not silently half-read.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -88,6 +88,32 @@ class Location(Model):
         return self
 
 
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class SafeWindow(Model):
+    """A time it is safe to contact someone, in UK local time (e.g. weekdays 09:00-15:00)."""
+
+    days: tuple[Weekday, ...] = tuple(Weekday)
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SafeWindow:
+        if self.start >= self.end:
+            raise ValueError("start must be before end (split a window that crosses midnight in two)")
+        if not self.days:
+            raise ValueError("give at least one day")
+        return self
+
+
 class ContactPreferences(Model):
     """How, and whether, the informant wants to hear back. Feedback is on by default."""
 
@@ -96,6 +122,8 @@ class ContactPreferences(Model):
     safe_to_contact: bool = False
     #: For sensitive categories: when it is safe, in words the team can read (e.g. "weekdays 9-3").
     safe_times: str | None = Field(default=None, max_length=200)
+    #: For sensitive categories: when messages may be sent; none means any time it is safe.
+    safe_windows: tuple[SafeWindow, ...] = Field(default=(), max_length=14)
 
 
 class Informant(Model):
@@ -157,6 +185,8 @@ class PublicContact(Event):
     report: ReportDetails
     #: None for an anonymous report (which cannot be sent updates).
     informant: Informant | None = None
+    #: Set when this contact is a reply to one of our messages about an earlier report.
+    related_reference: Reference | None = None
 
 
 class ThirdPartyContact(Event):
@@ -329,10 +359,11 @@ class FeedbackMessage(Event):
     """Topic ``feedback.messages``: one message to one informant and where it stands."""
 
     message_key: ShortText
-    reference: Reference
+    #: The report's reference, or a digest's id for a coordinator's daily digest.
+    reference: ShortText
     trigger: ShortText
     channel: Channel
-    status: Literal["sent", "failed", "suppressed", "outbox"]
+    status: Literal["sent", "outbox", "failed", "opted_out"]
     provider_id: str | None = None
     detail: str | None = Field(default=None, max_length=500)
 
@@ -344,6 +375,29 @@ class DeliveryStatus(Event):
     provider_id: ShortText
     status: ShortText
     error_code: str | None = None
+
+
+class InboundMessage(Event):
+    """Topic ``feedback.inbound``: a reply by SMS or email to one of our messages."""
+
+    channel: Channel
+    #: The sender's phone number (E.164) or email address.
+    sender: str = Field(min_length=3, max_length=320)
+    body: str = Field(default="", max_length=10000)
+    provider_id: str | None = Field(default=None, max_length=100)
+    #: Twilio's Advanced Opt-Out signal, when the provider already recognised a keyword.
+    opt_out_type: str | None = Field(default=None, max_length=20)
+
+
+class PreferenceChange(Event):
+    """Topic ``feedback.preferences``: someone opted out of, or back into, a channel."""
+
+    channel: Channel
+    #: SHA-256 of the normalised address: the store keeps opt-outs without the address itself.
+    address_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    opted_out: bool
+    #: What caused it, for the record: "sms STOP", "email unsubscribe link", "twilio 21610" ...
+    source: ShortText
 
 
 class DeadLetter(Event):

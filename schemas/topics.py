@@ -11,6 +11,8 @@ from schemas.events import (
     DeadLetter,
     DeliveryStatus,
     FeedbackMessage,
+    InboundMessage,
+    PreferenceChange,
     PublicContact,
     RoutedItem,
     ThirdPartyContact,
@@ -37,6 +39,8 @@ WATCH_ITEMS = Topic(
 CASES_UPDATES = Topic("cases.updates", CaseUpdate, 4, "What teams and coordinators did")
 FEEDBACK_MESSAGES = Topic("feedback.messages", FeedbackMessage, 4, "Every message sent to an informant")
 FEEDBACK_DELIVERY = Topic("feedback.delivery-status", DeliveryStatus, 4, "Provider delivery callbacks")
+FEEDBACK_INBOUND = Topic("feedback.inbound", InboundMessage, 4, "Replies to our messages by SMS or email")
+FEEDBACK_PREFERENCES = Topic("feedback.preferences", PreferenceChange, 4, "Opt-outs and opt-ins by channel")
 ROUTER_DEAD_LETTERS = Topic("router.dead-letters", DeadLetter, 1, "Messages the router could not process")
 FEEDBACK_DEAD_LETTERS = Topic(
     "feedback.dead-letters", DeadLetter, 1, "Messages the feedback worker could not process"
@@ -52,6 +56,8 @@ TOPICS: dict[str, Topic] = {
         CASES_UPDATES,
         FEEDBACK_MESSAGES,
         FEEDBACK_DELIVERY,
+        FEEDBACK_INBOUND,
+        FEEDBACK_PREFERENCES,
         ROUTER_DEAD_LETTERS,
         FEEDBACK_DEAD_LETTERS,
     )

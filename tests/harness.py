@@ -105,6 +105,13 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "LOG_LEVEL": "INFO",
         "ROUTER_APP_ID": f"test-router-{run}",
         "FEEDBACK_APP_ID": f"test-feedback-{run}",
+        # Tests run at any hour: no SMS quiet hours (equal start and end), and quick retries.
+        "SMS_QUIET_START": "00:00",
+        "SMS_QUIET_END": "00:00",
+        "RETRY_BASE_SECONDS": "0.2",
+        "DUE_CHECK_SECONDS": "0.2",
+        # A killed worker's partitions move to its replacement after this long.
+        "KAFKA_SESSION_TIMEOUT_SECONDS": "6",
         **(extra or {}),
     }
 

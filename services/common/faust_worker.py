@@ -9,9 +9,11 @@ import faust
 from services.common.logging import configure_logging
 
 
-def app_options(*, bootstrap: str, web_port: int) -> dict[str, Any]:
+def app_options(*, bootstrap: str, web_port: int, session_timeout: float = 30.0) -> dict[str, Any]:
     """Settings every faust app in the project shares."""
     return {
+        "broker_session_timeout": session_timeout,
+        "broker_heartbeat_interval": max(1.0, session_timeout / 10),
         "broker": f"kafka://{bootstrap}",
         "store": "memory://",
         "processing_guarantee": "at_least_once",

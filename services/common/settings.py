@@ -12,8 +12,15 @@ class CommonSettings(BaseSettings):
 
     #: Comma-separated host:port list of Kafka brokers.
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    #: How long a silent consumer keeps its partitions before the group hands them to another
+    #: worker (a crashed worker's reports wait this long). The broker's minimum is 6 seconds.
+    kafka_session_timeout_seconds: float = 30.0
     #: SQLAlchemy URL of the store; SQLite file by default.
     database_url: str = DEFAULT_URL
     log_level: str = "INFO"
     #: JSON lines (production) or readable console output.
     log_json: bool = True
+    #: Where the public reaches the intake (links in messages, webhook signature checks).
+    public_base_url: str = "http://127.0.0.1:8000"
+    #: Signs one-click unsubscribe links; the intake and the feedback worker must share it.
+    unsubscribe_secret: str = "local-development-only"

@@ -3,19 +3,44 @@ the module-level ``app`` is what ``faust -A services.feedback.app worker`` loads
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import faust
+from pydantic import BaseModel
 
-from schemas import CaseUpdate, Channel, FeedbackMessage, RoutedItem
-from schemas.topics import CASES_UPDATES, FEEDBACK_DEAD_LETTERS, FEEDBACK_MESSAGES, REPORTS_ROUTED
+from schemas import (
+    CaseUpdate,
+    Channel,
+    DeliveryStatus,
+    FeedbackMessage,
+    InboundMessage,
+    PreferenceChange,
+    PublicContact,
+    RoutedItem,
+    WatchItem,
+)
+from schemas.topics import (
+    CASES_UPDATES,
+    CONTACTS_PUBLIC,
+    FEEDBACK_DEAD_LETTERS,
+    FEEDBACK_DELIVERY,
+    FEEDBACK_INBOUND,
+    FEEDBACK_MESSAGES,
+    FEEDBACK_PREFERENCES,
+    REPORTS_ROUTED,
+    WATCH_ITEMS,
+)
 from services.common.config_files import load_categories
 from services.common.faust_worker import app_options, raw_topic
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
-from services.feedback.notify import Notifier
+from services.common.unsubscribe import make_token
+from services.feedback.coordinators import load_directory
+from services.feedback.notify import DeliveryRules, Notifier
+from services.feedback.policy import QuietHours
 from services.feedback.senders import Outbox, Sender, SendGridEmail, TwilioSms
 from services.feedback.settings import FeedbackSettings
 from services.store.db import make_engine, make_sessions
@@ -29,54 +54,108 @@ def build_senders(settings: FeedbackSettings) -> dict[Channel, Sender]:
     sms: Sender = outbox
     email: Sender = outbox
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number:
+        callback = (f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
+                    if settings.twilio_status_callbacks else None)
         sms = TwilioSms(settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_from_number,
-                        base_url=settings.twilio_api_base_url, timeout=settings.send_timeout_seconds)
+                        base_url=settings.twilio_api_base_url, timeout=settings.send_timeout_seconds,
+                        status_callback=callback)
     if settings.sendgrid_api_key and settings.sendgrid_from_email:
         email = SendGridEmail(settings.sendgrid_api_key, settings.sendgrid_from_email,
                               host=settings.sendgrid_api_host, timeout=settings.send_timeout_seconds)
     return {Channel.SMS: sms, Channel.EMAIL: email}
 
 
+def delivery_rules(settings: FeedbackSettings) -> DeliveryRules:
+    return DeliveryRules(
+        attempts=settings.send_attempts,
+        backoff_base=settings.retry_base_seconds,
+        backoff_cap=settings.retry_cap_seconds,
+        quiet=QuietHours(settings.sms_quiet_start, settings.sms_quiet_end),
+        survey_delay=timedelta(days=settings.survey_delay_days),
+        holding_after=timedelta(days=settings.holding_after_days),
+        send_lease=timedelta(seconds=max(60.0, settings.send_timeout_seconds * 3)),
+        digest_at=settings.digest_at,
+    )
+
+
 def create_app(settings: FeedbackSettings) -> faust.App:
     app = faust.App(
         settings.feedback_app_id,
-        **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.feedback_web_port),
+        **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.feedback_web_port,
+                      session_timeout=settings.kafka_session_timeout_seconds),
     )
     routed = raw_topic(app, REPORTS_ROUTED.name)
     updates = raw_topic(app, CASES_UPDATES.name)
+    delivery = raw_topic(app, FEEDBACK_DELIVERY.name)
+    inbound = raw_topic(app, FEEDBACK_INBOUND.name)
+    preferences = raw_topic(app, FEEDBACK_PREFERENCES.name)
+    watch_items = raw_topic(app, WATCH_ITEMS.name)
     messages = raw_topic(app, FEEDBACK_MESSAGES.name)
+    contacts = raw_topic(app, CONTACTS_PUBLIC.name)
     dead_letters = raw_topic(app, FEEDBACK_DEAD_LETTERS.name)
 
-    async def publish(message: FeedbackMessage) -> None:
-        fut = await messages.send(key=message.reference.encode(), value=message.model_dump_json().encode())
-        await fut
+    def publisher(topic: faust.TopicT) -> Callable[[Any], Awaitable[None]]:
+        async def publish(event: FeedbackMessage | PublicContact) -> None:
+            fut = await topic.send(key=event.reference.encode(), value=event.model_dump_json().encode())
+            await fut
 
+        return publish
+
+    base_url = settings.public_base_url.rstrip("/")
     senders = build_senders(settings)
     notifier = Notifier(
         store=Store(make_sessions(make_engine(settings.database_url))),
         senders=senders,
-        publish=publish,
+        publish=publisher(messages),
+        publish_contact=publisher(contacts),
         categories=load_categories(settings.routing_config_dir),
-        attempts=settings.send_attempts,
+        rules=delivery_rules(settings),
+        directory=load_directory(settings.routing_config_dir),
+        unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
     )
 
-    @app.agent(routed, name="acknowledge-routed")
-    async def acknowledge(stream: faust.StreamT) -> None:
-        await process(stream, service="feedback", decode=RoutedItem.model_validate_json,
-                      handle=notifier.on_routed, dead_letters=dead_letters)
+    def consume(name: str, topic: faust.TopicT, model: type[BaseModel], handle: Callable[[Any], Awaitable[None]]
+                ) -> None:
+        async def agent(stream: faust.StreamT) -> None:
+            await process(stream, service="feedback", decode=model.model_validate_json, handle=handle,
+                          dead_letters=dead_letters)
 
-    @app.agent(updates, name="tell-informants")
-    async def tell(stream: faust.StreamT) -> None:
-        await process(stream, service="feedback", decode=CaseUpdate.model_validate_json,
-                      handle=notifier.on_update, dead_letters=dead_letters)
+        app.agent(topic, name=name)(agent)
+
+    consume("acknowledge-routed", routed, RoutedItem, notifier.on_routed)
+    consume("tell-informants", updates, CaseUpdate, notifier.on_update)
+    consume("delivery-status", delivery, DeliveryStatus, notifier.on_delivery_status)
+    consume("inbound-replies", inbound, InboundMessage, notifier.on_inbound)
+    consume("preferences", preferences, PreferenceChange, notifier.on_preference)
+    consume("tell-coordinators", watch_items, WatchItem, notifier.on_watch_item)
+
+    @app.timer(interval=settings.due_check_seconds)
+    async def send_due() -> None:
+        try:
+            await notifier.send_due()
+        except Exception:  # the timer must outlive a passing database or provider failure
+            log.exception("send_due_failed")
+
+    @app.timer(interval=settings.digest_check_seconds)
+    async def digests() -> None:
+        try:
+            await notifier.send_digests()
+        except Exception:
+            log.exception("digests_failed")
+
+    @app.timer(interval=settings.holding_check_seconds)
+    async def holding_updates() -> None:
+        try:
+            await notifier.send_holding_updates()
+        except Exception:
+            log.exception("holding_updates_failed")
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's stub wants a sync-or-async union
     async def close_senders(_: Any, **kwargs: Any) -> None:
         for sender in {id(s): s for s in senders.values()}.values():
             await sender.close()
 
-    log.info("feedback_configured", sms=senders[Channel.SMS].name, email=senders[Channel.EMAIL].name,
-             instance=uuid.uuid4().hex[:8])
+    log.info("feedback_configured", sms=senders[Channel.SMS].name, email=senders[Channel.EMAIL].name)
     return app
 
 

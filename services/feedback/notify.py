@@ -1,46 +1,111 @@
-"""Delivering one trigger's messages: plan, render, claim, send, record. The steps are plain
+"""Delivering "you said, we did": plan, render, claim, send, settle. The decisions are plain
 functions (``policy``, ``templates``); this module strings them together over the ports it is
-given (store, senders, an event publisher), so it can be tested with any of them.
+given (store, senders, event publishers), so it can be tested with any of them.
 
-Never twice: each message is claimed in the store under its key before a provider is called.
-A redelivered event finds the claim and sends nothing. A claim left unfinished by a worker
-that died mid-send is not re-sent blindly: it is marked ``unconfirmed`` for reconciliation.
+Never twice: each message is claimed in the store under (report, trigger, recipient,
+channel) before any provider is called, and every attempt first moves the claim to
+``sending`` with a conditional update. A redelivered event finds the claim and sends nothing;
+a ``sending`` claim left behind by a worker that died mid-call is marked ``unconfirmed`` and
+never repeated blindly.
+
+Never stuck: a message that must wait (quiet hours, a safe window, the survey delay) or that
+failed for a passing reason (429, 5xx, timeout) is left ``scheduled``/``retrying`` with a due
+time, and a timer sends it then. The stream moves on meanwhile.
+
+Never lost on a dead channel: a message to someone who gave both a phone and an email has a
+``standby`` copy on the other channel, sent if the first fails for good (invalid number,
+bounce, undelivered).
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 
-from schemas import CaseUpdate, Channel, FeedbackMessage, PublicContact, RoutedItem, ThirdPartyContact
-from schemas.events import CONTACT
+from schemas import (
+    CaseUpdate,
+    Channel,
+    DeliveryStatus,
+    FeedbackMessage,
+    InboundMessage,
+    PreferenceChange,
+    PublicContact,
+    RoutedItem,
+    ThirdPartyContact,
+    UpdateKind,
+    WatchDelivery,
+    WatchItem,
+)
+from schemas.events import CONTACT, reference_from_key
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import PermanentFailure
 from services.feedback import policy, templates
+from services.feedback.coordinators import Directory
 from services.feedback.senders import Outgoing, PermanentSendError, Sender, TransientSendError
+from services.store import messages as store
 from services.store import repository
+from services.store.models import Message
+from services.store.routing import watch_items_for
 
 log = get_logger(__name__)
 
 Publish = Callable[[FeedbackMessage], Awaitable[None]]
+PublishContact = Callable[[PublicContact], Awaitable[None]]
 Render = Callable[[Channel], templates.Rendered]
 
-FINAL = {"sent", "outbox", "failed", "suppressed", "unconfirmed"}
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"}
+START_WORDS = {"START", "UNSTOP", "OPTIN"}
+#: Provider callbacks that mean a message will never arrive: fall back to the other channel.
+HARD_FAILURES = {("twilio", "undelivered"): "undelivered", ("twilio", "failed"): "undelivered",
+                 ("sendgrid", "bounce"): "bounced", ("sendgrid", "dropped"): "bounced",
+                 ("sendgrid", "blocked"): "bounced"}
+OPT_OUT_EVENTS = {"unsubscribe", "group_unsubscribe", "spamreport"}
+TWILIO_UNSUBSCRIBED = "21610"
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    attempts: int = 5
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    quiet: policy.QuietHours = field(default_factory=policy.QuietHours)
+    survey_delay: timedelta = timedelta(days=3)
+    holding_after: timedelta = timedelta(days=7)
+    #: A ``sending`` claim older than this was interrupted by a crash.
+    send_lease: timedelta = timedelta(seconds=60)
+    #: How long after a survey a reply still counts as an answer to it.
+    survey_reply_window: timedelta = timedelta(days=30)
+    #: When (UK time) daily digests go to watch coordinators who asked for them.
+    digest_at: time = time(18, 0)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Notifier:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
-                 categories: Categories, attempts: int = 3, backoff: float = 0.5) -> None:
+                 publish_contact: PublishContact, categories: Categories, rules: DeliveryRules | None = None,
+                 unsubscribe_url: Callable[[str], str] | None = None, directory: Directory | None = None,
+                 clock: Callable[[], datetime] = _now) -> None:
         self._store = store
         self._senders = senders
         self._publish = publish
+        self._publish_contact = publish_contact
         self._categories = categories
-        self._attempts = attempts
-        self._backoff = backoff
+        self._rules = rules or DeliveryRules()
+        self._unsubscribe_url = unsubscribe_url
+        self._directory = directory
+        self._clock = clock
+
+    # ---- triggers -------------------------------------------------------------------------
 
     async def on_routed(self, item: RoutedItem) -> None:
         """Acknowledge a routed report: "you said", the reference, who has it."""
@@ -50,85 +115,310 @@ class Notifier:
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.acknowledgement(channel, reference=item.reference, category_label=label,
-                                             destinations=item.destinations)
+                                             destinations=item.destinations, notice=item.informant_notice)
 
-        await self._deliver(item.reference, "ack", item.contact, item.sensitive, render)
+        await self._deliver(item.reference, "ack", item.contact, render)
 
     async def on_update(self, update: CaseUpdate) -> None:
-        """Tell the informant what was done ("we did"), in the team's words."""
+        """Tell the informant what was done ("we did"), and after a closure ask how we did."""
         await self._store.run(repository.record_action, update)
-        found = await self._store.run(repository.report_contact, update.reference)
-        if found is None:
-            raise PermanentFailure(f"no routed report {update.reference} for update {update.event_id}")
-        contact = CONTACT.validate_python(found)
-        sensitive = self._categories.is_sensitive(contact.report.category)
+        contact = await self._contact(update.reference)
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.update(channel, reference=update.reference, update=update)
 
-        await self._deliver(update.reference, f"{update.kind.value}:{update.event_id}", contact, sensitive,
-                            render)
+        await self._deliver(update.reference, f"{update.kind.value}:{update.event_id}", contact, render)
+        if update.kind is UpdateKind.CLOSURE:
+            await self._deliver(
+                update.reference, "survey", contact,
+                lambda channel: templates.survey(channel, reference=update.reference),
+                not_before=update.emitted_at + self._rules.survey_delay,
+            )
+
+    async def send_holding_updates(self) -> int:
+        """Write to informants of open reports who have heard nothing for a while."""
+        at = self._clock()
+        silent = await self._store.run(store.silent_reports, at - self._rules.holding_after)
+        for reference, last in silent:
+            contact = await self._contact(reference)
+            days = (at - last).days
+
+            def render(channel: Channel, reference: str = reference, days: int = days) -> templates.Rendered:
+                return templates.holding(channel, reference=reference, days=days)
+
+            await self._deliver(reference, f"holding:{last:%Y%m%d%H%M}", contact, render)
+        return len(silent)
+
+    async def on_watch_item(self, item: WatchItem) -> None:
+        """A redacted item for a watch: to its coordinators now, if they want each item."""
+        if item.delivery is not WatchDelivery.PER_ITEM or self._directory is None:
+            return
+        for coordinator_id, recipient in self._directory.recipients(item.watch_id, item.coordinator_ids):
+            await self._claim_and_send(item.reference, f"watch:{item.watch_id}:{coordinator_id}", recipient,
+                                       lambda channel: templates.watch_item(channel, item), None)
+
+    async def send_digests(self) -> int:
+        """Once a day, after ``digest_at`` UK time: each digest watch's items of the last day."""
+        if self._directory is None:
+            return 0
+        at = self._clock()
+        local = at.astimezone(policy.UK)
+        if local.time() < self._rules.digest_at:
+            return 0
+        day = local.date().isoformat()
+        sent = 0
+        for watch_id in self._directory.digest_watches():
+            rows = await self._store.run(watch_items_for, watch_id, limit=200)
+            items = [WatchItem.model_validate(r) for r in rows]
+            items = [i for i in items if at - timedelta(days=1) < _aware(i.received_at) <= at]
+            if not items:
+                continue
+            render = functools.partial(templates.watch_digest, watch_name=self._directory.watches[watch_id].name,
+                                       day=day, items=items)
+            for coordinator_id, recipient in self._directory.recipients(watch_id):
+                await self._claim_and_send(f"DIGEST-{local:%Y%m%d}", f"digest:{watch_id}:{coordinator_id}",
+                                           recipient, render, None)
+            sent += 1
+        return sent
+
+    # ---- signals from providers and people --------------------------------------------------
+
+    async def on_delivery_status(self, status: DeliveryStatus) -> None:
+        """A provider's callback: record delivery, fall back on a dead channel, honour opt-outs."""
+        message = await self._store.run(store.message_by_provider_id, status.provider_id)
+        if message is None:
+            log.info("delivery_status_unmatched", provider=status.provider, status=status.status)
+            return
+        if status.error_code == TWILIO_UNSUBSCRIBED or (
+                status.provider == "sendgrid" and status.status in OPT_OUT_EVENTS):
+            await self._opt_out(message, f"{status.provider} {status.error_code or status.status}")
+        hard = HARD_FAILURES.get((status.provider, status.status))
+        if hard is not None:
+            await self._store.run(store.settle, message.id, status=hard,
+                                  detail=f"{status.provider} {status.status} {status.error_code or ''}".strip())
+            await self._fall_back(message)
+        elif status.status == "delivered":
+            await self._store.run(store.settle, message.id, status="delivered", detail=None)
+
+    async def on_preference(self, change: PreferenceChange) -> None:
+        await self._store.run(store.set_opt_out, channel=change.channel.value, digest=change.address_digest,
+                              opted_out=change.opted_out, source=change.source, at=change.emitted_at)
+        log.info("preference_changed", channel=change.channel.value, opted_out=change.opted_out,
+                 source=change.source)
+
+    async def on_inbound(self, inbound: InboundMessage) -> None:
+        """A reply: STOP/START, a survey answer, or new information about the report."""
+        digest = store.address_digest(inbound.sender)
+        channel = inbound.channel.value
+        words = inbound.body.strip().upper().split()
+        keyword = (inbound.opt_out_type or (words[0] if words else "")).upper()
+        if keyword in STOP_WORDS:
+            await self._store.run(store.set_opt_out, channel=channel, digest=digest, opted_out=True,
+                                  source=f"{channel} {keyword}", at=inbound.emitted_at)
+            log.info("opted_out", channel=channel, source=keyword)
+            return
+        if keyword in START_WORDS:
+            await self._store.run(store.set_opt_out, channel=channel, digest=digest, opted_out=False,
+                                  source=f"{channel} {keyword}", at=inbound.emitted_at)
+            log.info("opted_in", channel=channel, source=keyword)
+            return
+        survey = await self._store.run(store.latest_message_to, channel, digest, "survey")
+        if survey is not None and inbound.emitted_at - _aware(survey.created_at) <= self._rules.survey_reply_window:
+            answers = survey_answers(inbound.body)
+            for question, answer in answers.items():
+                await self._store.run(store.record_survey_answer, reference=survey.reference, question=question,
+                                      answer=answer, at=inbound.emitted_at)
+            if answers:
+                log.info("survey_answered", reference=survey.reference, questions=sorted(answers))
+                return
+        last = await self._store.run(store.latest_message_to, channel, digest, None)
+        if last is None:
+            raise PermanentFailure("a reply from an address we have not written to; kept for review")
+        await self._attach_reply(inbound, last.reference)
+
+    # ---- the timer ------------------------------------------------------------------------
+
+    async def send_due(self) -> int:
+        """Send what has become due (after quiet hours, a safe window, a retry delay), and mark
+        sends interrupted by a crash as unconfirmed."""
+        at = self._clock()
+        expired = await self._store.run(store.expire_interrupted_sends, at - self._rules.send_lease)
+        if expired:
+            log.warning("sends_unconfirmed_after_crash", count=expired)
+        due = await self._store.run(store.due_message_ids, at)
+        for message_id in due:
+            await self.attempt(message_id)
+        return len(due)
+
+    # ---- the machinery --------------------------------------------------------------------
+
+    async def _contact(self, reference: str) -> PublicContact | ThirdPartyContact:
+        found = await self._store.run(repository.report_contact, reference)
+        if found is None:
+            raise PermanentFailure(f"no routed report {reference}")
+        return CONTACT.validate_python(found)
 
     async def _deliver(self, reference: str, trigger: str, contact: PublicContact | ThirdPartyContact,
-                       sensitive: bool, render: Render) -> None:
+                       render: Render, not_before: datetime | None = None) -> None:
+        sensitive = self._categories.is_sensitive(contact.report.category)
         plan = policy.plan(contact, sensitive=sensitive)
         for skipped in plan.suppressed:
-            key = policy.message_key(reference, trigger, skipped.role, "none")
-            claim = await self._store.run(
-                repository.claim_message, key=key, reference=reference, trigger=trigger, channel="none",
-                recipient="", body="", subject=None,
+            await self._store.run(
+                store.claim_message, key=policy.message_key(reference, trigger, skipped.role, "none"),
+                reference=reference, trigger=trigger, role=skipped.role, channel="none", recipient="", body="",
+                status="suppressed", detail=skipped.reason,
             )
-            if claim.new:
-                await self._store.run(repository.finish_message, claim.message_id, status="suppressed",
-                                      detail=skipped.reason, attempts=0)
             log.info("message_suppressed", reference=reference, trigger=trigger, role=skipped.role,
                      reason=skipped.reason)
         for recipient in plan.recipients:
-            await self._send_one(reference, trigger, recipient, render(recipient.channel))
+            await self._claim_and_send(reference, trigger, recipient, render, not_before)
 
-    async def _send_one(self, reference: str, trigger: str, recipient: policy.Recipient,
-                        rendered: templates.Rendered) -> None:
-        key = policy.message_key(reference, trigger, recipient.role, recipient.channel)
-        claim = await self._store.run(
-            repository.claim_message, key=key, reference=reference, trigger=trigger,
-            channel=recipient.channel.value, recipient=recipient.address, body=rendered.body,
-            subject=rendered.subject,
-        )
-        if not claim.new:
-            if claim.status == "claimed":
-                # An earlier delivery claimed it and died before recording the outcome: the
-                # provider may or may not have it. Do not risk a second copy.
-                await self._store.run(repository.finish_message, claim.message_id, status="unconfirmed",
-                                      detail="worker stopped mid-send; not re-sent")
-                log.warning("message_unconfirmed", reference=reference, trigger=trigger)
-            else:
-                log.info("message_already_handled", reference=reference, trigger=trigger, status=claim.status)
+    async def _claim_and_send(self, reference: str, trigger: str, recipient: policy.Recipient, render: Render,
+                              not_before: datetime | None) -> None:
+        chosen: policy.Recipient | None = recipient
+        for candidate in (recipient, recipient.fallback):
+            if candidate is None:
+                continue
+            reason = await self._store.run(store.opt_out_reason, candidate.channel.value,
+                                           store.address_digest(candidate.address))
+            if reason is None:
+                chosen = candidate
+                break
+            await self._claim(reference, trigger, candidate, render, status="opted_out", detail=reason)
+            chosen = None
+        if chosen is None:
             return
-        sender = self._senders[recipient.channel]
-        outgoing = Outgoing(channel=recipient.channel, to=recipient.address, body=rendered.body,
-                            subject=rendered.subject, html=rendered.html, reference=reference)
-        status, provider_id, detail, attempt = "failed", None, None, 0
-        while attempt < self._attempts:
-            attempt += 1
-            try:
-                sent = await sender.send(outgoing)
-                status = "outbox" if sent.provider == "outbox" else "sent"
-                provider_id, detail = sent.provider_id, None
-                break
-            except PermanentSendError as exc:
-                detail = str(exc)
-                break
-            except TransientSendError as exc:
-                detail = str(exc)
-                if attempt < self._attempts:
-                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
-        await self._store.run(repository.finish_message, claim.message_id, status=status,
-                              provider=sender.name, provider_id=provider_id, detail=detail, attempts=attempt)
-        log.info("message_" + status, reference=reference, trigger=trigger, channel=recipient.channel.value,
-                 attempts=attempt, detail=detail)
+        at = self._clock()
+        due = policy.earliest_send(chosen.channel, max(at, not_before or at), windows=chosen.windows,
+                                   quiet=self._rules.quiet)
+        claim = await self._claim(reference, trigger, chosen, render, due_at=due)
+        if chosen is recipient and recipient.fallback is not None:
+            await self._claim(reference, trigger, recipient.fallback, render, status="standby")
+        if claim.new and due <= at:
+            await self.attempt(claim.message_id)
+        elif claim.new:
+            log.info("message_scheduled", reference=reference, trigger=trigger, channel=chosen.channel.value,
+                     due_at=due.isoformat())
+
+    async def _claim(self, reference: str, trigger: str, recipient: policy.Recipient, render: Render, *,
+                     status: str = "scheduled", due_at: datetime | None = None,
+                     detail: str | None = None) -> store.Claim:
+        rendered = render(recipient.channel)
+        return await self._store.run(
+            store.claim_message, key=policy.message_key(reference, trigger, recipient.role, recipient.channel),
+            reference=reference, trigger=trigger, role=recipient.role, channel=recipient.channel.value,
+            recipient=recipient.address, body=rendered.body, subject=rendered.subject, html=rendered.html,
+            due_at=due_at, status=status, detail=detail,
+        )
+
+    def _outgoing(self, message: Message) -> Outgoing:
+        channel = Channel(message.channel)
+        body, html = message.body, message.html
+        headers: tuple[tuple[str, str], ...] = ()
+        if channel is Channel.EMAIL and self._unsubscribe_url and message.address_digest:
+            url = self._unsubscribe_url(message.address_digest)
+            headers = (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+            body = f"{body}\n\nTo stop these emails: {url}"
+            if html:
+                html = html.replace("</body>", f'<p><a href="{url}">Stop these emails</a></p></body>')
+        return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
+                        reference=message.reference, headers=headers)
+
+    async def attempt(self, message_id: int) -> None:
+        """One attempt at one message, if it is due and nobody else holds it."""
+        message = await self._store.run(store.start_attempt, message_id, self._clock())
+        if message is None:
+            return
+        sender = self._senders[Channel(message.channel)]
+        try:
+            sent = await sender.send(self._outgoing(message))
+        except PermanentSendError as exc:
+            if exc.code == TWILIO_UNSUBSCRIBED:
+                await self._opt_out(message, f"twilio {exc.code}")
+                await self._settle(message, "opted_out", sender.name, detail=str(exc))
+            else:
+                await self._settle(message, "failed", sender.name, detail=str(exc))
+            await self._fall_back(message)
+            return
+        except TransientSendError as exc:
+            if message.attempts >= self._rules.attempts:
+                await self._settle(message, "failed", sender.name,
+                                   detail=f"gave up after {message.attempts} attempts: {exc}")
+                await self._fall_back(message)
+                return
+            delay = policy.retry_delay(message.attempts, base=self._rules.backoff_base,
+                                       cap=self._rules.backoff_cap, jitter=random.random())
+            await self._store.run(store.settle, message.id, status="retrying", provider=sender.name, detail=str(exc),
+                                  due_at=self._clock() + timedelta(seconds=delay))
+            log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
+                        attempt=message.attempts, delay=round(delay, 2), detail=str(exc))
+            return
+        await self._settle(message, "outbox" if sent.provider == "outbox" else "sent", sender.name,
+                           provider_id=sent.provider_id)
+
+    async def _settle(self, message: Message, status: str, provider: str, *, provider_id: str | None = None,
+                      detail: str | None = None) -> None:
+        await self._store.run(store.settle, message.id, status=status, provider=provider, provider_id=provider_id,
+                              detail=detail)
+        log.info(f"message_{status}", reference=message.reference, trigger=message.trigger,
+                 channel=message.channel, attempts=message.attempts, detail=detail)
         await self._publish(FeedbackMessage(
-            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{key}"),
-            message_key=key, reference=reference, trigger=trigger, channel=recipient.channel,
-            status="outbox" if status == "outbox" else ("sent" if status == "sent" else "failed"),
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{message.key}:{status}"),
+            message_key=message.key, reference=message.reference, trigger=message.trigger,
+            channel=Channel(message.channel), status=status,
             provider_id=provider_id, detail=detail,
         ))
+
+    async def _fall_back(self, message: Message) -> None:
+        """Send the standby copy on the person's other channel, if there is one."""
+        other = Channel.EMAIL if message.channel == Channel.SMS.value else Channel.SMS
+        key = policy.message_key(message.reference, message.trigger, message.role, other)
+        due = policy.earliest_send(other, self._clock(), quiet=self._rules.quiet)
+        standby = await self._store.run(store.activate_standby, key, due)
+        if standby is None:
+            return
+        reason = await self._store.run(store.opt_out_reason, other.value, standby.address_digest or "")
+        if reason is not None:
+            await self._store.run(store.settle, standby.id, status="opted_out", detail=reason)
+            return
+        log.info("falling_back", reference=message.reference, trigger=message.trigger, to_channel=other.value)
+        await self.attempt(standby.id)
+
+    async def _opt_out(self, message: Message, source: str) -> None:
+        if message.address_digest:
+            await self._store.run(store.set_opt_out, channel=message.channel, digest=message.address_digest,
+                                  opted_out=True, source=source, at=self._clock())
+            log.info("opted_out", channel=message.channel, source=source)
+
+    async def _attach_reply(self, inbound: InboundMessage, reference: str) -> None:
+        """Route a reply like any other contact, linked to the report it answers."""
+        original = await self._contact(reference)
+        informant = original.informant if isinstance(original, PublicContact) else original.reporter
+        contact = PublicContact(
+            event_id=uuid.uuid5(inbound.event_id, "reply"),
+            reference=reference_from_key(f"reply:{inbound.event_id}"),
+            report=original.report.model_copy(update={"description": inbound.body.strip()[:5000] or "(empty reply)",
+                                                      "happened_at": None}),
+            informant=informant,
+            related_reference=reference,
+        )
+        await self._publish_contact(contact)
+        log.info("reply_attached", reference=reference, new_reference=contact.reference, channel=inbound.channel.value)
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+_RATING = re.compile(r"\b([1-5])\b")
+_YES_NO = re.compile(r"\b(Y|YES|N|NO)\b", re.IGNORECASE)
+
+
+def survey_answers(body: str) -> dict[str, str]:
+    """Read "4 Y", "5", "no" and the like into the two survey questions."""
+    answers = {}
+    if rating := _RATING.search(body):
+        answers["satisfaction"] = rating.group(1)
+    if yes_no := _YES_NO.search(body):
+        answers["kept_informed"] = "Y" if yes_no.group(1).upper().startswith("Y") else "N"
+    return answers

@@ -1,16 +1,30 @@
-"""Who hears back, on which channel, and whether it is safe to write to them. Pure.
+"""Who hears back, on which channel, when, and whether it is safe to write to them. Pure.
 
 Feedback is on by default for every informant who left a contact. Sensitive categories
 (domestic abuse, hate, safeguarding) are never messaged unless the person said the channel
-is safe; a third party's case worker hears on their behalf, and the person reported for only
-with their consent.
+is safe, and then only in the times they said are safe. SMS waits out quiet hours (default
+21:00-08:00 UK time); email goes any time. A third party's case worker hears on the person's
+behalf, and the person reported for only with their consent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from schemas import Channel, Informant, PublicContact, ThirdPartyContact
+from schemas import Channel, Informant, PublicContact, SafeWindow, ThirdPartyContact, Weekday
+
+UK = ZoneInfo("Europe/London")
+DAYS = list(Weekday)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """SMS is not sent between ``start`` and ``end`` (UK local time; may cross midnight)."""
+
+    start: time = time(21, 0)
+    end: time = time(8, 0)
 
 
 @dataclass(frozen=True)
@@ -18,6 +32,10 @@ class Recipient:
     role: str
     channel: Channel
     address: str
+    #: When it is safe to write (sensitive reports); empty means any time.
+    windows: tuple[SafeWindow, ...] = ()
+    #: The person's other channel, to fall back on if this one fails for good.
+    fallback: Recipient | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -32,17 +50,28 @@ class Plan:
     suppressed: tuple[Suppressed, ...]
 
 
+def _address(person: Informant, channel: Channel) -> str | None:
+    value = person.phone if channel is Channel.SMS else person.email
+    return str(value) if value else None
+
+
 def _reach(role: str, person: Informant | None, *, sensitive: bool, needs_safety: bool) -> Recipient | Suppressed:
     if person is None:
         return Suppressed(role, "anonymous: no contact details")
     channel = person.channel_to_use()
     if channel is None:
         return Suppressed(role, "no phone or email given")
-    if sensitive and needs_safety and not person.preferences.safe_to_contact:
+    guarded = sensitive and needs_safety
+    if guarded and not person.preferences.safe_to_contact:
         return Suppressed(role, "sensitive category and the channel was not confirmed safe")
-    address = person.phone if channel is Channel.SMS else person.email
+    windows = person.preferences.safe_windows if guarded else ()
+    address = _address(person, channel)
     assert address is not None  # Informant validation guarantees the chosen channel has one
-    return Recipient(role, channel, str(address))
+    other = Channel.EMAIL if channel is Channel.SMS else Channel.SMS
+    other_address = _address(person, other)
+    # The informant confirmed one channel safe: a sensitive report never falls back to another.
+    fallback = Recipient(role, other, other_address, windows) if other_address and not guarded else None
+    return Recipient(role, channel, address, windows, fallback)
 
 
 def plan(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> Plan:
@@ -66,3 +95,43 @@ def plan(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> Plan
 def message_key(reference: str, trigger: str, role: str, channel: Channel | str) -> str:
     """The idempotency key of one message: report, trigger, recipient and channel."""
     return f"{reference}:{trigger}:{role}:{channel}"
+
+
+def _allowed_today(day: datetime, channel: Channel, windows: tuple[SafeWindow, ...], quiet: QuietHours
+                   ) -> list[tuple[datetime, datetime]]:
+    """The local intervals of ``day`` in which a message may be sent."""
+    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def at(t: time) -> datetime:
+        return midnight.replace(hour=t.hour, minute=t.minute)
+
+    end_of_day = midnight + timedelta(days=1)
+    weekday = DAYS[midnight.weekday()]
+    spans = ([(at(w.start), at(w.end)) for w in windows if weekday in w.days] if windows
+             else [(midnight, end_of_day)])
+    if channel is not Channel.SMS:
+        return spans
+    if quiet.start > quiet.end:  # crosses midnight: open from end to start
+        open_spans = [(at(quiet.end), at(quiet.start))]
+    else:
+        open_spans = [(midnight, at(quiet.start)), (at(quiet.end), end_of_day)]
+    return [(max(a, c), min(b, d)) for a, b in spans for c, d in open_spans if max(a, c) < min(b, d)]
+
+
+def earliest_send(channel: Channel, at: datetime, *, windows: tuple[SafeWindow, ...] = (),
+                  quiet: QuietHours = QuietHours()) -> datetime:
+    """The first moment at or after ``at`` when a message on ``channel`` may go out."""
+    local = at.astimezone(UK)
+    for offset in range(8):
+        day = (local + timedelta(days=offset)).replace(tzinfo=None)
+        for start, end in sorted(_allowed_today(day, channel, windows, quiet)):
+            start_utc = start.replace(tzinfo=UK).astimezone(UTC)
+            end_utc = end.replace(tzinfo=UK).astimezone(UTC)
+            if end_utc > at:
+                return max(at, start_utc)
+    return at  # no window in a week: the windows were empty of days; send rather than never
+
+
+def retry_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
+    """Exponential backoff: base·2^(attempt-1), capped, scaled by ``jitter`` in [0.5, 1.5)."""
+    return min(cap, base * 2 ** (attempt - 1)) * (0.5 + jitter)

@@ -16,7 +16,7 @@ from typing import Protocol
 import aiohttp
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, Mail
+from sendgrid.helpers.mail import Content, Header, Mail
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
@@ -32,6 +32,8 @@ class Outgoing:
     subject: str | None = None
     html: str | None = None
     reference: str | None = None
+    #: Extra email headers (List-Unsubscribe); ignored for SMS.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ class TwilioSms:
     name = "twilio"
 
     def __init__(self, account_sid: str, auth_token: str, from_number: str,
-                 base_url: str | None = None, timeout: float = 10.0) -> None:
+                 base_url: str | None = None, timeout: float = 10.0, status_callback: str | None = None) -> None:
         self._sid, self._token, self._from = account_sid, auth_token, from_number
+        self._status_callback = status_callback
         self._base_url = base_url
         self._timeout = timeout
         self._client: TwilioClient | None = None
@@ -88,11 +91,12 @@ class TwilioSms:
 
     async def send(self, message: Outgoing) -> Sent:
         client = self._get_client()
+        extra = {"status_callback": self._status_callback} if self._status_callback else {}
         try:
             # The async Twilio client ignores its own ``timeout`` (it hands aiohttp timeout=None, which
             # disables aiohttp's), so the limit is enforced here.
             created = await asyncio.wait_for(
-                client.messages.create_async(to=message.to, from_=self._from, body=message.body),
+                client.messages.create_async(to=message.to, from_=self._from, body=message.body, **extra),
                 timeout=self._timeout)
         except TwilioRestException as exc:
             detail = f"twilio {exc.status} code {exc.code}"
@@ -121,6 +125,8 @@ class SendGridEmail:
                     plain_text_content=Content("text/plain", message.body))
         if message.html:
             mail.add_content(Content("text/html", message.html))
+        for name, value in message.headers:
+            mail.add_header(Header(name, value))
         return mail
 
     async def send(self, message: Outgoing) -> Sent:

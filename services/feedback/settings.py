@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
@@ -22,8 +23,28 @@ class FeedbackSettings(CommonSettings):
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
     #: Seconds to wait for a provider before treating the attempt as failed.
     send_timeout_seconds: float = 10.0
-    #: Attempts at a transient provider failure (429, 5xx, timeout) before recording it failed.
-    send_attempts: int = 3
+    #: Attempts at a transient provider failure (429, 5xx, timeout) before giving up and falling back.
+    send_attempts: int = 5
+    #: First retry delay in seconds; doubles each attempt (with jitter) up to the cap.
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 300.0
+    #: SMS quiet hours, UK local time (HH:MM); SMS due inside them waits until the end.
+    sms_quiet_start: time = time(21, 0)
+    sms_quiet_end: time = time(8, 0)
+    #: Days of silence after which an informant gets a holding update.
+    holding_after_days: float = 7.0
+    #: Days after closure before the satisfaction survey goes out.
+    survey_delay_days: float = 3.0
+    #: Seconds between looks for messages that have become due (retries, quiet hours ending).
+    due_check_seconds: float = 1.0
+    #: Seconds between looks for reports that have gone quiet.
+    holding_check_seconds: float = 300.0
+    #: When daily digests go to watch coordinators who asked for them (UK time, HH:MM).
+    digest_at: time = time(18, 0)
+    #: Seconds between looks for digests to send.
+    digest_check_seconds: float = 300.0
+    #: Ask Twilio for delivery callbacks at PUBLIC_BASE_URL/webhooks/twilio/status.
+    twilio_status_callbacks: bool = True
     #: Where categories.yaml lives (labels and which categories are sensitive).
     routing_config_dir: Path = DEFAULT_ROUTING_DIR
     feedback_web_port: int = 6068

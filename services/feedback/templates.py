@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from schemas import CaseUpdate, Channel, Destination, DestinationKind, Outcome, UpdateKind
+from schemas import CaseUpdate, Channel, Destination, DestinationKind, Outcome, UpdateKind, WatchItem
 from services.feedback import sms
 
 EMERGENCY = "If anyone is in danger or a crime is happening now, call 999."
@@ -30,7 +30,7 @@ class Rendered:
 
 
 def _who_has_it(destinations: tuple[Destination, ...]) -> str:
-    names = [d.name for d in destinations if d.kind is DestinationKind.TEAM]
+    names = [d.name for d in destinations if d.kind in (DestinationKind.TEAM, DestinationKind.WATCH)]
     if not names:
         return "Our team has it."
     return f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'} it."
@@ -41,23 +41,28 @@ def _redirect_note(destinations: tuple[Destination, ...]) -> str:
                     if d.kind is DestinationKind.REDIRECT and d.public_message)
 
 
-def _email(subject: str, paragraphs: list[str], reference: str) -> Rendered:
-    text = "\n\n".join([*paragraphs, f"Your reference: {reference}", EMERGENCY])
+def _email(subject: str, paragraphs: list[str], reference: str | None) -> Rendered:
+    footer = [f"Your reference: {reference}"] if reference else []
+    text = "\n\n".join([*paragraphs, *footer, EMERGENCY])
     body_html = "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
+    ref_html = f"<p>Your reference: <strong>{html.escape(reference)}</strong></p>" if reference else ""
     page = (
-        f"<!doctype html><html><body>{body_html}"
-        f"<p>Your reference: <strong>{html.escape(reference)}</strong></p>"
+        f"<!doctype html><html><body>{body_html}{ref_html}"
         f"<p><strong>{html.escape(EMERGENCY)}</strong></p></body></html>"
     )
     return Rendered(body=text, subject=subject, html=page)
 
 
 def acknowledgement(
-    channel: Channel, *, reference: str, category_label: str, destinations: tuple[Destination, ...]
+    channel: Channel, *, reference: str, category_label: str, destinations: tuple[Destination, ...],
+    notice: str | None = None,
 ) -> Rendered:
-    """"You said": what we received, the reference, who has it, what happens next."""
+    """"You said": what we received, the reference, who has it, what happens next; ``notice``
+    comes first when the router flagged danger now."""
     redirect = _redirect_note(destinations)
     next_step = redirect or f"{_who_has_it(destinations)} We will tell you what they do."
+    if notice:
+        next_step = f"{notice} {next_step}"
     if channel is Channel.SMS:
         template = f"Police: thank you for your report about {category_label.lower()}. Ref {reference}. " \
                    f"{{text}} {EMERGENCY}"
@@ -94,3 +99,64 @@ def update(channel: Channel, *, reference: str, update: CaseUpdate) -> Rendered:
     subject = (f"Your report {reference} is closed" if update.kind is UpdateKind.CLOSURE
                else f"Update on your report {reference}")
     return _email(subject, [headline, f"{actor_name}: {detail}"], reference)
+
+
+def holding(channel: Channel, *, reference: str, days: int) -> Rendered:
+    """When nothing has happened for a while: nobody is left wondering whether anyone read it."""
+    words = (f"It is {days} days since we last wrote about your report. It is still open and with the team; "
+             "we will tell you as soon as something is done.")
+    if channel is Channel.SMS:
+        return Rendered(body=sms.fit(f"Police update on {reference}: {{text}}", words))
+    return _email(f"Your report {reference} is still open", [words], reference)
+
+
+SURVEY_SMS = ("Police: how satisfied are you with how we handled your report {reference}? Reply 1 (very "
+              "unhappy) to 5 (very happy), then Y or N: did you feel kept informed? e.g. 4 Y")
+
+
+def survey(channel: Channel, *, reference: str) -> Rendered:
+    """Afterwards: one satisfaction question and "did you feel kept informed?", same channel."""
+    if channel is Channel.SMS:
+        return Rendered(body=sms.normalise(SURVEY_SMS.format(reference=reference)))
+    return _email(
+        f"How did we do with your report {reference}?",
+        [
+            "How satisfied are you with how we handled your report? Reply to this email with a number "
+            "from 1 (very unhappy) to 5 (very happy).",
+            "Did you feel kept informed? Add Y or N to your reply, for example: 4 Y",
+        ],
+        reference,
+    )
+
+
+def _where(item: WatchItem) -> str:
+    loc = item.location
+    return ", ".join(part for part in (loc.street, loc.postcode_sector, loc.area) if part) or "your area"
+
+
+def watch_item(channel: Channel, item: WatchItem) -> Rendered:
+    """A routed item for a watch coordinator: already redacted by the router."""
+    cluster = f" {item.cluster.summary}." if item.cluster else ""
+    if channel is Channel.SMS:
+        what = f"new {item.category_label.lower()} report {item.reference} near {_where(item)}"
+        template = f"{item.watch_name}: {what}.{cluster} {{text}}"
+        return Rendered(body=sms.fit(template, item.description))
+    return _email(
+        f"{item.watch_name}: {item.category_label} near {_where(item)}",
+        [f"A new report for {item.watch_name}: {item.category_label.lower()} near {_where(item)}.{cluster}",
+         item.description,
+         f"Reference {item.reference}. Record what you did through your watch inbox; the person who "
+         "reported it will be told."],
+        None,
+    )
+
+
+def watch_digest(channel: Channel, *, watch_name: str, day: str, items: list[WatchItem]) -> Rendered:
+    """The day's items for a watch that asked for one message a day."""
+    lines = [f"{i.reference}: {i.category_label} near {_where(i)}" for i in items]
+    if channel is Channel.SMS:
+        return Rendered(body=sms.fit(f"{watch_name}: {len(items)} new report(s) on {day}. {{text}}", "; ".join(lines)))
+    return _email(f"{watch_name}: {len(items)} new report(s) on {day}",
+                  [f"{len(items)} new report(s) for {watch_name} on {day}:", *lines,
+                   "The full (redacted) items are in your watch inbox."],
+                  None)

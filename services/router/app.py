@@ -58,7 +58,8 @@ def create_app(settings: RouterSettings) -> faust.App:
     store = Store(make_sessions(make_engine(settings.database_url)))
     app = faust.App(
         settings.router_app_id,
-        **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port),
+        **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port,
+                      session_timeout=settings.kafka_session_timeout_seconds),
     )
     contacts = raw_topic(app, CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)
     routed = raw_topic(app, REPORTS_ROUTED.name)

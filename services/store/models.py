@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -53,8 +53,16 @@ class Action(Base):
 
 
 class Message(Base):
-    """One message to one informant. ``key`` = report, trigger, recipient and channel: it is
-    claimed here before the provider is called, so an update is never sent twice."""
+    """One message to one recipient. ``key`` = report, trigger, recipient and channel: it is
+    claimed here before a provider is called, so an update is never sent twice.
+
+    Life of a message: ``scheduled`` (waiting for its ``due_at``: quiet hours, a safe window)
+    → ``sending`` (a worker holds it and is calling the provider) → ``sent`` / ``outbox``, or
+    ``retrying`` (transient failure, next try at ``due_at``), or ``failed``. A provider callback
+    may move ``sent`` on to ``delivered`` / ``undelivered`` / ``bounced``. ``suppressed`` and
+    ``opted_out`` record messages deliberately not sent, with the reason in ``detail``;
+    ``unconfirmed`` marks a send interrupted by a crash, which is never repeated blindly.
+    """
 
     __tablename__ = "messages"
     __table_args__ = (UniqueConstraint("key", name="uq_messages_key"),)
@@ -63,15 +71,45 @@ class Message(Base):
     key: Mapped[str] = mapped_column(String(200))
     reference: Mapped[str] = mapped_column(String(20), index=True)
     trigger: Mapped[str] = mapped_column(String(80))
+    #: informant, reporter (a third party's case worker) or subject (the person reported for)
+    role: Mapped[str] = mapped_column(String(20), default="informant")
     channel: Mapped[str] = mapped_column(String(10))
     recipient: Mapped[str] = mapped_column(String(320))
+    #: SHA-256 of the normalised recipient address: opt-outs and replies are matched on it.
+    address_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     body: Mapped[str] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    #: claimed -> sent | failed | suppressed | outbox
-    status: Mapped[str] = mapped_column(String(20))
+    html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    #: When the next attempt may be made (scheduled or retrying); null once settled.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OptOut(Base):
+    """Whether an address has opted out of a channel. Holds a digest, never the address."""
+
+    __tablename__ = "opt_outs"
+
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    address_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SurveyAnswer(Base):
+    """An informant's answer to the satisfaction survey sent after closure."""
+
+    __tablename__ = "survey_answers"
+
+    reference: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: "satisfaction" (1-5) or "kept_informed" (Y/N)
+    question: Mapped[str] = mapped_column(String(20), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(10))
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

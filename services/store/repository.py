@@ -3,23 +3,16 @@ is idempotent under redelivery (insert, and treat "already there" as done)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas import CaseUpdate, RoutedItem, UpdateKind
-from services.store.models import Action, Message, Report, RoutingDecision
+from services.store.models import Action, Report, RoutingDecision
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _insert_once(session: Session, row: Any) -> bool:
+def insert_once(session: Session, row: Any) -> bool:
     """Insert ``row``; False (and nothing changed) if its key is already there."""
     try:
         with session.begin_nested():
@@ -42,8 +35,8 @@ def record_routing(session: Session, item: RoutedItem) -> bool:
             status="open",
         )
         if session.get(Report, item.reference) is None:
-            _insert_once(session, report)
-        return _insert_once(
+            insert_once(session, report)
+        return insert_once(
             session,
             RoutingDecision(
                 reference=item.reference,
@@ -73,7 +66,7 @@ def routed_to(session: Session, reference: str) -> list[str] | None:
 def record_action(session: Session, update: CaseUpdate) -> bool:
     """Project a case update; closes the report on a closure. False if already recorded."""
     with session.begin():
-        added = _insert_once(
+        added = insert_once(
             session,
             Action(
                 event_id=str(update.event_id),
@@ -91,60 +84,3 @@ def record_action(session: Session, update: CaseUpdate) -> bool:
             if report is not None:
                 report.status = "closed"
         return added
-
-
-@dataclass(frozen=True)
-class Claim:
-    message_id: int
-    #: True when this call made the claim; False when an earlier delivery of the event did.
-    new: bool
-    status: str
-
-
-def claim_message(
-    session: Session,
-    *,
-    key: str,
-    reference: str,
-    trigger: str,
-    channel: str,
-    recipient: str,
-    body: str,
-    subject: str | None,
-) -> Claim:
-    """Claim the right to send one message, before the provider is called."""
-    now = _now()
-    with session.begin():
-        row = Message(
-            key=key, reference=reference, trigger=trigger, channel=channel, recipient=recipient,
-            body=body, subject=subject, status="claimed", attempts=0, created_at=now, updated_at=now,
-        )
-        if _insert_once(session, row):
-            return Claim(row.id, True, "claimed")
-        existing = session.scalars(select(Message).where(Message.key == key)).one()
-        return Claim(existing.id, False, existing.status)
-
-
-def finish_message(
-    session: Session,
-    message_id: int,
-    *,
-    status: str,
-    provider: str | None = None,
-    provider_id: str | None = None,
-    detail: str | None = None,
-    attempts: int = 1,
-) -> None:
-    with session.begin():
-        row = session.get_one(Message, message_id)
-        row.status = status
-        row.provider = provider
-        row.provider_id = provider_id
-        row.detail = detail
-        row.attempts = attempts
-        row.updated_at = _now()
-
-
-def messages_for(session: Session, reference: str) -> list[Message]:
-    with session.begin():
-        return list(session.scalars(select(Message).where(Message.reference == reference).order_by(Message.id)))

@@ -19,7 +19,8 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from infra import prism
-from schemas import Channel
+from schemas import CaseUpdate, Channel, Destination, Outcome, UpdateKind
+from services.feedback import templates
 from services.feedback.senders import Outgoing, PermanentSendError, SendGridEmail, TwilioSms
 
 pytestmark = pytest.mark.contract
@@ -131,3 +132,49 @@ def test_sendgrid_mail_without_credentials_is_refused(sendgrid_prism: str) -> No
     with pytest.raises(HTTPError) as caught:
         client.client.mail.send.post(request_body=mail)
     assert caught.value.status_code == 401
+
+
+# -- What the feedback worker actually sends --------------------------------------------------------
+
+
+def _every_message(channel: Channel) -> list[templates.Rendered]:
+    """One rendering of every template the feedback worker sends on ``channel``."""
+    reference = "MECC-7K3Q-9XJD"
+    teams = (Destination(kind="team", id="kempston-npt", name="Kempston neighbourhood team"),)
+    action = CaseUpdate(reference=reference, actor_id="kempston-npt", actor_name="Kempston neighbourhood team",
+                        public_text="Officers patrolled Bedford Road \u2013 \u201cquiet\u201d since.")
+    closure = action.model_copy(update={"kind": UpdateKind.CLOSURE, "outcome": Outcome.NO_FURTHER_ACTION,
+                                        "outcome_reason": "The car could not be identified."})
+    return [
+        templates.acknowledgement(channel, reference=reference, category_label="Speeding", destinations=teams),
+        templates.update(channel, reference=reference, update=action),
+        templates.update(channel, reference=reference, update=closure),
+        templates.holding(channel, reference=reference, days=7),
+        templates.survey(channel, reference=reference),
+    ]
+
+
+async def test_every_sms_the_worker_sends_matches_the_contract(twilio_prism: str) -> None:
+    sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism,
+                    status_callback="https://report.example/webhooks/twilio/status")
+    try:
+        for rendered in _every_message(Channel.SMS):
+            sent = await sms.send(Outgoing(channel=Channel.SMS, to=TO_NUMBER, body=rendered.body))
+            assert sent.provider_id.startswith("SM")
+    finally:
+        await sms.close()
+
+
+async def test_every_email_the_worker_sends_with_its_unsubscribe_headers_matches_the_contract(
+    sendgrid_prism: str,
+) -> None:
+    email = SendGridEmail(API_KEY, FROM_EMAIL, host=sendgrid_prism)
+    unsubscribe = (("List-Unsubscribe", "<https://report.example/v1/unsubscribe/abc.def>"),
+                   ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    try:
+        for rendered in _every_message(Channel.EMAIL):
+            sent = await email.send(Outgoing(channel=Channel.EMAIL, to=TO_EMAIL, subject=rendered.subject,
+                                             body=rendered.body, html=rendered.html, headers=unsubscribe))
+            assert sent.provider == "sendgrid"
+    finally:
+        await email.close()

@@ -11,6 +11,8 @@ from tests.harness import Stack, running_stack, service_env
 
 FROM_NUMBER = "+447700900001"
 FROM_EMAIL = "reports@police.example"
+#: The address the intake believes the public reaches it at: Twilio signs requests for it.
+PUBLIC_BASE_URL = "https://report.example"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
         "SENDGRID_API_KEY": "SG.test-key",
         "SENDGRID_FROM_EMAIL": FROM_EMAIL,
         "SENDGRID_API_HOST": sendgrid.url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
     }
 
 

@@ -157,6 +157,7 @@ class _FakeServer(Generic[R]):
         self.delay = delay
         self.verbose = verbose
         self._lock = threading.Lock()
+        self._in_flight = 0
         self._records: list[R] = []
         self._failures: list[FailedRequest] = []
         self._fail_next: list[Failure] = []
@@ -308,10 +309,22 @@ class _FakeServer(Generic[R]):
             self._failures.append(FailedRequest(path, status, code, message, tuple(recipients), payload,
                                                 datetime.now(UTC)))
 
+    @property
+    def in_flight(self) -> int:
+        """Requests received and not yet answered (a test can kill a client mid-call)."""
+        with self._lock:
+            return self._in_flight
+
     def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
-        if self.delay > 0:
-            time.sleep(self.delay)
-        return self.handle(method, path, {k.lower(): v for k, v in headers.items()}, raw)
+        with self._lock:
+            self._in_flight += 1
+        try:
+            if self.delay > 0:
+                time.sleep(self.delay)
+            return self.handle(method, path, {k.lower(): v for k, v in headers.items()}, raw)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         raise NotImplementedError

@@ -1,5 +1,5 @@
-"""The store on PostgreSQL: migrations apply, and a message can be claimed only once even by
-two workers racing for it."""
+"""The store on PostgreSQL: migrations apply, and a message can be claimed, and taken for
+sending, only once even by workers racing for it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import inspect
 
-from services.store import repository
+from services.store import messages
 from services.store.db import make_engine, make_sessions, migrate
 
 pytestmark = pytest.mark.integration
@@ -25,11 +25,22 @@ def test_only_one_of_many_racing_claims_wins(database_url: str) -> None:
 
     def claim(_: int) -> bool:
         with sessions() as s:
-            return repository.claim_message(
+            return messages.claim_message(
                 s, key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
-                channel="sms", recipient="+447700900123", body="hello", subject=None,
+                role="informant", channel="sms", recipient="+447700900123", body="hello",
             ).new
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(claim, range(16)))
     assert results.count(True) == 1
+    message_id = messages.claim_message(
+        sessions(), key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
+        role="informant", channel="sms", recipient="+447700900123", body="hello").message_id
+
+    def attempt(_: int) -> bool:
+        with sessions() as s:
+            return messages.start_attempt(s, message_id) is not None
+
+    with ThreadPoolExecutor(8) as pool:
+        taken = list(pool.map(attempt, range(16)))
+    assert taken.count(True) == 1  # two workers can never both send the same message

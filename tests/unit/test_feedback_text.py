@@ -77,3 +77,13 @@ def test_email_has_text_and_html_with_team_text_escaped():
     assert "<script>" in r.body  # plain text is plain
     assert r.html is not None
     assert "<script>" not in r.html and "&lt;script&gt;" in r.html and "&amp; more" in r.html
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_holding_and_survey_messages_say_what_they_must(channel):
+    held = templates.holding(channel, reference=REF, days=7)
+    assert "still open" in held.body and REF in held.body
+    asked = templates.survey(channel, reference=REF)
+    assert "1" in asked.body and "5" in asked.body and "kept informed" in asked.body
+    if channel is Channel.SMS:
+        assert sms.segments(held.body) <= 2 and sms.segments(asked.body) <= 2 and sms.is_gsm7(asked.body)

@@ -1,25 +1,52 @@
-"""The feedback worker's delivery logic over a real (SQLite) store and recording senders."""
+"""The feedback worker's delivery logic over a real (SQLite) store, recording senders and a
+clock the test moves."""
+
+from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from schemas import CaseUpdate, Channel, ContactPreferences, Informant, Location, PublicContact, ReportDetails
+from schemas import (
+    CaseUpdate,
+    Channel,
+    ContactPreferences,
+    DeliveryStatus,
+    InboundMessage,
+    Informant,
+    Location,
+    Outcome,
+    PreferenceChange,
+    PublicContact,
+    ReportDetails,
+    SafeWindow,
+    UpdateKind,
+    WatchItem,
+    WatchLocation,
+)
 from schemas.events import new_reference
-from services.common.config_files import load_categories
+from services.common.config_files import DEFAULT_ROUTING_DIR, load_categories
 from services.common.sql import Store
-from services.feedback.notify import Notifier
+from services.feedback.coordinators import load_directory
+from services.feedback.notify import DeliveryRules, Notifier, survey_answers
 from services.feedback.senders import Outgoing, PermanentSendError, Sent, TransientSendError
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
+from services.store import messages as store
 from services.store import repository
 from services.store.db import make_engine, make_sessions, migrate
+from services.store.routing import record_watch_items
+
+PHONE = "+447700900123"
+EMAIL = "resident@example.org"
+NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday; 12:00 in the UK
 
 
 class RecordingSender:
-    name = "fake"
-
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.sent: list[Outgoing] = []
         self.failures: list[Exception] = []
 
@@ -27,103 +54,316 @@ class RecordingSender:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
-        return Sent(self.name, f"id-{len(self.sent)}")
+        return Sent(self.name, f"{self.name}-{len(self.sent)}")
 
     async def close(self) -> None:
         pass
 
 
+class World:
+    def __init__(self, tmp_path) -> None:
+        url = f"sqlite:///{tmp_path}/store.db"
+        migrate(url)
+        self.sessions = make_sessions(make_engine(url))
+        self.sms, self.email = RecordingSender("twilio"), RecordingSender("sendgrid")
+        self.published: list = []
+        self.contacts: list[PublicContact] = []
+        self.now = NOON
+
+        async def publish(message):
+            self.published.append(message)
+
+        async def publish_contact(contact):
+            self.contacts.append(contact)
+
+        self.notifier = Notifier(
+            store=Store(self.sessions), senders={Channel.SMS: self.sms, Channel.EMAIL: self.email},
+            publish=publish, publish_contact=publish_contact, categories=load_categories(),
+            rules=DeliveryRules(attempts=3, backoff_base=1.0, backoff_cap=10.0, survey_delay=timedelta(days=3)),
+            unsubscribe_url=lambda digest: f"https://report.example/v1/unsubscribe/{digest[:8]}",
+            clock=lambda: self.now,
+        )
+
+    def run(self, coro):
+        return asyncio.run(coro)
+
+    def routed(self, category="speeding", informant=None):
+        contact = PublicContact(
+            reference=new_reference(),
+            report=ReportDetails(category=category, description="x", location=Location(postcode="MK42 8AA")),
+            informant=informant or Informant(phone=PHONE),
+        )
+        item = routed_item(contact, load_routing_config())
+        with self.sessions() as s:
+            repository.record_routing(s, item)
+        return item
+
+    def messages(self, reference):
+        with self.sessions() as s:
+            return store.messages_for(s, reference)
+
+    def tick(self, delta: timedelta) -> int:
+        self.now += delta
+        return self.run(self.notifier.send_due())
+
+
 @pytest.fixture
-def world(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    sessions = make_sessions(make_engine(url))
-    sms, email, published = RecordingSender(), RecordingSender(), []
-
-    async def publish(message):
-        published.append(message)
-
-    notifier = Notifier(store=Store(sessions), senders={Channel.SMS: sms, Channel.EMAIL: email},
-                        publish=publish, categories=load_categories(), attempts=3, backoff=0.001)
-    return notifier, sms, email, published, sessions
-
-
-def routed(category="speeding", informant=None):
-    contact = PublicContact(
-        reference=new_reference(),
-        report=ReportDetails(category=category, description="x", location=Location(postcode="MK42 8AA")),
-        informant=informant or Informant(phone="07700900123"),
-    )
-    return routed_item(contact, load_routing_config())
-
-
-def run(coro):
-    return asyncio.run(coro)
+def world(tmp_path) -> World:
+    return World(tmp_path)
 
 
 def test_a_redelivered_routed_item_sends_the_acknowledgement_once(world):
-    notifier, sms, _, published, _ = world
-    item = routed()
-    run(notifier.on_routed(item))
-    run(notifier.on_routed(item))
-    assert len(sms.sent) == 1
-    assert item.reference in sms.sent[0].body and sms.sent[0].to == "+447700900123"
-    assert [m.status for m in published] == ["sent"]
+    item = world.routed()
+    world.run(world.notifier.on_routed(item))
+    world.run(world.notifier.on_routed(item))
+    assert len(world.sms.sent) == 1
+    assert item.reference in world.sms.sent[0].body and world.sms.sent[0].to == PHONE
+    assert [m.status for m in world.published] == ["sent"]
 
 
-def test_an_update_goes_to_the_informant_once_per_action(world):
-    notifier, sms, _, _, sessions = world
-    item = routed()
-    with sessions() as s:
-        repository.record_routing(s, item)
+def test_each_action_reaches_the_informant_once(world):
+    item = world.routed()
     update = CaseUpdate(reference=item.reference, actor_id="kempston-npt", actor_name="Kempston team",
                         public_text="We patrolled")
-    run(notifier.on_update(update))
-    run(notifier.on_update(update))
-    second = update.model_copy(update={"event_id": __import__("uuid").uuid4()})
-    run(notifier.on_update(second))
-    assert [m.body.count("We patrolled") for m in sms.sent] == [1, 1]
+    world.run(world.notifier.on_update(update))
+    world.run(world.notifier.on_update(update))
+    world.run(world.notifier.on_update(update.model_copy(update={"event_id": uuid.uuid4()})))
+    assert [m.body.count("We patrolled") for m in world.sms.sent] == [1, 1]
 
 
-def test_a_claim_left_by_a_crashed_send_is_not_sent_again(world):
-    notifier, sms, _, _, sessions = world
-    item = routed()
-    with sessions() as s:  # what a worker killed between claim and provider call leaves behind
-        repository.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
-                                 trigger="ack", channel="sms", recipient="+447700900123", body="b", subject=None)
-    run(notifier.on_routed(item))
-    assert sms.sent == []
-    with sessions() as s:
-        (message,) = repository.messages_for(s, item.reference)
+def test_a_send_interrupted_by_a_crash_is_marked_unconfirmed_not_repeated(world):
+    item = world.routed()
+    with world.sessions() as s:  # what a worker killed after taking the message leaves behind
+        claim = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
+                                    trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
+                                    due_at=world.now)
+    with world.sessions() as s:
+        assert store.start_attempt(s, claim.message_id, world.now) is not None
+    world.run(world.notifier.on_routed(item))  # the event is redelivered after the restart
+    world.tick(timedelta(minutes=5))
+    assert world.sms.sent == []
+    (message,) = [m for m in world.messages(item.reference) if m.channel == "sms"]
     assert message.status == "unconfirmed"
 
 
-def test_transient_failures_are_retried_and_permanent_ones_are_not(world):
-    notifier, sms, _, _, sessions = world
-    sms.failures = [TransientSendError("429"), TransientSendError("503")]
-    ok = routed()
-    run(notifier.on_routed(ok))
-    assert len(sms.sent) == 1
-    sms.failures = [PermanentSendError("twilio 400 code 21211", "21211")]
-    bad = routed()
-    run(notifier.on_routed(bad))
-    assert len(sms.sent) == 1
-    with sessions() as s:
-        (first,) = repository.messages_for(s, ok.reference)
-        (second,) = repository.messages_for(s, bad.reference)
-    assert (first.status, first.attempts) == ("sent", 3)
-    assert (second.status, second.attempts, second.detail) == ("failed", 1, "twilio 400 code 21211")
+def test_transient_failures_are_retried_later_without_blocking(world):
+    world.sms.failures = [TransientSendError("twilio 429"), TransientSendError("twilio 503")]
+    item = world.routed()
+    world.run(world.notifier.on_routed(item))
+    assert world.sms.sent == []
+    (message,) = world.messages(item.reference)
+    assert message.status == "retrying" and message.due_at is not None
+    world.tick(timedelta(seconds=0.1))  # not yet due: nothing happens
+    assert world.sms.sent == [] and world.messages(item.reference)[0].attempts == 1
+    world.tick(timedelta(seconds=30))
+    world.tick(timedelta(seconds=30))
+    assert len(world.sms.sent) == 1
+    (message,) = world.messages(item.reference)
+    assert (message.status, message.attempts) == ("sent", 3)
+
+
+def test_permanent_failures_are_not_retried_and_fall_back_to_email(world):
+    world.sms.failures = [PermanentSendError("twilio 400 code 21211", "21211")]
+    item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
+    world.run(world.notifier.on_routed(item))
+    world.tick(timedelta(minutes=10))
+    assert world.sms.sent == [] and len(world.email.sent) == 1
+    by_channel = {m.channel: m for m in world.messages(item.reference)}
+    assert by_channel["sms"].status == "failed" and by_channel["sms"].attempts == 1
+    assert by_channel["email"].status == "sent"
+
+
+def test_without_a_failure_the_standby_copy_is_never_sent(world):
+    item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
+    world.run(world.notifier.on_routed(item))
+    world.tick(timedelta(days=1))
+    assert len(world.sms.sent) == 1 and world.email.sent == []
+    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": "sent", "email": "standby"}
+
+
+def test_an_undelivered_sms_callback_falls_back_to_email(world):
+    item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
+    world.run(world.notifier.on_routed(item))
+    world.run(world.notifier.on_delivery_status(
+        DeliveryStatus(provider="twilio", provider_id="twilio-1", status="undelivered", error_code="30003")))
+    assert len(world.email.sent) == 1 and item.reference in (world.email.sent[0].subject or "")
+    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": "undelivered", "email": "sent"}
+
+
+def test_sms_waits_for_the_end_of_quiet_hours_and_email_does_not(world):
+    world.now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    texted = world.routed()
+    emailed = world.routed(informant=Informant(email=EMAIL))
+    world.run(world.notifier.on_routed(texted))
+    world.run(world.notifier.on_routed(emailed))
+    assert world.sms.sent == [] and len(world.email.sent) == 1
+    (waiting,) = world.messages(texted.reference)
+    assert waiting.status == "scheduled" and waiting.due_at.hour == 8
+    world.tick(timedelta(hours=9))  # 07:30
+    assert world.sms.sent == []
+    world.tick(timedelta(hours=1))  # 08:30
+    assert len(world.sms.sent) == 1
+
+
+def test_a_sensitive_report_is_sent_only_in_the_safe_window(world):
+    window = SafeWindow(days=("mon", "tue", "wed", "thu", "fri"), start=time(9), end=time(15))
+    safe = Informant(email=EMAIL, phone=PHONE, preferences=ContactPreferences(
+        channel="email", safe_to_contact=True, safe_windows=(window,)))
+    world.now = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)  # Saturday
+    item = world.routed("domestic-abuse", safe)
+    world.run(world.notifier.on_routed(item))
+    assert world.email.sent == []
+    world.tick(timedelta(days=1, hours=12))  # Sunday 22:00
+    assert world.email.sent == []
+    world.tick(timedelta(hours=11, minutes=30))  # Monday 09:30
+    assert len(world.email.sent) == 1
+    # a sensitive report never falls back to a channel the informant did not confirm
+    assert {m.channel for m in world.messages(item.reference)} == {"email"}
 
 
 def test_a_sensitive_report_without_a_safe_channel_is_recorded_as_suppressed(world):
-    notifier, sms, email, _, sessions = world
-    item = routed("domestic-abuse", Informant(phone="07700900123"))
-    run(notifier.on_routed(item))
-    assert sms.sent == [] and email.sent == []
-    with sessions() as s:
-        (message,) = repository.messages_for(s, item.reference)
+    item = world.routed("domestic-abuse", Informant(phone=PHONE))
+    world.run(world.notifier.on_routed(item))
+    assert world.sms.sent == [] and world.email.sent == []
+    (message,) = world.messages(item.reference)
     assert message.status == "suppressed" and "not confirmed safe" in (message.detail or "")
-    safe = routed("domestic-abuse", Informant(email="a@example.org",
-                                              preferences=ContactPreferences(safe_to_contact=True)))
-    run(notifier.on_routed(safe))
-    assert len(email.sent) == 1 and email.sent[0].html
+
+
+def test_stop_suppresses_sms_and_start_resubscribes(world):
+    first = world.routed()
+    world.run(world.notifier.on_routed(first))
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="Stop")))
+    second = world.routed()
+    world.run(world.notifier.on_routed(second))
+    assert len(world.sms.sent) == 1
+    (opted,) = world.messages(second.reference)
+    assert opted.status == "opted_out" and "STOP" in (opted.detail or "")
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="START")))
+    world.run(world.notifier.on_routed(world.routed()))
+    assert len(world.sms.sent) == 2
+
+
+def test_twilio_21610_records_the_opt_out_and_uses_email_instead(world):
+    world.sms.failures = [PermanentSendError("twilio 400 code 21610", "21610")]
+    item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
+    world.run(world.notifier.on_routed(item))
+    assert len(world.email.sent) == 1
+    assert {m.channel: m.status for m in world.messages(item.reference)}["sms"] == "opted_out"
+    later = world.routed(informant=Informant(phone=PHONE))
+    world.run(world.notifier.on_routed(later))
+    assert world.sms.sent == [] and world.messages(later.reference)[0].status == "opted_out"
+
+
+def test_every_email_carries_a_one_click_unsubscribe(world):
+    item = world.routed(informant=Informant(email=EMAIL))
+    world.run(world.notifier.on_routed(item))
+    (mail,) = world.email.sent
+    headers = dict(mail.headers)
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Unsubscribe"].startswith("<https://report.example/v1/unsubscribe/")
+    assert "To stop these emails" in mail.body and "Stop these emails" in (mail.html or "")
+    digest = store.address_digest(EMAIL)
+    world.run(world.notifier.on_preference(PreferenceChange(channel=Channel.EMAIL, address_digest=digest,
+                                                            opted_out=True, source="email unsubscribe link")))
+    world.run(world.notifier.on_routed(world.routed(informant=Informant(email=EMAIL))))
+    assert len(world.email.sent) == 1
+
+
+def test_closure_sends_the_outcome_then_a_survey_whose_answers_are_recorded(world):
+    item = world.routed()
+    closure = CaseUpdate(reference=item.reference, actor_id="kempston-npt", actor_name="Kempston team",
+                         kind=UpdateKind.CLOSURE, outcome=Outcome.NO_FURTHER_ACTION, public_text="We looked.",
+                         outcome_reason="The car could not be identified.", emitted_at=world.now)
+    world.run(world.notifier.on_update(closure))
+    assert len(world.sms.sent) == 1 and "No further action" in world.sms.sent[0].body
+    world.tick(timedelta(days=2))
+    assert len(world.sms.sent) == 1
+    world.tick(timedelta(days=1, hours=1))
+    assert len(world.sms.sent) == 2 and "Reply 1" in world.sms.sent[1].body
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="4 y")))
+    with world.sessions() as s:
+        from services.store.models import SurveyAnswer
+        answers = {a.question: a.answer for a in s.query(SurveyAnswer).filter_by(reference=item.reference)}
+    assert answers == {"satisfaction": "4", "kept_informed": "Y"}
+    assert world.contacts == []
+
+
+def test_a_reply_that_is_not_a_keyword_becomes_a_new_linked_contact(world):
+    item = world.routed()
+    world.run(world.notifier.on_routed(item))
+    reply = InboundMessage(channel=Channel.SMS, sender=PHONE, body="They were back again tonight, a blue van")
+    world.run(world.notifier.on_inbound(reply))
+    world.run(world.notifier.on_inbound(reply))
+    assert len({c.event_id for c in world.contacts}) == 1
+    contact = world.contacts[0]
+    assert contact.related_reference == item.reference
+    assert contact.report.description == "They were back again tonight, a blue van"
+    assert contact.informant is not None and contact.informant.phone == PHONE
+
+
+def test_a_quiet_report_gets_one_holding_update_per_silence(world):
+    item = world.routed()
+    world.run(world.notifier.on_routed(item))
+    world.now += timedelta(days=6)
+    assert world.run(world.notifier.send_holding_updates()) == 0
+    world.now += timedelta(days=2)
+    world.run(world.notifier.send_holding_updates())
+    world.run(world.notifier.send_holding_updates())
+    assert len(world.sms.sent) == 2 and "still open" in world.sms.sent[1].body
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("4 Y", {"satisfaction": "4", "kept_informed": "Y"}), ("5", {"satisfaction": "5"}),
+    ("no", {"kept_informed": "N"}), ("3, yes thanks", {"satisfaction": "3", "kept_informed": "Y"}),
+    ("They came back at 10pm", {}),
+])
+def test_survey_replies_are_read(body, expected):
+    assert survey_answers(body) == expected
+
+
+def watch_item(reference: str, watch_id="kempston-speed-watch", delivery="per_item", received_at=NOON):
+    return WatchItem(reference=reference, watch_id=watch_id, watch_name="Kempston Speed Watch", delivery=delivery,
+                     category="speeding", category_label="Speeding and road safety",
+                     description="Cars racing most evenings", location=WatchLocation(street="Bedford Road",
+                                                                                      postcode_sector="MK42 8"),
+                     received_at=received_at)
+
+
+@pytest.fixture
+def coordinated(tmp_path) -> World:
+    world = World(tmp_path)
+    world.notifier._directory = load_directory(DEFAULT_ROUTING_DIR)
+    return world
+
+
+def test_a_per_item_watch_tells_its_coordinator_once_without_the_informant(coordinated):
+    world = coordinated
+    report = world.routed()
+    item = watch_item(report.reference)
+    world.run(world.notifier.on_watch_item(item))
+    world.run(world.notifier.on_watch_item(item))
+    (mail,) = world.email.sent
+    assert mail.to == "speedwatch.kempston@example.org"
+    assert "Bedford Road" in mail.body and report.reference in mail.body
+    assert PHONE not in mail.body and "900123" not in mail.body
+    assert world.sms.sent == []
+
+
+def test_digest_watches_get_one_message_a_day_after_the_digest_time(coordinated):
+    world = coordinated
+    reports = [world.routed("burglary-concern") for _ in range(3)]
+    items = [watch_item(r.reference, "kempston-south-nhw", "daily_digest") for r in reports]
+    with world.sessions() as s:
+        record_watch_items(s, items)
+    for item in items:
+        world.run(world.notifier.on_watch_item(item))  # no message per item
+    assert world.email.sent == [] and world.sms.sent == []
+    world.now = datetime(2026, 11, 23, 17, 0, tzinfo=UTC)
+    assert world.run(world.notifier.send_digests()) == 0
+    world.now = datetime(2026, 11, 23, 18, 5, tzinfo=UTC)
+    world.run(world.notifier.send_digests())
+    world.run(world.notifier.send_digests())
+    # the watch has an email-only and an SMS-only coordinator: one digest each
+    assert len(world.email.sent) == 1 and len(world.sms.sent) == 1
+    assert all(r.reference in world.email.sent[0].body for r in reports)
+    assert "3 new report(s)" in world.sms.sent[0].body

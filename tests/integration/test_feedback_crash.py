@@ -1,0 +1,62 @@
+"""Killing the feedback worker while a provider holds one of its requests: after a restart
+every informant has exactly one message, and the interrupted send is recorded, not repeated."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from schemas import Informant
+from tests.e2e.conftest import provider_env
+from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from tests.harness import running_stack, service_env, wait_until
+from tests.integration.test_feedback_kafka import publish, routed, statuses
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as fake:
+        yield fake
+
+
+def test_killing_the_worker_mid_send_leaves_no_duplicate_and_no_missing_message(
+    kafka_bootstrap: str, producer: KafkaProducer, twilio: FakeTwilio, database_url: str, tmp_path: Path,
+) -> None:
+    with FakeSendGrid() as sendgrid:
+        env = service_env(kafka=kafka_bootstrap, database_url=database_url,
+                          extra={**provider_env(twilio, sendgrid), "FEEDBACK_APP_ID": f"crash-{uuid.uuid4().hex[:6]}"})
+        run_crash(env, producer, twilio, database_url, tmp_path)
+
+
+def run_crash(env: dict[str, str], producer: KafkaProducer, twilio: FakeTwilio, database_url: str,
+              tmp_path: Path) -> None:
+    numbers = [f"+4477009004{i:02d}" for i in range(6)]
+    items = [routed(Informant(phone=n), database_url) for n in numbers]
+    twilio.delay = 1.0
+    try:
+        with running_stack(env, tmp_path, names=("feedback",)) as stack:
+            for item in items:
+                publish(producer, item)
+            # kill while the provider holds a request: the worst moment, outcome unknown to the worker
+            wait_until(lambda: len([n for n in numbers if twilio.messages(to=n)]) >= 2 and twilio.in_flight == 1,
+                       60, "a send in flight")
+            stack.services["feedback"].kill(signal.SIGKILL)
+        with running_stack(env, tmp_path, names=("feedback",)):
+            wait_until(lambda: all(twilio.messages(to=n) for n in numbers), 90, "every informant's message")
+            time.sleep(3)
+    finally:
+        twilio.delay = 0.0
+    counts = {n: len(twilio.messages(to=n)) for n in numbers}
+    assert counts == dict.fromkeys(numbers, 1)
+    settled = [statuses(database_url, item.reference)["sms"][0] for item in items]
+    # the one interrupted send is recorded as such, not repeated; the rest are sent
+    assert settled.count("sent") >= len(numbers) - 1
+    assert set(settled) <= {"sent", "sending", "unconfirmed"}

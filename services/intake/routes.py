@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
@@ -20,6 +21,7 @@ from services.intake.reports import (
     ThirdPartyReportRequest,
 )
 from services.store import repository
+from services.store.routing import cluster_references
 
 log = get_logger(__name__)
 router = APIRouter()
@@ -99,18 +101,61 @@ async def record_action(
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     team_id, team = authorised(ctx, api_key, PrincipalKind.TEAM, PrincipalKind.WATCH)
+    _may_record(team, body)
     destinations = await ctx.store.run(repository.routed_to, reference)
     if destinations is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no routed report {reference}")
-    if team.scope != "all" and team_id not in destinations:
+    if not _routed_to_actor(team_id, team, destinations):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"{reference} was not routed to {team_id}")
-    if team.kind is PrincipalKind.WATCH and body.kind is not UpdateKind.ACTION:
-        # A watch says what it did; whether the report is closed is the police's call.
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a watch may record actions; closing a report is for the police")
     update = reports.case_update(reference, body, team_id, team.name, idempotency_key)
     await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
     log.info("action_accepted", reference=reference, team=team_id, kind=body.kind.value)
     return Accepted(reference=reference, message="Recorded. The informant will be told.")
+
+
+def _may_record(actor: Principal, body: ActionRequest) -> None:
+    if actor.kind is PrincipalKind.WATCH and body.kind is not UpdateKind.ACTION:
+        # A watch says what it did; whether the report is closed is the police's call.
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a watch may record actions; closing a report is for the police")
+
+
+def _routed_to_actor(actor_id: str, actor: Principal, destinations: list[str]) -> bool:
+    return actor.scope == "all" or actor_id in destinations
+
+
+class ClusterAccepted(Accepted):
+    reports: int
+
+
+@router.post("/v1/clusters/{cluster_id}/actions", status_code=status.HTTP_202_ACCEPTED,
+             response_model=ClusterAccepted, summary="Record what was done about a cluster of reports")
+async def record_cluster_action(
+    cluster_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+    body: ActionRequest,
+    ctx: Ctx,
+    api_key: ApiKey = None,
+    idempotency_key: IdempotencyKey = None,
+) -> ClusterAccepted:
+    """One action for every report in the cluster routed to the caller: each informant hears it."""
+    actor_id, actor = authorised(ctx, api_key, PrincipalKind.TEAM, PrincipalKind.WATCH)
+    _may_record(actor, body)
+    references = await ctx.store.run(cluster_references, cluster_id)
+    if not references:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no cluster {cluster_id}")
+    mine = []
+    for reference in references:
+        destinations = await ctx.store.run(repository.routed_to, reference)
+        if destinations is not None and _routed_to_actor(actor_id, actor, destinations):
+            mine.append(reference)
+    if not mine:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"no report in cluster {cluster_id} was routed to {actor_id}")
+    key = f"cluster:{cluster_id}:{idempotency_key or uuid.uuid4().hex}"
+    for reference in mine:
+        update = reports.case_update(reference, body, actor_id, actor.name, key)
+        await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
+    log.info("cluster_action_accepted", cluster=cluster_id, team=actor_id, reports=len(mine))
+    return ClusterAccepted(reference=mine[0], reports=len(mine),
+                           message=f"Recorded for {len(mine)} reports. Each informant will be told.")
 
 
 @router.get("/healthz", summary="Liveness")

@@ -187,3 +187,12 @@ def watch_items_for(session: Session, watch_id: str, *, limit: int = 50) -> list
             .limit(limit)
         )
         return [dict(row.item) for row in rows]
+
+
+def cluster_references(session: Session, cluster_id: str) -> list[str]:
+    """Every report in a cluster, oldest first."""
+    with session.begin():
+        return list(session.scalars(
+            select(ClusterMember.reference).where(ClusterMember.cluster_id == cluster_id)
+            .order_by(ClusterMember.received_at, ClusterMember.reference)
+        ))

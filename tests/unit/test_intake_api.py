@@ -1,6 +1,9 @@
 """The intake's HTTP contract, with the Kafka publisher replaced by a recorder (the real one is
 exercised against a real broker in tests/integration)."""
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,6 +15,7 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
 from services.store.db import make_engine, make_sessions, migrate
+from services.store.routing import add_member
 
 REPORT = {
     "category": "speeding",
@@ -153,3 +157,43 @@ def test_actions_on_unknown_or_malformed_references(api):
 def test_openapi_document_describes_the_endpoints(api):
     paths = api.get("/openapi.json").json()["paths"]
     assert {"/v1/reports", "/v1/third-party/reports", "/v1/reports/{reference}/actions"} <= set(paths)
+
+
+def _clustered(api, references: list[str]) -> str:
+    cluster_id = str(uuid.uuid4())
+    with api.sessions() as s, s.begin():
+        for i, ref in enumerate(references):
+            add_member(s, reference=ref, cluster_id=cluster_id, category="speeding", latitude=52.12,
+                       longitude=-0.5, postcode=None, received_at=datetime(2026, 11, 20, 12, i, tzinfo=UTC),
+                       label="Bedford Road")
+    return cluster_id
+
+
+def test_an_action_on_a_cluster_reaches_every_report_routed_to_the_team(api):
+    refs = [_routed(api) for _ in range(3)]
+    cluster_id = _clustered(api, refs)
+    before = len(api.recorder.events)
+    r = api.post(f"/v1/clusters/{cluster_id}/actions", json={"public_text": "Speed checks on Bedford Road"},
+                 headers={"X-API-Key": "dev-team-kempston", "Idempotency-Key": "c-1"})
+    assert r.status_code == 202 and r.json()["reports"] == 3
+    updates = [e for _, _, e in api.recorder.events[before:]]
+    assert sorted(u.reference for u in updates) == sorted(refs)
+    assert len({u.event_id for u in updates}) == 3
+    # retried with the same key: the same events, which the feedback worker sends only once
+    api.post(f"/v1/clusters/{cluster_id}/actions", json={"public_text": "Speed checks on Bedford Road"},
+             headers={"X-API-Key": "dev-team-kempston", "Idempotency-Key": "c-1"})
+    again = [e for _, _, e in api.recorder.events[before + 3:]]
+    assert {u.event_id for u in again} == {u.event_id for u in updates}
+
+
+def test_a_cluster_action_needs_a_report_routed_to_the_caller(api):
+    cluster_id = _clustered(api, [_routed(api, "speeding")])
+    r = api.post(f"/v1/clusters/{cluster_id}/actions", json={"public_text": "x"},
+                 headers={"X-API-Key": "dev-team-roads"})
+    assert r.status_code == 202  # speeding goes to roads policing too
+    unknown = api.post(f"/v1/clusters/{uuid.uuid4()}/actions", json={"public_text": "x"},
+                       headers={"X-API-Key": "dev-team-roads"})
+    assert unknown.status_code == 404
+    rural = _clustered(api, [_routed(api, "rural-crime")])
+    r = api.post(f"/v1/clusters/{rural}/actions", json={"public_text": "x"}, headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 403

@@ -33,7 +33,8 @@ def _who_has_it(destinations: tuple[Destination, ...]) -> str:
     names = [d.name for d in destinations if d.kind in (DestinationKind.TEAM, DestinationKind.WATCH)]
     if not names:
         return "Our team has it."
-    return f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'} it."
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed} {'has' if len(names) == 1 else 'have'} it."
 
 
 def _redirect_note(destinations: tuple[Destination, ...]) -> str:
@@ -55,17 +56,17 @@ def _email(subject: str, paragraphs: list[str], reference: str | None) -> Render
 
 def acknowledgement(
     channel: Channel, *, reference: str, category_label: str, destinations: tuple[Destination, ...],
-    notice: str | None = None,
+    notice: str | None = None, track_url: str | None = None,
 ) -> Rendered:
     """"You said": what we received, the reference, who has it, what happens next; ``notice``
-    comes first when the router flagged danger now."""
+    comes first when the router flagged danger now; ``track_url`` is the informant's track page."""
     redirect = _redirect_note(destinations)
     next_step = redirect or f"{_who_has_it(destinations)} We will tell you what they do."
     if notice:
         next_step = f"{notice} {next_step}"
     if channel is Channel.SMS:
         template = f"Police: thank you for your report about {category_label.lower()}. Ref {reference}. " \
-                   f"{{text}} {EMERGENCY}"
+                   f"{{text}} {f'Track it: {track_url} ' if track_url else ''}{EMERGENCY}"
         return Rendered(body=sms.fit(template, next_step))
     return _email(
         f"We have your report {reference}",
@@ -73,6 +74,7 @@ def acknowledgement(
             f"Thank you for telling us about {category_label.lower()}. You said it, and it has been read.",
             next_step,
             "You will hear from us again when something is done, and when the report is closed.",
+            *([f"Follow your report online: {track_url}"] if track_url else []),
         ],
         reference,
     )

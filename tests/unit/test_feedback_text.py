@@ -87,3 +87,13 @@ def test_holding_and_survey_messages_say_what_they_must(channel):
     assert "1" in asked.body and "5" in asked.body and "kept informed" in asked.body
     if channel is Channel.SMS:
         assert sms.segments(held.body) <= 2 and sms.segments(asked.body) <= 2 and sms.is_gsm7(asked.body)
+
+
+def test_who_has_it_reads_naturally_for_one_two_or_three():
+    def ack(*names: str) -> str:
+        dests = tuple(Destination(kind="team", id=n.lower(), name=n) for n in names)
+        return templates.acknowledgement(Channel.EMAIL, reference=REF, category_label="x", destinations=dests).body
+
+    assert "Roads has it." in ack("Roads")
+    assert "Roads and Kempston have it." in ack("Roads", "Kempston")
+    assert "Roads, Kempston and Speed Watch have it." in ack("Roads", "Kempston", "Speed Watch")

@@ -24,3 +24,6 @@ class CommonSettings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     #: Signs one-click unsubscribe links; the intake and the feedback worker must share it.
     unsubscribe_secret: str = "local-development-only"
+    #: Derives the secret in track links (HMAC of the reference); the intake and the feedback worker
+    #: must share it.
+    track_secret: str = "local-development-only"

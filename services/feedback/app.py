@@ -37,6 +37,7 @@ from services.common.faust_worker import app_options, raw_topic
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
+from services.common.track import track_url
 from services.common.unsubscribe import make_token
 from services.feedback.coordinators import load_directory
 from services.feedback.notify import DeliveryRules, Notifier
@@ -112,6 +113,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         rules=delivery_rules(settings),
         directory=load_directory(settings.routing_config_dir),
         unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
+        track_url=lambda reference: track_url(base_url, settings.track_secret, reference),
     )
 
     def consume(name: str, topic: faust.TopicT, model: type[BaseModel], handle: Callable[[Any], Awaitable[None]]

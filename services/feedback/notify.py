@@ -94,7 +94,7 @@ class Notifier:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  publish_contact: PublishContact, categories: Categories, rules: DeliveryRules | None = None,
                  unsubscribe_url: Callable[[str], str] | None = None, directory: Directory | None = None,
-                 clock: Callable[[], datetime] = _now) -> None:
+                 clock: Callable[[], datetime] = _now, track_url: Callable[[str], str] | None = None) -> None:
         self._store = store
         self._senders = senders
         self._publish = publish
@@ -104,6 +104,8 @@ class Notifier:
         self._unsubscribe_url = unsubscribe_url
         self._directory = directory
         self._clock = clock
+        #: A report's track page link (services.common.track), for the acknowledgement.
+        self._track_url = track_url
 
     # ---- triggers -------------------------------------------------------------------------
 
@@ -115,7 +117,8 @@ class Notifier:
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.acknowledgement(channel, reference=item.reference, category_label=label,
-                                             destinations=item.destinations, notice=item.informant_notice)
+                                             destinations=item.destinations, notice=item.informant_notice,
+                                             track_url=self._track_url(item.reference) if self._track_url else None)
 
         await self._deliver(item.reference, "ack", item.contact, render)
 

@@ -53,3 +53,7 @@ class Access:
             if hmac.compare_digest(digest, principal.key_sha256):
                 found = (principal_id, principal)
         return found
+
+    def principal(self, principal_id: str) -> Principal | None:
+        """A principal by id (a signed-in page session names its principal by id)."""
+        return self._config.principals.get(principal_id)

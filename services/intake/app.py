@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.config_files import load_categories
 from services.common.sql import Store
-from services.intake import webhooks
+from services.intake import open311, pages, webhooks
 from services.intake.access import Access
 from services.intake.context import Context
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
@@ -64,6 +64,8 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     app.include_router(router)
     app.include_router(watch_router)
     app.include_router(webhooks.router)
+    app.include_router(open311.router)
+    pages.install(app)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

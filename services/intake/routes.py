@@ -101,16 +101,22 @@ async def record_action(
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     team_id, team = authorised(ctx, api_key, PrincipalKind.TEAM, PrincipalKind.WATCH)
-    _may_record(team, body)
-    destinations = await ctx.store.run(repository.routed_to, reference)
-    if destinations is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no routed report {reference}")
-    if not _routed_to_actor(team_id, team, destinations):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{reference} was not routed to {team_id}")
+    await check_may_act(ctx, team_id, team, reference, body)
     update = reports.case_update(reference, body, team_id, team.name, idempotency_key)
     await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
     log.info("action_accepted", reference=reference, team=team_id, kind=body.kind.value)
     return Accepted(reference=reference, message="Recorded. The informant will be told.")
+
+
+async def check_may_act(ctx: Context, actor_id: str, actor: Principal, reference: str, body: ActionRequest) -> None:
+    """May this team or watch record ``body`` on ``reference``? 404 for a report not routed yet,
+    403 for one routed elsewhere or a watch trying to close. Shared by the API and the inbox page."""
+    _may_record(actor, body)
+    destinations = await ctx.store.run(repository.routed_to, reference)
+    if destinations is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no routed report {reference}")
+    if not _routed_to_actor(actor_id, actor, destinations):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{reference} was not routed to {actor_id}")
 
 
 def _may_record(actor: Principal, body: ActionRequest) -> None:

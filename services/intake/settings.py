@@ -25,3 +25,11 @@ class IntakeSettings(CommonSettings):
     sendgrid_inbound_token: str | None = None
     #: Oldest SendGrid event batch accepted, in seconds (replay protection).
     webhook_max_age_seconds: int = 900
+    #: Signs the pages' session cookie (sign-in and CSRF tokens); set a long random value in a deployment.
+    session_secret: str = "local-development-only"
+    #: How long a page sign-in lasts, in seconds.
+    session_max_age_seconds: int = 8 * 3600
+    #: The feedback worker's outbox (OUTBOX_PATH), shown at /outbox on local runs.
+    outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
+    #: Show /outbox: true, false, or unset for "when PUBLIC_BASE_URL is on this machine".
+    show_outbox: bool | None = None

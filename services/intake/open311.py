@@ -1,0 +1,330 @@
+"""Open311 GeoReport v2, so FixMyStreet and other clients can send reports and read their status.
+
+- ``GET /open311/v2/services.{json|xml}``: the categories the public sees, as services;
+- ``GET /open311/v2/services/{code}.{json|xml}``: a service definition (no extra attributes);
+- ``POST /open311/v2/requests.{json|xml}``: a report, with the ``api_key`` of an organisation: it
+  becomes the same ``ThirdPartyContact`` as ``POST /v1/third-party/reports`` (that route does the
+  work), the citizen named in the request being the reporter who hears back;
+- ``GET /open311/v2/requests.{json|xml}``, ``GET /open311/v2/requests/{id}.{json|xml}``: status.
+
+Where this departs from the specification, on purpose: reading requests needs the ``api_key``
+too and shows only the requests that key's organisation sent, since police reports are not
+public. Statuses are ``open`` or ``closed``; with ``extended_statuses=true`` they are mySociety's
+richer ones where they fit honestly (``in_progress`` once something was done, ``fixed`` for
+resolved, ``internal_referral`` for passed to a partner, ``no_further_action``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from services.common.config_files import Categories
+from services.common.logging import get_logger
+from services.intake import pages_store, routes
+from services.intake.access import PrincipalKind
+from services.intake.context import Context
+from services.intake.publisher import PublishFailed
+from services.intake.reports import ThirdPartyReportRequest
+
+log = get_logger(__name__)
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+
+_POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\b", re.IGNORECASE)
+#: Our outcomes as mySociety's extended statuses.
+EXTENDED = {"resolved": "fixed", "action_taken": "closed", "passed_to_partner": "internal_referral",
+            "no_further_action": "no_further_action"}
+
+
+class Open311Error(Exception):
+    def __init__(self, code: int, description: str) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+
+
+# ---- pure: documents and their encodings ----------------------------------------------------------
+
+
+def services_doc(categories: Categories) -> list[dict[str, Any]]:
+    return [{"service_code": cid, "service_name": c.label, "description": c.description, "metadata": False,
+             "type": "realtime", "keywords": "sensitive" if c.sensitive else "", "group": "Police"}
+            for cid, c in categories.categories.items()]
+
+
+def service_definition(code: str) -> dict[str, Any]:
+    return {"service_code": code, "attributes": []}
+
+
+def _w3c(at: Any) -> str | None:
+    if at is None:
+        return None
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return str(when.astimezone(UTC).isoformat(timespec="seconds"))
+
+
+def status_of(row: Mapping[str, Any], *, extended: bool) -> tuple[str, str | None]:
+    """(status, status_notes) of a stored report: honest, from what was recorded."""
+    actions = row.get("actions") or []
+    closure = next((a for a in reversed(actions) if a["kind"] == "closure"), None)
+    latest = actions[-1] if actions else None
+    notes = None
+    if latest is not None:
+        notes = latest["public_text"] + (f" Reason: {latest['outcome_reason']}" if latest.get("outcome_reason") else "")
+    if row["status"] == "closed" or closure is not None:
+        outcome = closure.get("outcome") if closure else None
+        return (EXTENDED.get(outcome or "", "closed") if extended else "closed"), notes
+    if extended and actions:
+        return "in_progress", notes
+    return "open", notes
+
+
+def request_doc(row: Mapping[str, Any], categories: Categories, *, extended: bool) -> dict[str, Any]:
+    report = row["contact"]["report"]
+    location = report.get("location") or {}
+    category = categories.categories.get(report["category"])
+    status, notes = status_of(row, extended=extended)
+    actions = row.get("actions") or []
+    updated = actions[-1]["recorded_at"] if actions else row["received_at"]
+    agencies = [d["name"] for d in row.get("destinations") or [] if d.get("kind") == "team"]
+    return {
+        "service_request_id": row["reference"],
+        "status": status,
+        "status_notes": notes,
+        "service_name": category.label if category else report["category"],
+        "service_code": report["category"],
+        "description": report["description"],
+        "agency_responsible": ", ".join(agencies) or None,
+        "service_notice": None,
+        "requested_datetime": _w3c(row["received_at"]),
+        "updated_datetime": _w3c(updated),
+        "expected_datetime": None,
+        "address": location.get("description"),
+        "address_id": None,
+        "zipcode": location.get("postcode"),
+        "lat": location.get("latitude"),
+        "long": location.get("longitude"),
+        "media_url": None,
+    }
+
+
+def _xml(root: str, item: str, docs: Sequence[Mapping[str, Any]]) -> bytes:
+    top = ET.Element(root)
+    for doc in docs:
+        el = ET.SubElement(top, item)
+        for key, value in doc.items():
+            child = ET.SubElement(el, key)
+            if isinstance(value, list):  # attributes of a service definition: none here
+                continue
+            if value is None:
+                continue
+            child.text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode").encode()
+
+
+def encode(fmt: str, root: str, item: str, docs: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+           status_code: int = 200) -> Response:
+    if fmt == "xml":
+        listed = [docs] if isinstance(docs, Mapping) else list(docs)
+        if isinstance(docs, Mapping) and "attributes" in docs:
+            top = ET.Element("service_definition")
+            ET.SubElement(top, "service_code").text = str(docs["service_code"])
+            ET.SubElement(top, "attributes")
+            body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="unicode").encode()
+        else:
+            body = _xml(root, item, listed)
+        return Response(body, status_code=status_code, media_type="text/xml; charset=utf-8")
+    return Response(json.dumps(docs), status_code=status_code, media_type="application/json")
+
+
+def error(fmt: str, code: int, description: str) -> Response:
+    return encode(fmt, "errors", "error", [{"code": code, "description": description}], status_code=code)
+
+
+def request_from_form(form: Mapping[str, str]) -> ThirdPartyReportRequest:
+    """A GeoReport POST as the API's ``ThirdPartyReportRequest``; Open311Error(400) names what is wrong."""
+    code = (form.get("service_code") or "").strip()
+    if not code:
+        raise Open311Error(400, "service_code is required")
+    lat, lon = (form.get("lat") or "").strip(), (form.get("long") or "").strip()
+    address = (form.get("address_string") or "").strip() or None
+    if not (lat and lon) and not address and not form.get("address_id"):
+        raise Open311Error(400, "a location is required: lat and long, or address_string")
+    postcode = _POSTCODE.search(address or "")
+    name = " ".join(p for p in ((form.get("first_name") or "").strip(), (form.get("last_name") or "").strip()) if p)
+    email = (form.get("email") or "").strip() or None
+    phone = (form.get("phone") or "").strip() or None
+    if not email and not phone:
+        raise Open311Error(400, "email or phone is required, so the person who reported it hears what was done")
+    body = {
+        "category": code,
+        "description": (form.get("description") or "").strip(),
+        "location": {
+            "latitude": float(lat) if lat else None, "longitude": float(lon) if lon else None,
+            "postcode": postcode.group(1).upper() if postcode else None,
+            "description": (address or form.get("address_id") or None),
+        },
+        "reporter": {"name": name or None, "email": email, "phone": phone,
+                     "preferences": {"channel": "email" if email else "sms"}},
+    }
+    try:
+        return ThirdPartyReportRequest.model_validate(body)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "request" for e in exc.errors()})
+        names = {"category": "service_code", "description": "description", "location": "location",
+                 "location.latitude": "lat", "location.longitude": "long", "reporter.email": "email",
+                 "reporter.phone": "phone", "reporter.name": "first_name/last_name"}
+        raise Open311Error(400, "invalid: " + ", ".join(names.get(f, f) for f in fields)) from exc
+
+
+# ---- routes ----------------------------------------------------------------------------------------
+
+
+def _ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+def _format(fmt: str) -> str:
+    if fmt not in ("json", "xml"):
+        raise Open311Error(404, "format must be json or xml")
+    return fmt
+
+
+def _organisation(ctx: Context, key: str | None) -> str:
+    found = ctx.access.authenticate(key)
+    if found is None or found[1].kind is not PrincipalKind.ORGANISATION:
+        raise Open311Error(403, "a valid api_key of an organisation is required")
+    return found[0]
+
+
+def _split(path: str) -> tuple[str, str]:
+    name, _, fmt = path.rpartition(".")
+    if not name:
+        raise Open311Error(404, "add .json or .xml")
+    return name, _format(fmt)
+
+
+async def _guard(fmt: str, call: Any) -> Response:
+    try:
+        result: Response = await call()
+        return result
+    except Open311Error as exc:
+        return error(fmt, exc.code, exc.description)
+
+
+@router.get("/discovery.{fmt}", summary="Open311 discovery")
+async def discovery(request: Request, fmt: str) -> Response:
+    base = _ctx(request).settings.public_base_url.rstrip("/")
+    doc = {"changeset": "2026-01-01T00:00:00Z", "contact": "Force contact centre",
+           "key_service": "Ask the force for an organisation api_key",
+           "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": f"{base}/open311/v2",
+                          "changeset": "2026-01-01T00:00:00Z", "type": "production",
+                          "formats": ["application/json", "text/xml"]}]}
+    if fmt != "json":
+        return error("xml" if fmt == "xml" else "json", 404, "discovery is available as JSON")
+    return Response(json.dumps(doc), media_type="application/json")
+
+
+@router.get("/services.{fmt}", summary="List services (categories)")
+async def list_services(request: Request, fmt: str) -> Response:
+    safe = fmt if fmt in ("json", "xml") else "json"
+
+    async def run() -> Response:
+        return encode(_format(fmt), "services", "service", services_doc(_ctx(request).categories))
+
+    return await _guard(safe, run)
+
+
+@router.get("/services/{code_fmt}", summary="A service definition")
+async def get_service(request: Request, code_fmt: str) -> Response:
+    safe = code_fmt.rpartition(".")[2] if code_fmt.rpartition(".")[2] in ("json", "xml") else "json"
+
+    async def run() -> Response:
+        code, fmt = _split(code_fmt)
+        if code not in _ctx(request).categories.categories:
+            raise Open311Error(404, f"no service {code}")
+        return encode(fmt, "service_definition", "service_definition", service_definition(code))
+
+    return await _guard(safe, run)
+
+
+@router.post("/requests.{fmt}", summary="Create a service request (organisations, api_key)")
+async def create_request(request: Request, fmt: str) -> Response:
+    safe = fmt if fmt in ("json", "xml") else "json"
+    ctx = _ctx(request)
+
+    async def run() -> Response:
+        _format(fmt)
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        key = form.get("api_key") or request.query_params.get("api_key")
+        _organisation(ctx, key)
+        body = request_from_form(form)
+        try:
+            # The third-party API's own route: the same checks, event and publisher.
+            accepted = await routes.submit_third_party_report(body, ctx, key, request.headers.get("Idempotency-Key"))
+        except HTTPException as exc:
+            detail = exc.detail if isinstance(exc.detail, str) else "invalid request: unknown service_code"
+            raise Open311Error(exc.status_code if exc.status_code != 422 else 400, detail) from exc
+        except PublishFailed as exc:
+            raise Open311Error(503, "we could not accept this right now; nothing was recorded") from exc
+        log.info("open311_request_created", reference=accepted.reference)
+        return encode(fmt, "service_requests", "request",
+                      [{"service_request_id": accepted.reference, "service_notice": accepted.message,
+                        "account_id": None}])
+
+    return await _guard(safe, run)
+
+
+@router.get("/requests.{fmt}", summary="Service requests this organisation sent (api_key)")
+async def list_requests(request: Request, fmt: str) -> Response:
+    safe = fmt if fmt in ("json", "xml") else "json"
+    ctx = _ctx(request)
+    params = request.query_params
+
+    async def run() -> Response:
+        _format(fmt)
+        org = _organisation(ctx, params.get("api_key"))
+        ids = [i.strip() for i in (params.get("service_request_id") or "").split(",") if i.strip()] or None
+        rows = await ctx.store.run(pages_store.organisation_reports, org, ids, 1000)
+        extended = params.get("extended_statuses", "").lower() == "true"
+        docs = [request_doc(r, ctx.categories, extended=extended) for r in rows]
+        if params.get("service_code"):
+            codes = set(params["service_code"].split(","))
+            docs = [d for d in docs if d["service_code"] in codes]
+        if params.get("status"):
+            wanted = set(params["status"].split(","))
+            docs = [d for d in docs if d["status"] in wanted]
+        if params.get("start_date"):
+            docs = [d for d in docs if d["requested_datetime"] >= _w3c(params["start_date"])]
+        if params.get("end_date"):
+            docs = [d for d in docs if d["requested_datetime"] <= _w3c(params["end_date"])]
+        return encode(fmt, "service_requests", "request", docs)
+
+    return await _guard(safe, run)
+
+
+@router.get("/requests/{id_fmt}", summary="One service request this organisation sent (api_key)")
+async def get_request(request: Request, id_fmt: str) -> Response:
+    safe = id_fmt.rpartition(".")[2] if id_fmt.rpartition(".")[2] in ("json", "xml") else "json"
+    ctx = _ctx(request)
+
+    async def run() -> Response:
+        reference, fmt = _split(id_fmt)
+        org = _organisation(ctx, request.query_params.get("api_key"))
+        rows = await ctx.store.run(pages_store.organisation_reports, org, [reference], 1)
+        if not rows:
+            raise Open311Error(404, f"no service request {reference} from this organisation (yet)")
+        extended = request.query_params.get("extended_statuses", "").lower() == "true"
+        return encode(fmt, "service_requests", "request", [request_doc(rows[0], ctx.categories, extended=extended)])
+
+    return await _guard(safe, run)

@@ -1,0 +1,431 @@
+"""What the pages show, built from form fields and store rows. Pure: no I/O, no framework.
+
+The public form is read into the same ``PublicReportRequest`` the JSON API takes, so the
+checks are the model's; this module only says which form field an error belongs to, in words
+a person can act on (GOV.UK Design System style: "Enter ...", "Choose ...").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from schemas import CaseUpdate, Channel, Outcome, UpdateKind
+from services.common.config_files import Categories
+from services.feedback import templates
+from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
+
+UK = ZoneInfo("Europe/London")
+
+#: Form fields in page order: the error summary lists errors in this order.
+REPORT_FIELDS = ("category", "description", "postcode", "where", "latitude", "when", "contact", "phone",
+                 "email", "safe", "safe_times", "name")
+
+CONTACT_CHOICES = ("sms", "email", "anonymous")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class FormState:
+    """What the person typed (kept on an error) and what was wrong with it."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: list[FieldError] = field(default_factory=list)
+
+    def error(self, name: str) -> str | None:
+        return next((e.message for e in self.errors if e.field == name), None)
+
+    def add(self, name: str, message: str) -> None:
+        if self.error(name) is None:
+            self.errors.append(FieldError(name, message))
+
+    def ordered(self, order: Sequence[str]) -> None:
+        rank = {name: i for i, name in enumerate(order)}
+        self.errors.sort(key=lambda e: rank.get(e.field, len(rank)))
+
+
+def _text(form: Mapping[str, str], name: str) -> str:
+    return (form.get(name) or "").strip()
+
+
+def _when(state: FormState) -> datetime | None:
+    """The date (and optional time) it happened, UK local time, as UTC; None if left blank."""
+    day, month, year, at = (_text(state.values, n) for n in ("when_day", "when_month", "when_year", "when_time"))
+    if not (day or month or year or at):
+        return None
+    if not (day and month and year):
+        state.add("when", "Enter the date it happened, with a day, month and year, or leave it blank")
+        return None
+    try:
+        on = date(int(year), int(month), int(day))
+        clock = time.fromisoformat(at.replace(".", ":")) if at else time(12, 0)
+    except ValueError:
+        state.add("when", "Enter a real date, for example 27 3 2026, and a time like 21:30")
+        return None
+    return datetime.combine(on, clock, tzinfo=UK).astimezone(UTC)
+
+
+def _point(state: FormState) -> tuple[float | None, float | None]:
+    lat, lon = _text(state.values, "latitude"), _text(state.values, "longitude")
+    if not lat and not lon:
+        return None, None
+    try:
+        return float(lat), float(lon)
+    except ValueError:
+        state.add("latitude", "Enter the point as two numbers, latitude and longitude, for example 52.12 and -0.49")
+        return None, None
+
+
+#: (field the model names, error type or message fragment) → (form field, message). First match wins.
+_MESSAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("category", "", "category", "Choose what your report is about"),
+    ("description", "too_long", "description", "What happened must be 5,000 characters or fewer"),
+    ("description", "", "description", "Tell us what happened"),
+    ("location.postcode", "", "postcode", "Enter a real postcode, like MK42 8AA"),
+    ("location.description", "", "where", "Describing where must be 500 characters or fewer"),
+    ("location.latitude", "", "latitude", "Enter a point in the UK: latitude 49.8 to 60.9, longitude -8.7 to 1.8"),
+    ("location.longitude", "", "latitude", "Enter a point in the UK: latitude 49.8 to 60.9, longitude -8.7 to 1.8"),
+    ("location", "latitude and longitude", "latitude", "Enter both the latitude and the longitude"),
+    ("location", "", "postcode", "Enter a postcode or describe where it happened"),
+    ("", "future", "when", "The date it happened must be today or in the past"),
+    ("informant.phone", "", "phone", "Enter a UK mobile number, like 07700 900123"),
+    ("informant.email", "", "email", "Enter an email address in the correct format, like name@example.com"),
+    ("informant.name", "", "name", "Your name must be 200 characters or fewer"),
+    ("informant.preferences.safe_times", "", "safe_times", "Safe times must be 200 characters or fewer"),
+    ("informant", "phone is required", "phone", "Enter a mobile number so we can text you updates"),
+    ("informant", "email is required", "email", "Enter an email address so we can email you updates"),
+)
+
+
+def _form_field(loc: tuple[Any, ...], err_type: str, message: str) -> tuple[str, str]:
+    dotted = ".".join(str(p) for p in loc)
+    for model_field, fragment, form_field, words in _MESSAGES:
+        place = dotted == model_field or (model_field and dotted.startswith(model_field + ".")) or (
+            not model_field and fragment)
+        if place and (not fragment or fragment in err_type or fragment in message):
+            return form_field, words
+    return "description", "Check what you entered"
+
+
+def errors_from_validation(exc: ValidationError, state: FormState) -> None:
+    for err in exc.errors():
+        name, words = _form_field(tuple(err.get("loc", ())), str(err.get("type", "")), str(err.get("msg", "")))
+        state.add(name, words)
+
+
+def read_report_form(form: Mapping[str, str], categories: Categories) -> tuple[PublicReportRequest | None, FormState]:
+    """The form as the API's request model, or the errors to show next to each field."""
+    state = FormState(values={k: v for k, v in form.items() if isinstance(v, str)})
+    category = _text(form, "category")
+    if category not in categories.categories:
+        state.add("category", "Choose what your report is about")
+    contact = _text(form, "contact")
+    if contact not in CONTACT_CHOICES:
+        state.add("contact", "Choose how you want to hear back, or to report anonymously")
+    happened_at = _when(state)
+    latitude, longitude = _point(state)
+    location: dict[str, Any] = {
+        "postcode": _text(form, "postcode") or None,
+        "description": _text(form, "where") or None,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    body: dict[str, Any] = {
+        "category": category or "other",
+        "description": _text(form, "description"),
+        "location": location,
+        "happened_at": happened_at,
+    }
+    if contact in ("sms", "email"):
+        sensitive = categories.is_sensitive(category)
+        safe = _text(form, "safe")
+        if sensitive and safe not in ("yes", "no"):
+            state.add("safe", "Tell us whether it is safe for us to contact you")
+        preferences: dict[str, Any] = {"channel": contact}
+        if sensitive:
+            preferences |= {"safe_to_contact": safe == "yes", "safe_times": _text(form, "safe_times") or None}
+        body["informant"] = {
+            "name": _text(form, "name") or None,
+            "phone": _text(form, "phone") or None if contact == "sms" else None,
+            "email": _text(form, "email") or None if contact == "email" else None,
+            "preferences": preferences,
+        }
+    try:
+        request = PublicReportRequest.model_validate(body)
+    except ValidationError as exc:
+        errors_from_validation(exc, state)
+        request = None
+    state.ordered(REPORT_FIELDS)
+    return (None if state.errors else request), state
+
+
+def category_choices(categories: Categories) -> list[dict[str, Any]]:
+    return [{"id": cid, "label": c.label, "description": c.description, "sensitive": c.sensitive}
+            for cid, c in categories.categories.items()]
+
+
+# ---- track ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime | None
+    title: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class TrackView:
+    reference: str
+    category: str
+    status: str
+    said: str
+    where: str
+    happened_at: datetime | None
+    entries: tuple[TimelineEntry, ...]
+    outcome: str | None
+
+
+def aware(at: datetime | str | None) -> datetime | None:
+    if at is None:
+        return None
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def where_words(location: Mapping[str, Any]) -> str:
+    parts = [location.get("description"), location.get("postcode")]
+    if location.get("latitude") is not None:
+        parts.append(f"point {location['latitude']:.5f}, {location['longitude']:.5f}")
+    return ", ".join(str(p) for p in parts if p) or "not given"
+
+
+_TRIGGER_WORDS = {"ack": "We sent you an acknowledgement", "survey": "We asked how we did",
+                  "holding": "We wrote to say your report is still open"}
+_SHOWN_STATUSES = {"sent", "outbox", "delivered", "scheduled", "retrying", "sending"}
+
+
+def track_view(
+    *,
+    reference: str,
+    contact: Mapping[str, Any] | None,
+    destinations: Sequence[Mapping[str, Any]] | None,
+    decided_at: datetime | None,
+    actions: Sequence[Mapping[str, Any]],
+    messages: Sequence[Mapping[str, Any]],
+    categories: Categories,
+    actor_names: Mapping[str, str],
+) -> TrackView:
+    """The informant's own report: what they said, where it went, what was done, the outcome.
+    Nothing about anyone else: no other reports, no officer's or coordinator's identity beyond the
+    team's name, and only messages sent to the informant (their role), without addresses."""
+    if contact is None:
+        return TrackView(reference, "", "received", "", "", None,
+                         (TimelineEntry(None, "We have your report",
+                                        "It is being passed to the team that should act on it."),), None)
+    report = contact["report"]
+    cat = categories.categories.get(report["category"])
+    entries = [TimelineEntry(aware(contact.get("received_at")), "You told us", "")]
+    if destinations is not None:
+        names = [d["name"] for d in destinations if d.get("kind") in ("team", "watch")]
+        redirect = " ".join(d.get("public_message") or "" for d in destinations if d.get("kind") == "redirect")
+        text = (f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'} it." if names else "") + (
+            f" {redirect}" if redirect else "")
+        entries.append(TimelineEntry(aware(decided_at), "Where it went", text.strip()))
+    outcome = None
+    for action in sorted(actions, key=lambda a: aware(a["recorded_at"]) or datetime.min.replace(tzinfo=UTC)):
+        actor = actor_names.get(action["actor_id"], "The team")
+        if action["kind"] == UpdateKind.CLOSURE.value and action.get("outcome"):
+            outcome = templates.OUTCOME_WORDS[Outcome(action["outcome"])]
+            reason = f" Reason: {action['outcome_reason']}" if action.get("outcome_reason") else ""
+            entries.append(TimelineEntry(aware(action["recorded_at"]), f"Closed: {outcome}",
+                                         f"{actor}: {action['public_text']}{reason}"))
+        else:
+            entries.append(TimelineEntry(aware(action["recorded_at"]), f"{actor} did something",
+                                         action["public_text"]))
+    for message in messages:
+        if message.get("role") != "informant" and message.get("role") != "reporter":
+            continue
+        if message.get("status") not in _SHOWN_STATUSES:
+            continue
+        trigger = str(message.get("trigger", ""))
+        words = _TRIGGER_WORDS.get(trigger.split(":")[0], "We sent you an update")
+        channel = "a text message" if message.get("channel") == Channel.SMS.value else "an email"
+        entries.append(TimelineEntry(aware(message.get("created_at")), f"{words}", f"By {channel}."))
+    entries.sort(key=lambda e: e.at or datetime.max.replace(tzinfo=UTC))
+    status = "closed" if outcome else ("with the team" if destinations is not None else "received")
+    return TrackView(
+        reference=reference,
+        category=cat.label if cat else report["category"],
+        status=status,
+        said=report["description"],
+        where=where_words(report["location"]),
+        happened_at=aware(report.get("happened_at")),
+        entries=tuple(entries),
+        outcome=outcome,
+    )
+
+
+# ---- inbox ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    reference: str
+    category: str
+    received_at: datetime | None
+    description: str
+    where: str
+    status: str
+    cluster: str | None = None
+    redactions: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+
+
+def watch_inbox(items: Iterable[Mapping[str, Any]], closed: Mapping[str, str]) -> list[InboxItem]:
+    """A watch's items exactly as the router redacted them: nothing else is read."""
+    out = []
+    for item in items:
+        loc = item.get("location") or {}
+        where = ", ".join(p for p in (loc.get("street"), loc.get("postcode_sector"), loc.get("area")) if p)
+        cluster = (item.get("cluster") or {}).get("summary")
+        out.append(InboxItem(item["reference"], item["category_label"], aware(item.get("received_at")),
+                             item["description"], where or "not given", closed.get(item["reference"], "open"),
+                             cluster, tuple(item.get("redactions") or ())))
+    return out
+
+
+def team_inbox(rows: Iterable[Mapping[str, Any]], categories: Categories) -> list[InboxItem]:
+    """A police team's items: the full report (teams are police)."""
+    out = []
+    for row in rows:
+        report = row["contact"]["report"]
+        cat = categories.categories.get(report["category"])
+        out.append(InboxItem(row["reference"], cat.label if cat else report["category"], aware(row["received_at"]),
+                             report["description"], where_words(report["location"]), row["status"],
+                             row.get("cluster")))
+    return out
+
+
+def action_request(form: Mapping[str, str], *, may_close: bool) -> tuple[ActionRequest | None, FormState]:
+    """The inbox's "what was done" form as the API's ``ActionRequest``."""
+    state = FormState(values={k: v for k, v in form.items() if isinstance(v, str)})
+    kind = _text(form, "kind") or "action"
+    if kind not in ("action", "closure") or (kind == "closure" and not may_close):
+        state.add("kind", "Choose whether to record an action or close the report")
+        kind = "action"
+    outcome = _text(form, "outcome") or None
+    if kind == "closure" and outcome not in {o.value for o in Outcome}:
+        state.add("outcome", "Choose the outcome")
+    reason = _text(form, "outcome_reason") or None
+    if kind == "closure" and outcome == Outcome.NO_FURTHER_ACTION.value and not reason:
+        state.add("outcome_reason", "Say why no further action will be taken: the informant will read it")
+    public_text = _text(form, "public_text")
+    if not public_text:
+        state.add("public_text", "Say what was done, in words the informant will read")
+    if state.errors:
+        state.ordered(("kind", "public_text", "outcome", "outcome_reason"))
+        return None, state
+    try:
+        request = ActionRequest.model_validate({
+            "public_text": public_text, "kind": kind,
+            "outcome": outcome if kind == "closure" else None,
+            "outcome_reason": reason if kind == "closure" else None})
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = str(err.get("loc", ("public_text",))[0]) if err.get("loc") else "public_text"
+            state.add(name if name in ("public_text", "outcome_reason") else "public_text",
+                      "This must be 5,000 characters or fewer" if "long" in str(err.get("type")) else "Check this")
+        return None, state
+    return request, state
+
+
+def preview(reference: str, request: ActionRequest, actor_id: str, actor_name: str) -> dict[str, templates.Rendered]:
+    """The SMS and the email the informant will receive, rendered by the feedback templates."""
+    update = CaseUpdate(reference=reference, kind=request.kind, actor_id=actor_id, actor_name=actor_name,
+                        public_text=request.public_text, outcome=request.outcome,
+                        outcome_reason=request.outcome_reason)
+    return {"sms": templates.update(Channel.SMS, reference=reference, update=update),
+            "email": templates.update(Channel.EMAIL, reference=reference, update=update)}
+
+
+def outcome_choices() -> list[tuple[str, str]]:
+    return [(o.value, templates.OUTCOME_WORDS[o]) for o in Outcome]
+
+
+# ---- third-party form ----------------------------------------------------------------------
+
+THIRD_PARTY_FIELDS = ("category", "description", "postcode", "where", "latitude", "when", "reporter_name",
+                      "reporter_contact", "reporter_phone", "reporter_email", "subject_name", "subject_phone",
+                      "subject_email", "consent", "subject_safe", "subject_safe_times")
+
+
+def _person_field(loc: tuple[Any, ...], err_type: str, message: str) -> tuple[str, str]:
+    """An error about the reporter or the person reported for, on the form's field for it."""
+    if loc and loc[0] in ("reporter", "subject"):
+        who = str(loc[0])
+        name, words = _form_field(("informant", *loc[1:]), err_type, message)
+        return f"{who}_{name}", words
+    if "reporter needs" in message:
+        return "reporter_email", "Enter a phone number or email address for the case worker who hears back"
+    return _form_field(loc, err_type, message)
+
+
+def read_third_party_form(form: Mapping[str, str], categories: Categories
+                          ) -> tuple[ThirdPartyReportRequest | None, FormState]:
+    """An organisation's form as the API's ``ThirdPartyReportRequest``, or the errors to show."""
+    state = FormState(values={k: v for k, v in form.items() if isinstance(v, str)})
+    category = _text(form, "category")
+    if category not in categories.categories:
+        state.add("category", "Choose what the report is about")
+    channel = _text(form, "reporter_contact")
+    if channel not in ("sms", "email"):
+        state.add("reporter_contact", "Choose how the case worker hears back")
+        channel = ""
+    consent = _text(form, "consent")
+    if consent not in ("yes", "no"):
+        state.add("consent", "Tell us whether the person agreed to us contacting them")
+    subject_given = any(_text(form, n) for n in ("subject_name", "subject_phone", "subject_email"))
+    safe = _text(form, "subject_safe")
+    if consent == "yes" and subject_given and categories.is_sensitive(category) and safe not in ("yes", "no"):
+        state.add("subject_safe", "Tell us whether it is safe to contact the person")
+    latitude, longitude = _point(state)
+    body: dict[str, Any] = {
+        "category": category or "other",
+        "description": _text(form, "description"),
+        "location": {"postcode": _text(form, "postcode") or None, "description": _text(form, "where") or None,
+                     "latitude": latitude, "longitude": longitude},
+        "happened_at": _when(state),
+        "reporter": {"name": _text(form, "reporter_name") or None,
+                     "phone": _text(form, "reporter_phone") or None,
+                     "email": _text(form, "reporter_email") or None,
+                     "preferences": {"channel": channel or None}},
+        "subject_consents_to_contact": consent == "yes",
+    }
+    if subject_given:
+        body["subject"] = {
+            "name": _text(form, "subject_name") or None,
+            "phone": _text(form, "subject_phone") or None,
+            "email": _text(form, "subject_email") or None,
+            "preferences": {"safe_to_contact": safe == "yes",
+                            "safe_times": _text(form, "subject_safe_times") or None},
+        }
+    request = None
+    try:
+        request = ThirdPartyReportRequest.model_validate(body)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name, words = _person_field(tuple(err.get("loc", ())), str(err.get("type", "")), str(err.get("msg", "")))
+            state.add(name, words)
+    state.ordered(THIRD_PARTY_FIELDS)
+    return (None if state.errors else request), state

@@ -1,0 +1,179 @@
+"""Open311 GeoReport v2: our responses have the specification's shape (its examples are fixtures in
+tests/unit/open311/), POST needs an organisation's api_key and becomes the same event as the
+third-party API, reads show only that organisation's requests, and statuses are honest."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+from fastapi.testclient import TestClient
+
+from schemas import CaseUpdate, ThirdPartyContact
+from services.intake.app import create_app
+from services.intake.open311 import status_of
+from services.intake.settings import IntakeSettings
+from services.router.config import load_routing_config
+from services.router.routing import routed_item
+from services.store import repository
+from services.store.db import make_engine, make_sessions, migrate
+from tests.unit.test_intake_api import RecordingPublisher
+
+SPEC = Path(__file__).resolve().parent / "open311"
+KEY = "dev-org-stop-hate"
+
+
+@pytest.fixture
+def api(tmp_path):
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    recorder = RecordingPublisher()
+    with TestClient(create_app(IntakeSettings(database_url=url), publisher=recorder)) as client:
+        client.recorder = recorder
+        client.sessions = make_sessions(make_engine(url))
+        yield client
+
+
+def spec_post(**changes: str) -> dict[str, str]:
+    """The specification's example POST, moved to Bedfordshire and to one of our services."""
+    form = dict(parse_qsl((SPEC / "post_request.txt").read_text().strip()))
+    form.update({"api_key": KEY, "service_code": "speeding", "lat": "52.125", "long": "-0.495",
+                 "address_string": "Bedford Road, Kempston MK42 8AA", "phone": "07700 900123"})
+    form.update(changes)
+    return form
+
+
+def shape(element: ET.Element) -> list[str]:
+    return [child.tag for child in element]
+
+
+def fixture(name: str) -> ET.Element:
+    return ET.fromstring((SPEC / name).read_bytes())
+
+
+def test_services_have_the_specifications_fields_in_json_and_xml(api):
+    spec_json = json.loads((SPEC / "services.json").read_text())
+    r = api.get("/open311/v2/services.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    services = r.json()
+    assert [list(s) for s in services[:1]] == [list(spec_json[0])]
+    speeding = next(s for s in services if s["service_code"] == "speeding")
+    assert speeding["service_name"] == "Speeding and road safety" and speeding["metadata"] is False
+    r = api.get("/open311/v2/services.xml")
+    assert r.headers["content-type"].startswith("text/xml")
+    ours = ET.fromstring(r.content)
+    assert ours.tag == fixture("services.xml").tag
+    assert shape(ours[0]) == shape(fixture("services.xml")[0])
+
+
+def test_a_service_definition_and_an_unknown_service(api):
+    r = api.get("/open311/v2/services/speeding.xml")
+    assert r.status_code == 200
+    assert shape(ET.fromstring(r.content)) == shape(fixture("service_definition.xml"))
+    assert api.get("/open311/v2/services/speeding.json").json() == {"service_code": "speeding", "attributes": []}
+    r = api.get("/open311/v2/services/parking.json")
+    assert r.status_code == 404 and r.json()[0]["code"] == 404
+    assert api.get("/open311/v2/services.csv").status_code == 404
+
+
+def test_post_needs_an_organisations_api_key_with_the_specs_error_shape(api):
+    for key in ("", "wrong", "dev-team-kempston"):
+        r = api.post("/open311/v2/requests.xml", data=spec_post(api_key=key))
+        assert r.status_code == 403
+        ours = ET.fromstring(r.content)
+        assert ours.tag == "errors" and shape(ours[0]) == shape(fixture("error.xml")[0])
+    assert api.recorder.events == []
+
+
+def test_the_specs_own_example_post_is_refused_for_its_location_outside_the_uk(api):
+    form = dict(parse_qsl((SPEC / "post_request.txt").read_text().strip()))
+    r = api.post("/open311/v2/requests.json", data={**form, "api_key": KEY, "service_code": "speeding"})
+    assert r.status_code == 400
+    (err,) = r.json()
+    assert err["code"] == 400 and "lat" in err["description"] and "long" in err["description"]
+
+
+def test_post_creates_the_same_event_as_the_third_party_api(api):
+    r = api.post("/open311/v2/requests.xml", data=spec_post())
+    assert r.status_code == 200, r.text
+    ours = ET.fromstring(r.content)
+    assert ours.tag == "service_requests" and shape(ours[0]) == shape(fixture("post_response.xml")[0])
+    reference = ours[0].findtext("service_request_id")
+    ((topic, key, event),) = api.recorder.events
+    assert topic == "contacts.third-party" and key == reference and isinstance(event, ThirdPartyContact)
+    assert event.organisation_id == "stop-hate-beds"
+    assert event.report.location.postcode == "MK42 8AA" and event.report.location.latitude == 52.125
+    assert event.reporter.name == "john smith" and event.reporter.email == "smit222@sfgov.edu"
+    assert event.reporter.preferences.channel == "email"
+    assert "999" in (ours[0].findtext("service_notice") or "")
+
+
+def test_post_errors_name_what_is_missing(api):
+    assert "service_code" in api.post("/open311/v2/requests.json", data=spec_post(service_code="")).json()[0][
+        "description"]
+    r = api.post("/open311/v2/requests.json", data=spec_post(service_code="parking"))
+    assert r.status_code == 400 and "unknown" in r.json()[0]["description"]
+    r = api.post("/open311/v2/requests.json", data=spec_post(email="", phone=""))
+    assert r.status_code == 400 and "email or phone" in r.json()[0]["description"]
+    r = api.post("/open311/v2/requests.json", data=spec_post(lat="", long="", address_string=""))
+    assert r.status_code == 400 and "location" in r.json()[0]["description"]
+
+
+def store_request(api, **changes: str) -> str:
+    r = api.post("/open311/v2/requests.json", data=spec_post(**changes))
+    event = api.recorder.events[-1][2]
+    item = routed_item(event, load_routing_config())
+    with api.sessions() as s:
+        repository.record_routing(s, item)
+    return str(r.json()[0]["service_request_id"])
+
+
+def test_reads_show_the_organisations_own_requests_with_honest_statuses(api):
+    ref = store_request(api, description="Cars racing <every> night")
+    r = api.get(f"/open311/v2/requests/{ref}.json", params={"api_key": KEY})
+    assert r.status_code == 200
+    (doc,) = r.json()
+    assert list(doc) == shape(fixture("requests.xml")[0])
+    assert doc["status"] == "open" and doc["service_code"] == "speeding"
+    assert "Roads policing unit" in doc["agency_responsible"]
+    r = api.get(f"/open311/v2/requests/{ref}.xml", params={"api_key": KEY})
+    assert shape(ET.fromstring(r.content)[0]) == shape(fixture("requests.xml")[0])
+    assert ET.fromstring(r.content)[0].findtext("description") == "Cars racing <every> night"
+
+    with api.sessions() as s:
+        repository.record_action(s, CaseUpdate(reference=ref, actor_id="roads-policing", actor_name="Roads",
+                                               public_text="Speed checks are booked for next week"))
+    doc = api.get(f"/open311/v2/requests/{ref}.json", params={"api_key": KEY}).json()[0]
+    assert doc["status"] == "open" and doc["status_notes"] == "Speed checks are booked for next week"
+    extended = api.get(f"/open311/v2/requests/{ref}.json", params={"api_key": KEY, "extended_statuses": "true"})
+    assert extended.json()[0]["status"] == "in_progress"
+    with api.sessions() as s:
+        repository.record_action(s, CaseUpdate(
+            reference=ref, kind="closure", actor_id="roads-policing", actor_name="Roads", public_text="We checked",
+            outcome="no_further_action", outcome_reason="No vehicles over the limit"))
+    doc = api.get("/open311/v2/requests.json", params={"api_key": KEY, "extended_statuses": "true"}).json()[0]
+    assert doc["status"] == "no_further_action" and "No vehicles over the limit" in doc["status_notes"]
+    assert api.get("/open311/v2/requests.json", params={"api_key": KEY}).json()[0]["status"] == "closed"
+
+
+def test_reads_need_the_key_and_never_show_other_reports(api):
+    ref = store_request(api)
+    assert api.get(f"/open311/v2/requests/{ref}.json").status_code == 403
+    assert api.get("/open311/v2/requests.json", params={"api_key": "dev-team-kempston"}).status_code == 403
+    assert api.get("/open311/v2/requests/MECC-0000-0000.json", params={"api_key": KEY}).status_code == 404
+    listed = api.get("/open311/v2/requests.json", params={"api_key": KEY, "service_request_id": ref}).json()
+    assert [d["service_request_id"] for d in listed] == [ref]
+    assert api.get("/open311/v2/requests.json", params={"api_key": KEY, "status": "closed"}).json() == []
+
+
+@pytest.mark.parametrize(("outcome", "extended"), [("resolved", "fixed"), ("action_taken", "closed"),
+                                                   ("passed_to_partner", "internal_referral"),
+                                                   ("no_further_action", "no_further_action")])
+def test_outcomes_map_to_extended_statuses(outcome, extended):
+    row = {"status": "closed", "actions": [{"kind": "closure", "outcome": outcome, "public_text": "x",
+                                            "outcome_reason": None}]}
+    assert status_of(row, extended=True)[0] == extended
+    assert status_of(row, extended=False)[0] == "closed"

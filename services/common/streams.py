@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from schemas import DeadLetter
+from services.common import metrics
 from services.common.logging import get_logger
 
 T = TypeVar("T")
@@ -72,6 +73,7 @@ async def dead_letter(
     )
     fut = await topic.send(key=msg.key, value=letter.model_dump_json().encode())
     await fut
+    metrics.DEAD_LETTERS.labels(service, msg.topic).inc()
     log.warning("dead_lettered", service=service, topic=msg.topic, partition=msg.partition,
                 offset=msg.offset, reason=reason[:300])
 
@@ -91,9 +93,11 @@ async def process(
             value = decode(event.value)
         except ValidationError as exc:
             await dead_letter(dead_letters, service=service, event=event, reason=validation_reason(exc))
+            metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()
             continue
         except (ValueError, UnicodeDecodeError) as exc:
             await dead_letter(dead_letters, service=service, event=event, reason=f"undecodable: {exc}")
+            metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()
             continue
         attempt = 0
         while True:
@@ -112,7 +116,9 @@ async def process(
                     )
                     break
                 attempt += 1
+                metrics.TRANSIENT_RETRIES.labels(service, type(exc).__name__).inc()
                 delay = min(max_backoff, 0.2 * 2**attempt) * (0.5 + random.random() / 2)
                 log.warning("transient_failure_retrying", topic=msg.topic, offset=msg.offset,
                             attempt=attempt, error=type(exc).__name__, delay=round(delay, 2))
                 await asyncio.sleep(delay)
+        metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()

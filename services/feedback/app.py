@@ -32,8 +32,10 @@ from schemas.topics import (
     REPORTS_ROUTED,
     WATCH_ITEMS,
 )
+from services.common import metrics
 from services.common.config_files import load_categories
 from services.common.faust_worker import app_options, raw_topic
+from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
@@ -99,13 +101,16 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         async def publish(event: FeedbackMessage | PublicContact) -> None:
             fut = await topic.send(key=event.reference.encode(), value=event.model_dump_json().encode())
             await fut
+            if isinstance(event, FeedbackMessage):
+                metrics.MESSAGES.labels(event.channel.value, event.status).inc()
 
         return publish
 
     base_url = settings.public_base_url.rstrip("/")
     senders = build_senders(settings)
+    store = Store(make_sessions(make_engine(settings.database_url)))
     notifier = Notifier(
-        store=Store(make_sessions(make_engine(settings.database_url))),
+        store=store,
         senders=senders,
         publish=publisher(messages),
         publish_contact=publisher(contacts),
@@ -157,6 +162,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         for sender in {id(s): s for s in senders.values()}.values():
             await sender.close()
 
+    add_pages(app, store)
     log.info("feedback_configured", sms=senders[Channel.SMS].name, email=senders[Channel.EMAIL].name)
     return app
 

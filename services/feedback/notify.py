@@ -42,6 +42,7 @@ from schemas import (
     WatchItem,
 )
 from schemas.events import CONTACT, reference_from_key
+from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -271,6 +272,7 @@ class Notifier:
                 reference=reference, trigger=trigger, role=skipped.role, channel="none", recipient="", body="",
                 status="suppressed", detail=skipped.reason,
             )
+            metrics.MESSAGES_SUPPRESSED.labels(skipped.reason).inc()
             log.info("message_suppressed", reference=reference, trigger=trigger, role=skipped.role,
                      reason=skipped.reason)
         for recipient in plan.recipients:
@@ -288,6 +290,7 @@ class Notifier:
                 chosen = candidate
                 break
             await self._claim(reference, trigger, candidate, render, status="opted_out", detail=reason)
+            metrics.MESSAGES_SUPPRESSED.labels("opted_out").inc()
             chosen = None
         if chosen is None:
             return
@@ -353,6 +356,7 @@ class Notifier:
                                        cap=self._rules.backoff_cap, jitter=random.random())
             await self._store.run(store.settle, message.id, status="retrying", provider=sender.name, detail=str(exc),
                                   due_at=self._clock() + timedelta(seconds=delay))
+            metrics.MESSAGES.labels(message.channel, "retrying").inc()
             log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
                         attempt=message.attempts, delay=round(delay, 2), detail=str(exc))
             return

@@ -4,12 +4,15 @@ idempotent producer)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
+from services.common import metrics
 from services.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -56,6 +59,7 @@ class Publisher:
 
     async def publish(self, topic: str, key: str, event: BaseModel) -> None:
         producer = await self._ensure_started()
+        started = time.monotonic()
         try:
             await asyncio.wait_for(
                 producer.send_and_wait(topic, key=key.encode(), value=event.model_dump_json().encode()),
@@ -63,7 +67,22 @@ class Publisher:
             )
         except (KafkaError, OSError, TimeoutError) as exc:
             log.warning("publish_failed", topic=topic, error=type(exc).__name__)
+            await self._discard(producer)
             raise PublishFailed(f"broker did not acknowledge: {type(exc).__name__}") from exc
+        metrics.PUBLISH_SECONDS.observe(time.monotonic() - started)
+
+    async def _discard(self, producer: AIOKafkaProducer) -> None:
+        """Start afresh after a failed send. An idempotent producer whose batches expired while
+        the broker was away keeps sequence numbers the restarted broker never saw, and every
+        later send fails with OutOfOrderSequenceNumber: a new producer (a new producer id) does
+        not. The client retries with its Idempotency-Key, so nothing is created twice."""
+        old: AIOKafkaProducer = producer
+        async with self._lock:
+            if self._producer is not producer:
+                return  # another request already replaced it
+            self._producer = None
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.stop(), self._timeout)
 
     async def ready(self) -> bool:
         try:

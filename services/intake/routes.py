@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 
 from schemas import UpdateKind
 from schemas.events import REFERENCE_PATTERN
 from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from services.common import metrics
 from services.common.logging import get_logger
 from services.intake import reports
 from services.intake.access import Principal, PrincipalKind
@@ -71,6 +72,7 @@ async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: Id
     _check_category(ctx, body.category)
     contact = reports.public_contact(body, idempotency_key)
     await ctx.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
+    metrics.REPORTS_RECEIVED.labels("public").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="public")
     hears_back = contact.informant is not None and contact.informant.channel_to_use() is not None
     return Accepted(reference=contact.reference,
@@ -86,6 +88,7 @@ async def submit_third_party_report(
     _check_category(ctx, body.category)
     contact = reports.third_party_contact(body, organisation_id, idempotency_key)
     await ctx.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
+    metrics.REPORTS_RECEIVED.labels("third_party").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
              organisation=organisation_id)
     return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, True))
@@ -104,6 +107,7 @@ async def record_action(
     await check_may_act(ctx, team_id, team, reference, body)
     update = reports.case_update(reference, body, team_id, team.name, idempotency_key)
     await ctx.publisher.publish(CASES_UPDATES.name, reference, update)
+    metrics.REPORTS_RECEIVED.labels("action").inc()
     log.info("action_accepted", reference=reference, team=team_id, kind=body.kind.value)
     return Accepted(reference=reference, message="Recorded. The informant will be told.")
 
@@ -174,3 +178,9 @@ async def readyz(ctx: Ctx) -> dict[str, str]:
     if not await ctx.publisher.ready():
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "broker unavailable")
     return {"status": "ready"}
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def prometheus_metrics() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -16,7 +16,9 @@ from schemas.topics import (
     ROUTER_DEAD_LETTERS,
     WATCH_ITEMS,
 )
+from services.common import metrics
 from services.common.faust_worker import app_options, raw_topic
+from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
@@ -78,6 +80,9 @@ def create_app(settings: RouterSettings) -> faust.App:
         for watch_item in for_watches:
             fut = await watch_topic.send(key=watch_item.watch_id.encode(), value=watch_item.model_dump_json().encode())
             await fut
+        metrics.REPORTS_ROUTED.inc()
+        for destination in item.destinations:
+            metrics.ROUTED_DESTINATIONS.labels(destination.id).inc()
         log.info("routed", reference=item.reference, destinations=[d.id for d in item.destinations],
                  flags=[f.value for f in item.flags], areas=[a.id for a in item.areas],
                  cluster=str(cluster.id) if cluster else None, cluster_reports=cluster.reports if cluster else None)
@@ -87,6 +92,7 @@ def create_app(settings: RouterSettings) -> faust.App:
         await process(stream, service="router", decode=CONTACT.validate_json, handle=handle,
                       dead_letters=dead_letters)
 
+    add_pages(app, store)
     log.info("router_configured", rules_version=config.version, areas=len(config.areas),
              rules=len(config.rules.rules), watches=len(config.watches.watches))
     return app

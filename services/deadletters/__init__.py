@@ -1,0 +1,1 @@
+"""Listing and replaying dead letters: ``python -m services.deadletters``."""

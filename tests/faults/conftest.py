@@ -1,0 +1,18 @@
+"""Fault tests: the real services as processes against a real broker and database, with
+processes killed and infrastructure taken away under them. Each prints a ``FAULT SUMMARY``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.harness import Summary
+
+
+@pytest.fixture
+def summary(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> Iterator[Summary]:
+    found = Summary(request.node.name)
+    yield found
+    with capsys.disabled():
+        print("\n" + found.line())

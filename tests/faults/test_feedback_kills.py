@@ -1,0 +1,74 @@
+"""Kill the feedback worker mid-send, again and again, and restart it: every informant has
+exactly the message they should, none twice."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from schemas import Informant
+from services.common.metrics import total
+from tests.e2e.conftest import provider_env
+from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from tests.faults.harness import Summary, scrape
+from tests.harness import running_stack, service_env, wait_until
+from tests.integration.test_feedback_kafka import publish, routed
+
+pytestmark = pytest.mark.faults
+
+INFORMANTS = 10
+KILLS = 3
+
+
+def test_repeated_kills_mid_send_leave_every_informant_exactly_one_message(
+    kafka_bootstrap: str, database_url: str, tmp_path: Path, summary: Summary,
+) -> None:
+    numbers = [f"+4477009005{i:02d}" for i in range(INFORMANTS)]
+    items = [routed(Informant(phone=n), database_url) for n in numbers]
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    with FakeTwilio() as twilio, FakeSendGrid() as sendgrid:
+        env = service_env(kafka=kafka_bootstrap, database_url=database_url,
+                          extra={**provider_env(twilio, sendgrid), "FEEDBACK_APP_ID": f"kills-{uuid.uuid4().hex[:6]}"})
+
+        def delivered() -> int:
+            return len([n for n in numbers if twilio.messages(to=n)])
+
+        twilio.delay = 0.7
+        for item in items:
+            publish(producer, item)
+        producer.close()
+        kills = 0
+        try:
+            for kills in range(1, KILLS + 1):
+                with running_stack(env, tmp_path, names=("feedback",)) as stack:
+                    before = delivered()
+                    # the worst moment: the provider holds a request, its outcome unknown to the worker
+                    def in_flight(b: int = before) -> bool:
+                        return delivered() > b and twilio.in_flight == 1
+
+                    wait_until(in_flight, 90, f"a send in flight (kill {kills})")
+                    stack.services["feedback"].kill(signal.SIGKILL)
+                if delivered() == INFORMANTS:
+                    break
+            twilio.delay = 0.0
+            with running_stack(env, tmp_path, names=("feedback",)) as stack:
+                wait_until(lambda: delivered() == INFORMANTS, 120, "every informant's message")
+                time.sleep(3)  # anything sent twice would arrive by now
+                seen = scrape(stack.services["feedback"].port)
+        finally:
+            twilio.delay = 0.0
+        counts = {n: len(twilio.messages(to=n)) for n in numbers}
+
+    summary.reports_sent = summary.accepted = summary.routed = INFORMANTS
+    summary.messages_expected = INFORMANTS
+    summary.messages_sent = sum(counts.values())
+    summary.duplicates = sum(max(0, c - 1) for c in counts.values())
+    summary.lost = sum(1 for c in counts.values() if c == 0)
+    assert kills >= 2, "the worker was not killed repeatedly"
+    assert total(seen, "mecc_dead_letters_total") == 0
+    summary.check()

@@ -16,6 +16,7 @@ from services.common.sql import Store
 from services.intake import open311, pages, webhooks
 from services.intake.access import Access
 from services.intake.context import Context
+from services.intake.guards import Guards
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
@@ -66,6 +67,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     app.include_router(webhooks.router)
     app.include_router(open311.router)
     pages.install(app)
+    app.add_middleware(Guards, settings=settings)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -17,6 +17,16 @@ class IntakeSettings(CommonSettings):
     publish_timeout_seconds: float = 10.0
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024
+    #: Requests that write (reports, actions, forms), per client address per minute on average;
+    #: 0 turns rate limiting off. Beyond it: 429 with Retry-After.
+    rate_limit_per_minute: float = 60.0
+    #: How many such requests one address may make at once before the average applies.
+    rate_limit_burst: int = 30
+    #: The same, per API key (organisations and teams send more than a person does).
+    rate_limit_key_per_minute: float = 600.0
+    rate_limit_key_burst: int = 120
+    #: Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    rate_limit_trust_forwarded_for: bool = False
     #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
     twilio_auth_token: str | None = None
     #: SendGrid's Event Webhook verification key (base64, from Mail Settings; unset: refused).

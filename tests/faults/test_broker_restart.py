@@ -43,7 +43,7 @@ def test_a_broker_restart_loses_nothing_accepted_and_retries_create_no_duplicate
     own_broker: local_kafka.Broker, database_url: str, tmp_path: Path, summary: Summary,
 ) -> None:
     env = service_env(kafka=own_broker.bootstrap, database_url=database_url,
-                      extra={"PUBLISH_TIMEOUT_SECONDS": "3"})
+                      extra={"PUBLISH_TIMEOUT_SECONDS": "3", "RATE_LIMIT_PER_MINUTE": "0"})
     accepted: dict[int, str] = {}
     refused: list[int] = []
     with running_stack(env, tmp_path, names=("router", "intake")) as stack:

@@ -22,7 +22,7 @@ REPORTS = 60
 def test_killing_the_router_mid_stream_loses_and_repeats_nothing(
     kafka_bootstrap: str, database_url: str, tmp_path: Path, summary: Summary,
 ) -> None:
-    env = service_env(kafka=kafka_bootstrap, database_url=database_url)
+    env = service_env(kafka=kafka_bootstrap, database_url=database_url, extra={"RATE_LIMIT_PER_MINUTE": "0"})
     accepted: list[str] = []
     with running_stack(env, tmp_path, names=("router", "intake")) as stack:
         router = stack.services["router"]

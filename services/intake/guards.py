@@ -1,0 +1,98 @@
+"""ASGI guards in front of every intake route: body size whatever the framing (a
+``Content-Length`` over the limit, or a chunked / unannounced body that grows past it), and
+rate limits per client address and per API key on the endpoints that write (429 with
+``Retry-After``). Provider webhooks are not rate-limited: Twilio and SendGrid retry in bursts
+and are authenticated by signature."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common import metrics
+from services.intake.ratelimit import TokenBucket, retry_after
+from services.intake.settings import IntakeSettings
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+    raw = json.dumps(body).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": raw})
+    metrics.REPORTS_REFUSED.labels(str(status)).inc()
+
+
+class Guards:
+    def __init__(self, app: ASGIApp, settings: IntakeSettings) -> None:
+        self.app = app
+        self.limit = settings.max_body_bytes
+        self.trust_forwarded = settings.rate_limit_trust_forwarded_for
+        self.enabled = settings.rate_limit_per_minute > 0
+        self.by_address = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.by_key = TokenBucket(settings.rate_limit_key_per_minute, settings.rate_limit_key_burst)
+
+    def _address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
+        if self.trust_forwarded and (forwarded := headers.get(b"x-forwarded-for")):
+            return forwarded.decode("latin-1").split(",")[0].strip()
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        writes = scope["method"] not in READS and not scope["path"].startswith("/webhooks/")
+        if writes and self.enabled:
+            wait = self.by_address.take(self._address(scope, headers))
+            if not wait and (key := headers.get(b"x-api-key")):
+                wait = self.by_key.take(hashlib.sha256(key).hexdigest())
+            if wait:
+                await _answer(send, 429, {"error": "too many requests; please try again later"},
+                              {"Retry-After": retry_after(wait)})
+                return
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _answer(send, 413, {"error": "request body too large", "limit_bytes": self.limit})
+            return
+        if length is not None or scope["method"] in READS:
+            await self.app(scope, receive, send)
+            return
+        # No Content-Length (chunked, or a client that does not say): read up to the limit first.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _answer(send, 413, {"error": "request body too large", "limit_bytes": self.limit})
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}],
+                                      receive), send)
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.store.crypto import EncryptedJSON, EncryptedText
+
 
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
@@ -22,7 +24,8 @@ class Report(Base):
     kind: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(40), index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    contact: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Encrypted at rest (services/store/crypto.py).
+    contact: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(20), default="open")
 
 
@@ -74,7 +77,8 @@ class Message(Base):
     #: informant, reporter (a third party's case worker) or subject (the person reported for)
     role: Mapped[str] = mapped_column(String(20), default="informant")
     channel: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str] = mapped_column(String(320))
+    #: Encrypted at rest (services/store/crypto.py); matched on ``address_digest``, never on this.
+    recipient: Mapped[str] = mapped_column(EncryptedText)
     #: SHA-256 of the normalised recipient address: opt-outs and replies are matched on it.
     address_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,80 @@
+"""Personal data encrypted at rest: ``reports.contact`` (the informant's identity and contact
+details) and ``messages.recipient`` are Fernet tokens in the database, and plain values to the
+code that reads and writes them (SQLAlchemy type decorators), so repository code is unchanged.
+
+The key comes from ``STORE_ENCRYPTION_KEY`` (``Fernet.generate_key()``; several keys separated
+by commas rotate: the first encrypts, all decrypt). Unset, a fixed development key is used and a
+warning logged: fine for a laptop, never for real data. Rows written before encryption (plain
+JSON, plain text) are still read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, MultiFernet
+from sqlalchemy import JSON, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+DEV_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"mecc local development only").digest())
+TOKEN_PREFIX = "gAAAA"
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: str) -> MultiFernet:
+    return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+
+
+def cipher() -> MultiFernet:
+    keys = os.environ.get("STORE_ENCRYPTION_KEY", "")
+    if not keys.strip():
+        if not getattr(cipher, "_warned", False):
+            from services.common.logging import get_logger
+
+            get_logger(__name__).warning("store_encryption_development_key",
+                                         detail="STORE_ENCRYPTION_KEY is not set: the development key is used")
+            cipher._warned = True  # type: ignore[attr-defined]
+        keys = DEV_KEY.decode()
+    return _fernet(keys)
+
+
+def encrypt(text: str) -> str:
+    return cipher().encrypt(text.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    return cipher().decrypt(token.encode()).decode()
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored as a JSON string holding its Fernet token (the column stays JSON)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else encrypt(json.dumps(value, separators=(",", ":")))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if isinstance(value, str) and value.startswith(TOKEN_PREFIX):
+            return json.loads(decrypt(value))
+        return value  # written before encryption
+
+
+class EncryptedText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return value if not value else encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value and value.startswith(TOKEN_PREFIX):
+            return decrypt(value)
+        return value

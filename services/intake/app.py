@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,19 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return fields
 
 
+#: Answers any endpoint may give besides its own (documented once for the OpenAPI document).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A body that is not what its Content-Type says (e.g. not UTF-8 JSON)"},
+    401: {"description": "Missing or unknown API key (or sign-in)"},
+    403: {"description": "Not allowed for this key, or an unsigned webhook"},
+    404: {"description": "No such report, watch or resource"},
+    413: {"description": "Request body too large"},
+    422: {"description": "Invalid input: `fields` names each bad field"},
+    429: {"description": "Too many requests: try again after `Retry-After` seconds"},
+    503: {"description": "The broker did not acknowledge: nothing recorded; retry after `Retry-After`"},
+}
+
+
 def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None) -> FastAPI:
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
     publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
@@ -60,6 +74,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         "In an emergency, call 999.",
         version="1",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.context = ctx
     app.include_router(router)

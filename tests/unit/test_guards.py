@@ -96,3 +96,13 @@ def test_markup_is_kept_as_text(api: TestClient) -> None:
     assert api.post("/v1/reports", json={**REPORT, "description": text}).status_code == 202
     recorded = api.app.state.context.publisher.events[-1][2]  # type: ignore[attr-defined]
     assert recorded.report.description == text  # stored as given; escaped wherever shown
+
+
+def test_the_intake_counts_what_it_accepts_and_refuses_on_metrics(api: TestClient) -> None:
+    from services.common.metrics import parse, total
+
+    before = parse(api.get("/metrics").text)
+    assert api.post("/v1/reports", json=REPORT).status_code == 202
+    after = parse(api.get("/metrics").text)
+    assert total(after, "mecc_reports_received_total", kind="public") == \
+        total(before, "mecc_reports_received_total", kind="public") + 1

@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run stop outbox test test-unit test-integration test-e2e test-contract lint typecheck check schemas bench clean
+.PHONY: help install run stop outbox test test-unit test-integration test-e2e test-contract lint typecheck check schemas bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/sch
 
 bench: $(STAMP) ## Measure routing decisions per second with 10 and with 5,000 areas
 	$(PY) -m bench.routing
+
+load: $(STAMP) ## Reports through the HTTP intake at RATE a second for SECONDS: lost, duplicates, p99 to acknowledgement
+	$(PY) -m infra.kafka fetch
+	$(PY) -m tests.load --rate $(or $(RATE),20) --seconds $(or $(SECONDS),30)
 
 clean: ## Remove the virtualenv and local state (broker data, SQLite store, outbox)
 	-$(PY) -m infra.kafka stop

@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install the project with its dev tools
 
 run: $(STAMP) ## Run everything locally: Kafka, the three services, and the outbox of messages
+	$(PY) -m infra.frontend install || echo "govuk-frontend not installed (no npm?): the pages will be unstyled"
 	$(PY) -m infra.run
 
 stop: $(STAMP) ## Stop the local Kafka broker (if `make run` was interrupted hard)
@@ -31,6 +32,7 @@ outbox: $(STAMP) ## Show the messages a local run would have sent
 test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), end-to-end, contract
 	$(PY) -m infra.kafka fetch
 	$(PY) -m infra.prism install
+	$(PY) -m infra.frontend install
 	$(PY) -m pytest -q -ra
 
 test-unit: $(STAMP) ## Run the fast, pure tests only

@@ -239,7 +239,8 @@ def track_view(
     if destinations is not None:
         names = [d["name"] for d in destinations if d.get("kind") in ("team", "watch")]
         redirect = " ".join(d.get("public_message") or "" for d in destinations if d.get("kind") == "redirect")
-        text = (f"{' and '.join(names)} {'has' if len(names) == 1 else 'have'} it." if names else "") + (
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        text = (f"{listed} {'has' if len(names) == 1 else 'have'} it." if names else "") + (
             f" {redirect}" if redirect else "")
         entries.append(TimelineEntry(aware(decided_at), "Where it went", text.strip()))
     outcome = None
@@ -251,7 +252,7 @@ def track_view(
             entries.append(TimelineEntry(aware(action["recorded_at"]), f"Closed: {outcome}",
                                          f"{actor}: {action['public_text']}{reason}"))
         else:
-            entries.append(TimelineEntry(aware(action["recorded_at"]), f"{actor} did something",
+            entries.append(TimelineEntry(aware(action["recorded_at"]), f"What {actor} did",
                                          action["public_text"]))
     for message in messages:
         if message.get("role") != "informant" and message.get("role") != "reporter":

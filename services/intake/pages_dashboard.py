@@ -192,7 +192,7 @@ def bar_chart(title: str, rows: Iterable[Row], width: int = 560, height: int = 2
         return Markup("")
     top = max(r.received for r in rows) or 1
     gap, left, bottom = 8, 30, 30
-    bar = max((width - left) // max(len(rows), 1) - gap, 6)
+    bar = min(max((width - left) // max(len(rows), 1) - gap, 6), 60)
     parts = []
     for i, r in enumerate(rows):
         x = left + i * (bar + gap)

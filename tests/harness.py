@@ -40,6 +40,27 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def start_group_at_end(bootstrap: str, group_id: str, topics: tuple[str, ...]) -> None:
+    """Commit the current end of ``topics`` for ``group_id``, so a worker started with that
+    group sees only what a test publishes next, not the whole session's history."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for topic in topics
+                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(partitions)
+        consumer.seek_to_end(*partitions)
+        consumer.commit({tp: OffsetAndMetadata(consumer.position(tp), "", -1) for tp in partitions})
+    finally:
+        consumer.close()
+
+
+FEEDBACK_TOPICS = ("reports.routed", "cases.updates", "watch.items", "feedback.inbound", "feedback.preferences",
+                   "feedback.delivery-status")
+
+
 @dataclass
 class Service:
     """One service process: ``python -m services.<name>`` with the given environment."""

@@ -18,7 +18,7 @@ from services.store import messages as store
 from services.store.db import make_engine, make_sessions
 from tests.e2e.conftest import provider_env
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import Stack, running_stack, service_env, wait_until
+from tests.harness import FEEDBACK_TOPICS, Stack, running_stack, service_env, start_group_at_end, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,8 @@ def env(kafka_bootstrap: str, database_url: str, twilio: FakeTwilio, sendgrid: F
 
 @pytest.fixture(scope="module")
 def feedback(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # Failures are injected per test: the worker must not be busy with the session's history.
+    start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
     with running_stack(env, Path(tmp_path_factory.mktemp("feedback-logs")), names=("feedback",)) as stack:
         yield stack
 

@@ -299,7 +299,8 @@ def watch_inbox(items: Iterable[Mapping[str, Any]], closed: Mapping[str, str]) -
     for item in items:
         loc = item.get("location") or {}
         where = ", ".join(p for p in (loc.get("street"), loc.get("postcode_sector"), loc.get("area")) if p)
-        cluster = (item.get("cluster") or {}).get("summary")
+        found = item.get("cluster") or {}
+        cluster = found.get("summary") if found.get("reports", 0) > 1 else None
         out.append(InboxItem(item["reference"], item["category_label"], aware(item.get("received_at")),
                              item["description"], where or "not given", closed.get(item["reference"], "open"),
                              cluster, tuple(item.get("redactions") or ())))

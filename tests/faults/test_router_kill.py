@@ -30,7 +30,7 @@ def test_killing_the_router_mid_stream_loses_and_repeats_nothing(
         def submit() -> None:
             with stack.client() as client:
                 for i in range(REPORTS):
-                    response = client.post("/v1/reports", json=report_body(i),
+                    response = client.post("/v1/reports", json=report_body(i, anonymous=True),
                                            headers={"Idempotency-Key": f"router-kill-{i}-{tmp_path.name}"})
                     assert response.status_code == 202, response.text
                     accepted.append(response.json()["reference"])

@@ -59,8 +59,11 @@ check: lint typecheck test ## Lint, type-check and test: what CI runs
 schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/schemas
 	$(PY) -m schemas.export build/schemas
 
-bench: $(STAMP) ## Measure routing decisions per second with 10 and with 5,000 areas
-	$(PY) -m bench.routing
+bench: $(STAMP) ## Measure the pipeline (own broker on 39092): floor, router, feedback, intake, end to end, memory, scaling (BENCH_QUICK=1: ~2 min)
+	$(PY) -m infra.kafka fetch
+	mkdir -p build/bench
+	$(PY) -m bench.routing --json build/bench/routing.json
+	$(PY) -m bench.pipeline --json build/bench/results.json
 
 load: $(STAMP) ## Reports through the HTTP intake at RATE a second for SECONDS: lost, duplicates, p99 to acknowledgement
 	$(PY) -m infra.kafka fetch

@@ -48,8 +48,22 @@ def _rect(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]
     return [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]
 
 
-def write_config(directory: Path, n_areas: int) -> dict[str, int]:
-    """A valid routing config with ``n_areas`` areas in ``directory``; returns its sizes."""
+def _patches(items: list[str], size: int | None, count: int | None) -> list[list[str]]:
+    """``items`` cut into consecutive patches: of ``size`` each, or into exactly ``count``."""
+    if count is not None:
+        count = max(1, min(count, len(items)))
+        return [items[k * len(items) // count:(k + 1) * len(items) // count] for k in range(count)]
+    assert size is not None
+    return [items[k * size:(k + 1) * size] for k in range(math.ceil(len(items) / size))]
+
+
+def write_config(directory: Path, n_areas: int, *, n_teams: int | None = None,
+                 n_watches: int | None = None) -> dict[str, int]:
+    """A valid routing config with ``n_areas`` areas in ``directory``; returns its sizes.
+
+    By default a neighbourhood team per 5 neighbourhoods and a watch per 4; ``n_teams`` (in
+    all, with the 6 force-wide teams) and ``n_watches`` fix those numbers instead, each
+    neighbourhood still covered by exactly one local team and one watch."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy(DEFAULT_ROUTING_DIR / "categories.yaml", directory / "categories.yaml")
     n_sectors = max(1, n_areas // 100)
@@ -101,14 +115,13 @@ def write_config(directory: Path, n_areas: int) -> dict[str, int]:
         "rural": {"categories": ["rural-crime"], "to": ["rural"]},
         "council": {"categories": ["fly-tipping", "noise"], "to": ["council"]},
     }
-    per_team = 5
-    for t in range(math.ceil(len(neighbourhoods) / per_team)):
-        patch = neighbourhoods[t * per_team:(t + 1) * per_team]
+    force_wide = len(teams)
+    local_teams = None if n_teams is None else max(1, n_teams - force_wide)
+    for t, patch in enumerate(_patches(neighbourhoods, 5, local_teams)):
         teams[f"npt-{t}"] = {"name": f"Neighbourhood team {t}", "areas": patch}
         rules[f"local-{t}"] = {"categories": LOCAL, "areas": patch, "to": [f"npt-{t}"]}
     watches: dict[str, Any] = {}
-    for w in range(math.ceil(len(neighbourhoods) / 4)):
-        patch = neighbourhoods[w * 4:(w + 1) * 4]
+    for w, patch in enumerate(_patches(neighbourhoods, 4, n_watches)):
         watches[f"watch-{w}"] = {"name": f"Watch {w}", "scheme": "neighbourhood", "areas": patch,
                                  "categories": WATCHED[w % 2::2] or WATCHED, "coordinators": ["coord"],
                                  "delivery": "daily_digest"}
@@ -132,9 +145,10 @@ def write_config(directory: Path, n_areas: int) -> dict[str, int]:
     return {"areas": len(features), "teams": len(teams), "rules": len(rules), "watches": len(watches)}
 
 
-def reports(n: int, seed: int = 20261122) -> list[PublicContact | ThirdPartyContact]:
+def reports(n: int, seed: int = 20261122, key_prefix: str = "bench") -> list[PublicContact | ThirdPartyContact]:
     """The same ``n`` reports for every config: points across the force, postcode-only reports,
-    some with names and numbers to redact, some suggesting danger."""
+    some with names and numbers to redact, some suggesting danger. ``key_prefix`` makes the
+    references (not the reports) differ between runs that share a store."""
     rnd = random.Random(seed)
     categories = [c for c in yaml.safe_load((DEFAULT_ROUTING_DIR / "categories.yaml").read_text())["categories"]]
     texts = ["Cars racing on Bedford Road every night after 10pm",
@@ -150,7 +164,7 @@ def reports(n: int, seed: int = 20261122) -> list[PublicContact | ThirdPartyCont
         else:
             location = Location(postcode=f"{rnd.choice(POSTCODE_SECTORS)}XY")
         report = ReportDetails(category=rnd.choice(categories), description=rnd.choice(texts), location=location)
-        reference = reference_from_key(f"bench:{i}")
+        reference = reference_from_key(f"{key_prefix}:{i}")
         if rnd.random() < 0.9:
             out.append(PublicContact(reference=reference, report=report,
                                      informant=Informant(name="Jo Bloggs", phone="07700 900123")))

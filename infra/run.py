@@ -25,7 +25,12 @@ LOGS = ROOT / ".local" / "logs"
 SERVICES = ("router", "feedback", "intake")
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM (a supervisor, `timeout`) stops everything like Ctrl-C
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     settings = CommonSettings()
     broker = kafka.Broker()
     started_broker = kafka.running_pid(broker) is None

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.fakes.providers import FakeSendGrid, FakeTwilio
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -151,3 +153,23 @@ def running_stack(env: dict[str, str], log_dir: Path, names: tuple[str, ...] = (
     finally:
         for service in services.values():
             service.stop()
+
+
+FROM_NUMBER = "+447700900001"
+FROM_EMAIL = "reports@police.example"
+#: The address the intake believes the public reaches it at: Twilio signs requests for it.
+PUBLIC_BASE_URL = "https://report.example"
+
+
+def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
+    """Point the services' real twilio and sendgrid clients at the fake providers."""
+    return {
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "test-token",
+        "TWILIO_FROM_NUMBER": FROM_NUMBER,
+        "TWILIO_API_BASE_URL": twilio.url,
+        "SENDGRID_API_KEY": "SG.test-key",
+        "SENDGRID_FROM_EMAIL": FROM_EMAIL,
+        "SENDGRID_API_HOST": sendgrid.url,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }

@@ -7,37 +7,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import Stack, running_stack, service_env
-
-FROM_NUMBER = "+447700900001"
-FROM_EMAIL = "reports@police.example"
-#: The address the intake believes the public reaches it at: Twilio signs requests for it.
-PUBLIC_BASE_URL = "https://report.example"
-
-
-@pytest.fixture(scope="module")
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def sendgrid() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid() as fake:
-        yield fake
-
-
-def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
-    return {
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "test-token",
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio.url,
-        "SENDGRID_API_KEY": "SG.test-key",
-        "SENDGRID_FROM_EMAIL": FROM_EMAIL,
-        "SENDGRID_API_HOST": sendgrid.url,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-    }
+from tests.harness import Stack, provider_env, running_stack, service_env
 
 
 @pytest.fixture(scope="module")

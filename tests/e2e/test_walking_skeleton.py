@@ -8,9 +8,8 @@ import time
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.e2e.conftest import PUBLIC_BASE_URL
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import Stack
+from tests.harness import PUBLIC_BASE_URL, Stack
 
 pytestmark = pytest.mark.e2e
 

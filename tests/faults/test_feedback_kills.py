@@ -13,10 +13,9 @@ import pytest
 from kafka import KafkaProducer
 
 from schemas import Informant
-from tests.e2e.conftest import provider_env
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
 from tests.faults.harness import Summary
-from tests.harness import running_stack, service_env, wait_until
+from tests.harness import provider_env, running_stack, service_env, wait_until
 from tests.integration.test_feedback_kafka import publish, routed
 
 pytestmark = pytest.mark.faults

@@ -13,9 +13,8 @@ import pytest
 from kafka import KafkaProducer
 
 from schemas import Informant
-from tests.e2e.conftest import provider_env
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import FEEDBACK_TOPICS, running_stack, service_env, start_group_at_end, wait_until
+from tests.harness import FEEDBACK_TOPICS, provider_env, running_stack, service_env, start_group_at_end, wait_until
 from tests.integration.test_feedback_kafka import publish, routed, statuses
 
 pytestmark = pytest.mark.integration

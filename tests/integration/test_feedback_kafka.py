@@ -16,23 +16,18 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions
-from tests.e2e.conftest import provider_env
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import FEEDBACK_TOPICS, Stack, running_stack, service_env, start_group_at_end, wait_until
+from tests.harness import (
+    FEEDBACK_TOPICS,
+    Stack,
+    provider_env,
+    running_stack,
+    service_env,
+    start_group_at_end,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def twilio() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def sendgrid() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")

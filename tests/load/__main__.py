@@ -22,10 +22,9 @@ from infra import kafka as local_kafka
 from infra.topics import create_topics
 from services.common.metrics import total
 from services.store.db import migrate
-from tests.e2e.conftest import provider_env
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
 from tests.faults.harness import report_body, scrape
-from tests.harness import free_port, running_stack, service_env
+from tests.harness import free_port, provider_env, running_stack, service_env
 
 
 def percentile(values: list[float], p: float) -> float:

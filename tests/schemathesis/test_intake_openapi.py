@@ -14,7 +14,7 @@ from schemathesis.checks import allow_header_conformance, positive_data_acceptan
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from services.store.db import migrate
-from tests.unit.test_intake_api import RecordingPublisher
+from tests.fakes.intake import RecordingPublisher
 
 _DB = Path(tempfile.mkdtemp(prefix="mecc-schemathesis-")) / "store.db"
 migrate(f"sqlite:///{_DB}")

@@ -12,7 +12,8 @@ from services.intake.app import create_app
 from services.intake.ratelimit import TokenBucket
 from services.intake.settings import IntakeSettings
 from services.store.db import migrate
-from tests.unit.test_intake_api import REPORT, RecordingPublisher
+from tests.fakes.intake import RecordingPublisher
+from tests.unit.test_intake_api import REPORT
 
 
 def client_for(tmp_path, **settings: object) -> TestClient:

@@ -5,17 +5,13 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 
 from schemas import CaseUpdate, PublicContact, RoutedItem, ThirdPartyContact
-from services.intake.app import create_app
-from services.intake.publisher import PublishFailed
-from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
-from services.store.db import make_engine, make_sessions, migrate
 from services.store.routing import add_member
+from tests.fakes.intake import intake_client
 
 REPORT = {
     "category": "speeding",
@@ -25,32 +21,9 @@ REPORT = {
 }
 
 
-class RecordingPublisher:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str, object]] = []
-        self.down = False
-
-    async def publish(self, topic, key, event):
-        if self.down:
-            raise PublishFailed("broker unavailable: test")
-        self.events.append((topic, key, event))
-
-    async def ready(self):
-        return not self.down
-
-    async def stop(self):
-        pass
-
-
 @pytest.fixture
 def api(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    recorder = RecordingPublisher()
-    app = create_app(IntakeSettings(database_url=url), publisher=recorder)
-    with TestClient(app) as client:
-        client.recorder = recorder
-        client.sessions = make_sessions(make_engine(url))
+    with intake_client(tmp_path) as client:
         yield client
 
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from services.store.db import migrate
-from tests.unit.test_intake_api import REPORT, RecordingPublisher
+from tests.fakes.intake import RecordingPublisher
+from tests.unit.test_intake_api import REPORT
 
 _DB = Path(tempfile.mkdtemp(prefix="mecc-props-")) / "store.db"
 migrate(f"sqlite:///{_DB}")

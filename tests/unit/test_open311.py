@@ -10,17 +10,13 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
-from fastapi.testclient import TestClient
 
 from schemas import CaseUpdate, ThirdPartyContact
-from services.intake.app import create_app
 from services.intake.open311 import status_of
-from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
-from services.store.db import make_engine, make_sessions, migrate
-from tests.unit.test_intake_api import RecordingPublisher
+from tests.fakes.intake import intake_client
 
 SPEC = Path(__file__).resolve().parent / "open311"
 KEY = "dev-org-stop-hate"
@@ -28,12 +24,7 @@ KEY = "dev-org-stop-hate"
 
 @pytest.fixture
 def api(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    recorder = RecordingPublisher()
-    with TestClient(create_app(IntakeSettings(database_url=url), publisher=recorder)) as client:
-        client.recorder = recorder
-        client.sessions = make_sessions(make_engine(url))
+    with intake_client(tmp_path) as client:
         yield client
 
 

@@ -8,19 +8,15 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from schemas import CaseUpdate, Informant, Location, PublicContact, ReportDetails
 from schemas.events import new_reference
 from services.common.track import track_secret, track_url
-from services.intake.app import create_app
-from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
 from services.store import repository
 from services.store import routing as routing_store
-from services.store.db import make_engine, make_sessions, migrate
-from tests.unit.test_intake_api import RecordingPublisher
+from tests.fakes.intake import intake_client
 
 SECRET = "test-track-secret"
 FORM = {"category": "speeding", "description": "Cars racing on Bedford Road every night", "postcode": "MK42 8AA",
@@ -29,14 +25,8 @@ FORM = {"category": "speeding", "description": "Cars racing on Bedford Road ever
 
 @pytest.fixture
 def web(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    recorder = RecordingPublisher()
-    settings = IntakeSettings(database_url=url, track_secret=SECRET, session_secret="s", outbox_path=tmp_path / "o",
-                              show_outbox=False)
-    with TestClient(create_app(settings, publisher=recorder)) as client:
-        client.recorder = recorder
-        client.sessions = make_sessions(make_engine(url))
+    with intake_client(tmp_path, track_secret=SECRET, session_secret="s", outbox_path=tmp_path / "o",
+                       show_outbox=False) as client:
         yield client
 
 

@@ -5,20 +5,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from schemas import CaseUpdate, Informant, Location, PublicContact, ReportDetails
 from schemas.events import new_reference
 from services.common.config_files import DEFAULT_ROUTING_DIR, load_yaml
 from services.intake.access import AccessConfig, PrincipalKind
-from services.intake.app import create_app
-from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
 from services.store import repository
 from services.store import routing as routing_store
-from services.store.db import make_engine, make_sessions, migrate
-from tests.unit.test_intake_api import RecordingPublisher
+from tests.fakes.intake import intake_client
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEED_WATCH = {"X-API-Key": "dev-watch-kempston-speed"}
@@ -27,13 +23,7 @@ NHW = {"X-API-Key": "dev-watch-kempston-south"}
 
 @pytest.fixture
 def api(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    recorder = RecordingPublisher()
-    app = create_app(IntakeSettings(database_url=url), publisher=recorder)
-    with TestClient(app) as client:
-        client.recorder = recorder
-        client.sessions = make_sessions(make_engine(url))
+    with intake_client(tmp_path) as client:
         yield client
 
 

@@ -9,16 +9,12 @@ import time
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from fastapi.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from schemas import DeliveryStatus, InboundMessage, PreferenceChange
 from services.common.unsubscribe import make_token
-from services.intake.app import create_app
-from services.intake.settings import IntakeSettings
-from services.store.db import migrate
 from services.store.messages import address_digest
-from tests.unit.test_intake_api import RecordingPublisher
+from tests.fakes.intake import intake_client
 
 TOKEN = "twilio-auth-token"
 BASE = "https://report.example"
@@ -29,14 +25,9 @@ PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
 
 @pytest.fixture
 def api(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    recorder = RecordingPublisher()
-    settings = IntakeSettings(database_url=url, public_base_url=BASE, twilio_auth_token=TOKEN,
-                              sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
-                              unsubscribe_secret="s3cret")
-    with TestClient(create_app(settings, publisher=recorder)) as client:
-        client.recorder = recorder
+    with intake_client(tmp_path, public_base_url=BASE, twilio_auth_token=TOKEN,
+                       sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
+                       unsubscribe_secret="s3cret") as client:
         yield client
 
 
@@ -125,9 +116,7 @@ def test_one_click_unsubscribe_publishes_the_opt_out_and_forged_links_fail(api):
 
 
 def test_webhooks_are_refused_when_not_configured(tmp_path):
-    url = f"sqlite:///{tmp_path}/store.db"
-    migrate(url)
-    with TestClient(create_app(IntakeSettings(database_url=url), publisher=RecordingPublisher())) as api:
+    with intake_client(tmp_path) as api:
         assert api.post("/webhooks/twilio/status", data={"MessageSid": "SM1"}).status_code == 403
         assert api.post("/webhooks/sendgrid/events", content="[]").status_code == 403
         assert api.post("/webhooks/sendgrid/inbound/x", data={"from": "a@b.org"}).status_code == 403

@@ -135,6 +135,10 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "DUE_CHECK_SECONDS": "0.2",
         # A killed worker's partitions move to its replacement after this long.
         "KAFKA_SESSION_TIMEOUT_SECONDS": "6",
+        # Test stacks call themselves PUBLIC_BASE_URL=https://report.example, so they need real secrets.
+        "UNSUBSCRIBE_SECRET": "test-unsubscribe-secret",
+        "TRACK_SECRET": "test-track-secret",
+        "SESSION_SECRET": "test-session-secret",
         **(extra or {}),
     }
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Self
+from urllib.parse import urlsplit
+
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.store.db import DEFAULT_URL
+
+#: The default of every signing secret: fine on a laptop, never where the public can reach it.
+DEVELOPMENT_SECRET = "local-development-only"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class CommonSettings(BaseSettings):
@@ -23,7 +31,22 @@ class CommonSettings(BaseSettings):
     #: Where the public reaches the intake (links in messages, webhook signature checks).
     public_base_url: str = "http://127.0.0.1:8000"
     #: Signs one-click unsubscribe links; the intake and the feedback worker must share it.
-    unsubscribe_secret: str = "local-development-only"
+    unsubscribe_secret: str = DEVELOPMENT_SECRET
     #: Derives the secret in track links (HMAC of the reference); the intake and the feedback worker
     #: must share it.
-    track_secret: str = "local-development-only"
+    track_secret: str = DEVELOPMENT_SECRET
+
+    #: Settings that sign something a stranger could otherwise forge.
+    SECRETS: ClassVar[tuple[str, ...]] = ("unsubscribe_secret", "track_secret")
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_public(self) -> Self:
+        """Refuse to start with a development secret when the public can reach the service:
+        anyone could forge unsubscribe links, track links or sign-in sessions with it."""
+        if (urlsplit(self.public_base_url).hostname or "") in LOCAL_HOSTS:
+            return self
+        weak = [name.upper() for name in self.SECRETS if getattr(self, name) == DEVELOPMENT_SECRET]
+        if weak:
+            raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
+                             "address, and the development default would let anyone forge what it signs")
+        return self

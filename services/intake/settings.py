@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
-from services.common.settings import CommonSettings
+from services.common.settings import DEVELOPMENT_SECRET, CommonSettings
 
 
 class IntakeSettings(CommonSettings):
@@ -36,10 +37,12 @@ class IntakeSettings(CommonSettings):
     #: Oldest SendGrid event batch accepted, in seconds (replay protection).
     webhook_max_age_seconds: int = 900
     #: Signs the pages' session cookie (sign-in and CSRF tokens); set a long random value in a deployment.
-    session_secret: str = "local-development-only"
+    session_secret: str = DEVELOPMENT_SECRET
     #: How long a page sign-in lasts, in seconds.
     session_max_age_seconds: int = 8 * 3600
     #: The feedback worker's outbox (OUTBOX_PATH), shown at /outbox on local runs.
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
     #: Show /outbox: true, false, or unset for "when PUBLIC_BASE_URL is on this machine".
     show_outbox: bool | None = None
+
+    SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")

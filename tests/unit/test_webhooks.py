@@ -13,6 +13,8 @@ from twilio.request_validator import RequestValidator
 
 from schemas import DeliveryStatus, InboundMessage, PreferenceChange
 from services.common.unsubscribe import make_token
+from services.feedback.settings import FeedbackSettings
+from services.intake.settings import IntakeSettings
 from services.store.messages import address_digest
 from tests.fakes.intake import intake_client
 
@@ -27,7 +29,7 @@ PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
 def api(tmp_path):
     with intake_client(tmp_path, public_base_url=BASE, twilio_auth_token=TOKEN,
                        sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
-                       unsubscribe_secret="s3cret") as client:
+                       unsubscribe_secret="s3cret", track_secret="t", session_secret="s") as client:
         yield client
 
 
@@ -120,3 +122,11 @@ def test_webhooks_are_refused_when_not_configured(tmp_path):
         assert api.post("/webhooks/twilio/status", data={"MessageSid": "SM1"}).status_code == 403
         assert api.post("/webhooks/sendgrid/events", content="[]").status_code == 403
         assert api.post("/webhooks/sendgrid/inbound/x", data={"from": "a@b.org"}).status_code == 403
+
+
+def test_a_public_deployment_refuses_to_start_with_development_secrets():
+    with pytest.raises(ValueError, match="set UNSUBSCRIBE_SECRET, TRACK_SECRET, SESSION_SECRET"):
+        IntakeSettings(public_base_url=BASE)
+    with pytest.raises(ValueError, match="set TRACK_SECRET"):
+        FeedbackSettings(public_base_url=BASE, unsubscribe_secret="u")
+    assert FeedbackSettings(public_base_url="http://localhost:8000").track_secret  # a laptop may use the default

@@ -12,31 +12,18 @@ run time), like ``infra.prism``:
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from infra.node import NODE_PREFIX, install_lock, installed_version, npm_available, npm_install
+
 ROOT = Path(__file__).resolve().parent.parent
-NODE_PREFIX = ROOT / ".local" / "node"
 STATIC_DIR = ROOT / ".local" / "static" / "govuk"
 #: Pinned: markup in services/intake/templates follows this version's components.
 PACKAGES = {"govuk-frontend": "5.14.0", "playwright-core": "1.65.1"}
 #: Where the intake serves the copied files; the built CSS refers to ``/assets/``.
 URL_PREFIX = "/static/govuk"
-
-
-def installed_version(package: str) -> str | None:
-    try:
-        manifest = json.loads((NODE_PREFIX / "node_modules" / package / "package.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    version = manifest.get("version")
-    return version if isinstance(version, str) else None
 
 
 def _packages_installed() -> bool:
@@ -73,27 +60,16 @@ def install(*, force: bool = False, quiet: bool = False) -> Path:
     """npm-install the pinned packages into ``.local/node`` and copy the static files."""
     if not force and is_installed():
         return STATIC_DIR
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
+    if not npm_available():
         raise RuntimeError("npm and node are needed for the pages' front-end (apt-get install npm)")
-    NODE_PREFIX.mkdir(parents=True, exist_ok=True)
-    # The same lock as infra.prism: both install into .local/node.
-    with (NODE_PREFIX / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with install_lock():
         if not force and is_installed():
             return STATIC_DIR
         if force or not _packages_installed():
             specs = [f"{name}@{version}" for name, version in PACKAGES.items()]
-            command = [npm, "install", "--prefix", str(NODE_PREFIX), "--save-exact", "--no-audit", "--no-fund",
-                       "--ignore-scripts", "--loglevel", "error", *specs]
-            env = {**os.environ, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "DO_NOT_TRACK": "1"}
-            result = subprocess.run(command, env=env, cwd=NODE_PREFIX, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-            if not quiet and result.stdout.strip():
-                print(result.stdout.strip(), file=sys.stderr)
-            if result.returncode != 0 or not _packages_installed():
-                raise RuntimeError(f"installing {' '.join(specs)} failed ({result.returncode}):\n"
-                                   f"{result.stdout[-4000:]}")
+            npm_install(specs, env={"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}, quiet=quiet)
+            if not _packages_installed():
+                raise RuntimeError(f"{' '.join(specs)} not in {NODE_PREFIX} after npm install")
         copy_static()
     return STATIC_DIR
 

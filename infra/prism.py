@@ -18,22 +18,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from infra.node import NODE_PREFIX, install_lock, installed_version, npm_available, npm_install
+
 ROOT = Path(__file__).resolve().parent.parent
-NODE_PREFIX = ROOT / ".local" / "node"
 PACKAGE = "@stoplight/prism-cli"
 #: Pinned: a newer Prism may validate differently, which would change what the contract tests prove.
 PRISM_VERSION = "5.16.0"
@@ -48,47 +45,23 @@ def prism_bin() -> Path:
     return NODE_PREFIX / "node_modules" / ".bin" / "prism"
 
 
-def installed_version() -> str | None:
-    manifest = NODE_PREFIX / "node_modules" / "@stoplight" / "prism-cli" / "package.json"
-    try:
-        version = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-    except (OSError, ValueError):
-        return None
-    return version if isinstance(version, str) else None
-
-
 def is_installed() -> bool:
-    return installed_version() == PRISM_VERSION and prism_bin().exists()
-
-
-def npm_available() -> bool:
-    return shutil.which("npm") is not None and shutil.which("node") is not None
+    return installed_version(PACKAGE) == PRISM_VERSION and prism_bin().exists()
 
 
 def install(*, force: bool = False, quiet: bool = False) -> Path:
     """Install the pinned Prism into ``.local/node`` with npm, unless that version is already there."""
     if not force and is_installed():
         return prism_bin()
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
+    if not npm_available():
         raise PrismUnavailable("npm and node are needed to install Stoplight Prism (apt-get install npm)")
-    NODE_PREFIX.mkdir(parents=True, exist_ok=True)
-    # Two test runs may start at once: one installs, the other waits and then finds it installed.
-    with (NODE_PREFIX / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with install_lock():
         if not force and is_installed():
             return prism_bin()
-        command = [npm, "install", "--prefix", str(NODE_PREFIX), "--save-exact", "--no-audit", "--no-fund",
-                   "--ignore-scripts", "--loglevel", "error", f"{PACKAGE}@{PRISM_VERSION}"]
-        # --ignore-scripts: Prism needs no install script; the one in its tree only sends analytics.
-        env = {**os.environ, "SCARF_ANALYTICS": "false", "DO_NOT_TRACK": "1"}
-        result = subprocess.run(command, env=env, cwd=NODE_PREFIX, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-        if not quiet and result.stdout.strip():
-            print(result.stdout.strip(), file=sys.stderr)
-        if result.returncode != 0 or not is_installed():
-            raise RuntimeError(f"installing {PACKAGE}@{PRISM_VERSION} failed ({result.returncode}):\n"
-                               f"{result.stdout[-4000:]}")
+        # Prism's tree has an install script that only sends analytics: it is not run.
+        npm_install([f"{PACKAGE}@{PRISM_VERSION}"], env={"SCARF_ANALYTICS": "false"}, quiet=quiet)
+        if not is_installed():
+            raise RuntimeError(f"{PACKAGE}@{PRISM_VERSION} is not in {NODE_PREFIX} after npm install")
     return prism_bin()
 
 

@@ -13,9 +13,15 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas import Informant, Location, PublicContact, ReportDetails
+from schemas.events import new_reference
 from services.intake.app import create_app
 from services.intake.publisher import PublishFailed
 from services.intake.settings import IntakeSettings
+from services.router.config import load_routing_config
+from services.router.routing import routed_item, watch_items
+from services.store import repository
+from services.store import routing as routing_store
 from services.store.db import make_engine, make_sessions, migrate
 
 
@@ -53,3 +59,23 @@ def intake_client(tmp_path: Path, **settings: Any) -> Iterator[IntakeTestClient]
         client.recorder = recorder
         client.sessions = make_sessions(make_engine(url))
         yield client
+
+
+def route(client: IntakeTestClient, category: str = "speeding",
+          text: str = "Cars racing on Bedford Road, I'm Jo Bloggs on 07700 900123") -> str:
+    """Route a report near Bedford Road as the router would: project it and its watch items into
+    the client's store. Returns the reference."""
+    config = load_routing_config()
+    contact = PublicContact(
+        reference=new_reference(),
+        report=ReportDetails(category=category, description=text,
+                             location=Location(latitude=52.125, longitude=-0.495,
+                                               description="outside 12 Bedford Road")),
+        informant=Informant(name="Jo Bloggs", phone="07700 900123", email="jo@example.org"),
+    )
+    item = routed_item(contact, config)
+    with client.sessions() as s:
+        repository.record_routing(s, item)
+    with client.sessions() as s:
+        routing_store.record_watch_items(s, watch_items(item, config))
+    return contact.reference

@@ -9,14 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas import CaseUpdate, Informant, Location, PublicContact, ReportDetails
-from schemas.events import new_reference
+from schemas import CaseUpdate, PublicContact
 from services.common.track import track_secret, track_url
-from services.router.config import load_routing_config
-from services.router.routing import routed_item, watch_items
 from services.store import repository
-from services.store import routing as routing_store
-from tests.fakes.intake import intake_client
+from tests.fakes.intake import intake_client, route
 
 SECRET = "test-track-secret"
 FORM = {"category": "speeding", "description": "Cars racing on Bedford Road every night", "postcode": "MK42 8AA",
@@ -29,22 +25,6 @@ def web(tmp_path):
                        show_outbox=False) as client:
         yield client
 
-
-def route(web, category="speeding", text="Cars racing on Bedford Road, I'm Jo Bloggs on 07700 900123") -> str:
-    config = load_routing_config()
-    contact = PublicContact(
-        reference=new_reference(),
-        report=ReportDetails(category=category, description=text,
-                             location=Location(latitude=52.125, longitude=-0.495,
-                                               description="outside 12 Bedford Road")),
-        informant=Informant(name="Jo Bloggs", phone="07700 900123", email="jo@example.org"),
-    )
-    item = routed_item(contact, config)
-    with web.sessions() as s:
-        repository.record_routing(s, item)
-    with web.sessions() as s:
-        routing_store.record_watch_items(s, watch_items(item, config))
-    return contact.reference
 
 
 def csrf(page: str) -> str:

@@ -6,15 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from schemas import CaseUpdate, Informant, Location, PublicContact, ReportDetails
-from schemas.events import new_reference
+from schemas import CaseUpdate
 from services.common.config_files import DEFAULT_ROUTING_DIR, load_yaml
 from services.intake.access import AccessConfig, PrincipalKind
-from services.router.config import load_routing_config
-from services.router.routing import routed_item, watch_items
-from services.store import repository
-from services.store import routing as routing_store
-from tests.fakes.intake import intake_client
+from tests.fakes.intake import intake_client, route
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEED_WATCH = {"X-API-Key": "dev-watch-kempston-speed"}
@@ -26,23 +21,6 @@ def api(tmp_path):
     with intake_client(tmp_path) as client:
         yield client
 
-
-def route(api, category="speeding", text="Cars racing on Bedford Road, I'm Jo Bloggs on 07700 900123") -> str:
-    """Route a report as the router would: project it and its watch items."""
-    config = load_routing_config()
-    contact = PublicContact(
-        reference=new_reference(),
-        report=ReportDetails(category=category, description=text,
-                             location=Location(latitude=52.125, longitude=-0.495,
-                                               description="outside 12 Bedford Road")),
-        informant=Informant(name="Jo Bloggs", phone="07700 900123", email="jo@example.org"),
-    )
-    item = routed_item(contact, config)
-    with api.sessions() as s:
-        repository.record_routing(s, item)
-    with api.sessions() as s:
-        routing_store.record_watch_items(s, watch_items(item, config))
-    return contact.reference
 
 
 def test_a_coordinator_lists_their_watchs_items_redacted(api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.store.db import DEFAULT_URL
@@ -23,6 +23,11 @@ class CommonSettings(BaseSettings):
     #: How long a silent consumer keeps its partitions before the group hands them to another
     #: worker (a crashed worker's reports wait this long). The broker's minimum is 6 seconds.
     kafka_session_timeout_seconds: float = 30.0
+    #: The router and feedback worker take up to this many messages at a time: one database
+    #: transaction and one round of broker acknowledgements per batch.
+    stream_batch_max: int = Field(default=200, ge=1, le=5000)
+    #: ...or whatever arrived within this many seconds: the most a lone message waits.
+    stream_batch_within_seconds: float = Field(default=0.02, gt=0, le=5)
     #: SQLAlchemy URL of the store; SQLite file by default.
     database_url: str = DEFAULT_URL
     log_level: str = "INFO"

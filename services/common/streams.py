@@ -1,9 +1,20 @@
-"""The loop every faust agent in the project runs: decode, handle, dead-letter what cannot be
-processed, and retry what failed for a passing reason. The stream never stops for one bad
-message, and nothing is dropped silently.
+"""The loop every faust agent in the project runs: take a batch, decode, handle, dead-letter
+what cannot be processed, and retry what failed for a passing reason. The stream never stops
+for one bad message, and nothing is dropped silently.
 
-At-least-once: faust commits a message's offset only after the agent has moved past it, so
-a crash replays it; handlers are idempotent, so a replay changes nothing.
+Batches: messages are taken up to ``max_batch`` at a time, or whatever arrived within
+``within`` seconds, so a busy stream pays for one database transaction and one round of
+broker acknowledgements per batch rather than per message, and a quiet one waits at most
+``within`` before a lone message is handled.
+
+At-least-once: a batch's messages are acknowledged to faust only after the handler has
+finished with all of them (``noack_take``), and faust commits only acknowledged offsets, so a
+crash or a shutdown mid-batch replays the whole batch; handlers are idempotent, so a replay
+changes nothing.
+
+One bad message does not sink its batch: when a batch fails for a reason that is not passing,
+its messages are handled one by one, so the bad one is dead-lettered with its reason and the
+others go through.
 """
 
 from __future__ import annotations
@@ -11,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar, cast
 
 import faust
+from faust.streams import Stream
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -78,47 +90,94 @@ async def dead_letter(
                 offset=msg.offset, reason=reason[:300])
 
 
+Handler = Callable[[list[T]], Awaitable[Any]]
+
+
+def one_by_one(handle: Callable[[T], Awaitable[Any]]) -> Callable[[list[T]], Awaitable[None]]:
+    """A batch handler for a handler of single messages (streams too quiet to be worth batching)."""
+    async def handle_batch(values: list[T]) -> None:
+        for value in values:
+            await handle(value)
+
+    return handle_batch
+
+
+class _Retrying:
+    """Runs a batch handler until it succeeds or fails for good, backing off on passing failures."""
+
+    def __init__(self, service: str, max_backoff: float) -> None:
+        self.service = service
+        self.max_backoff = max_backoff
+
+    async def run(self, handle_batch: Handler[T], values: list[T], where: str) -> None:
+        attempt = 0
+        while True:
+            try:
+                await handle_batch(values)
+                return
+            except Exception as exc:
+                if not _is_transient(exc):
+                    raise
+                attempt += 1
+                metrics.TRANSIENT_RETRIES.labels(self.service, type(exc).__name__).inc()
+                delay = min(self.max_backoff, 0.2 * 2**attempt) * (0.5 + random.random() / 2)
+                log.warning("transient_failure_retrying", at=where, messages=len(values), attempt=attempt,
+                            error=type(exc).__name__, delay=round(delay, 2))
+                await asyncio.sleep(delay)
+
+
+def _where(event: faust.EventT) -> str:
+    msg = event.message
+    return f"{msg.topic}[{msg.partition}]@{msg.offset}"
+
+
 async def process(
     stream: faust.StreamT,
     *,
     service: str,
     decode: Callable[[bytes], T],
-    handle: Callable[[T], Awaitable[Any]],
+    handle_batch: Handler[T],
     dead_letters: faust.TopicT,
+    max_batch: int = 200,
+    within: float = 0.02,
     max_backoff: float = 30.0,
 ) -> None:
-    async for event in stream.events():
-        msg = event.message
-        try:
-            value = decode(event.value)
-        except ValidationError as exc:
-            await dead_letter(dead_letters, service=service, event=event, reason=validation_reason(exc))
-            metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()
-            continue
-        except (ValueError, UnicodeDecodeError) as exc:
-            await dead_letter(dead_letters, service=service, event=event, reason=f"undecodable: {exc}")
-            metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()
-            continue
-        attempt = 0
-        while True:
+    retrying = _Retrying(service, max_backoff)
+    # noack_take hands back events (not values) and leaves acknowledging them to us.
+    taking = cast(Stream[Any], stream).noack_take(max_batch, within)
+    async for events in cast(AsyncIterator[list[faust.EventT]], taking):
+        decoded: list[tuple[faust.EventT, T]] = []
+        for event in events:
             try:
-                await handle(value)
-                break
-            except PermanentFailure as exc:
-                await dead_letter(dead_letters, service=service, event=event, reason=str(exc))
-                break
+                decoded.append((event, decode(event.value)))
+            except ValidationError as exc:
+                await dead_letter(dead_letters, service=service, event=event, reason=validation_reason(exc))
+            except (ValueError, UnicodeDecodeError) as exc:
+                await dead_letter(dead_letters, service=service, event=event, reason=f"undecodable: {exc}")
+        if decoded:
+            try:
+                await retrying.run(handle_batch, [value for _, value in decoded], _where(decoded[0][0]))
             except Exception as exc:
-                if not _is_transient(exc):
-                    log.exception("handler_failed", topic=msg.topic, offset=msg.offset)
-                    await dead_letter(
-                        dead_letters, service=service, event=event,
-                        reason=f"unexpected {type(exc).__name__}: {exc}",
-                    )
-                    break
-                attempt += 1
-                metrics.TRANSIENT_RETRIES.labels(service, type(exc).__name__).inc()
-                delay = min(max_backoff, 0.2 * 2**attempt) * (0.5 + random.random() / 2)
-                log.warning("transient_failure_retrying", topic=msg.topic, offset=msg.offset,
-                            attempt=attempt, error=type(exc).__name__, delay=round(delay, 2))
-                await asyncio.sleep(delay)
-        metrics.EVENTS_PROCESSED.labels(service, msg.topic).inc()
+                if len(decoded) == 1:
+                    await _dead_letter_failure(dead_letters, service, decoded[0][0], exc)
+                else:
+                    log.warning("batch_failed_handling_one_by_one", messages=len(decoded),
+                                error=type(exc).__name__)
+                    for event, value in decoded:
+                        try:
+                            await retrying.run(handle_batch, [value], _where(event))
+                        except Exception as single:
+                            await _dead_letter_failure(dead_letters, service, event, single)
+        for event in events:
+            await stream.ack(event)
+            metrics.EVENTS_PROCESSED.labels(service, event.message.topic).inc()
+
+
+async def _dead_letter_failure(dead_letters: faust.TopicT, service: str, event: faust.EventT,
+                               exc: Exception) -> None:
+    if isinstance(exc, PermanentFailure):
+        reason = str(exc)
+    else:
+        log.exception("handler_failed", at=_where(event), error=type(exc).__name__)
+        reason = f"unexpected {type(exc).__name__}: {exc}"
+    await dead_letter(dead_letters, service=service, event=event, reason=reason)

@@ -3,11 +3,12 @@ module-level ``app`` is what ``faust -A services.router.app worker`` loads."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, timedelta
 
 import faust
 
-from schemas import ClusterRef, PublicContact, ThirdPartyContact
+from schemas import PublicContact, ThirdPartyContact
 from schemas.events import CONTACT
 from schemas.topics import (
     CONTACTS_PUBLIC,
@@ -23,35 +24,32 @@ from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
 from services.router import clustering
-from services.router.clusters import assign_cluster
+from services.router.clusters import ClusterRequest, assign_clusters
 from services.router.config import RoutingConfig, load_routing_config
 from services.router.routing import Decision, cluster_label_for, decide, routed_item, watch_items
 from services.router.settings import RouterSettings
-from services.store import repository
 from services.store import routing as routing_store
 from services.store.db import make_engine, make_sessions
 
 log = get_logger(__name__)
 
 
-async def _cluster(store: Store, contact: PublicContact | ThirdPartyContact, decision: Decision,
-                   config: RoutingConfig) -> ClusterRef | None:
-    """The report's cluster, or None when it has no point or postcode to cluster by."""
+def cluster_request(contact: PublicContact | ThirdPartyContact, decision: Decision,
+                    config: RoutingConfig) -> ClusterRequest | None:
+    """What the store needs to place a report in a cluster; None when it has no point or
+    postcode to cluster by."""
     report = contact.report
     place = clustering.place_of(report.location)
     if place is None:
         return None
     found = config.categories.categories.get(report.category)
-    params = config.rules.clustering
-    return await store.run(
-        assign_cluster,
+    return ClusterRequest(
         reference=contact.reference,
         category=report.category,
         category_label=found.label if found else report.category,
         place=place,
         received_at=contact.received_at.astimezone(UTC),
         label=cluster_label_for(contact, decision, config),
-        params=clustering.ClusterParams(params.distance_m, timedelta(days=params.window_days)),
     )
 
 
@@ -68,29 +66,44 @@ def create_app(settings: RouterSettings) -> faust.App:
     watch_topic = raw_topic(app, WATCH_ITEMS.name)
     dead_letters = raw_topic(app, ROUTER_DEAD_LETTERS.name)
 
-    async def handle(contact: PublicContact | ThirdPartyContact) -> None:
-        decision = decide(contact, config)
-        cluster = await _cluster(store, contact, decision, config)
-        item = routed_item(contact, config, cluster=cluster, decision=decision)
-        for_watches = watch_items(item, config)
-        await store.run(repository.record_routing, item)
-        await store.run(routing_store.record_watch_items, for_watches)
-        fut = await routed.send(key=item.reference.encode(), value=item.model_dump_json().encode())
-        await fut
-        for watch_item in for_watches:
-            fut = await watch_topic.send(key=watch_item.watch_id.encode(), value=watch_item.model_dump_json().encode())
-            await fut
-        metrics.REPORTS_ROUTED.inc()
-        for destination in item.destinations:
-            metrics.ROUTED_DESTINATIONS.labels(destination.id).inc()
-        log.info("routed", reference=item.reference, destinations=[d.id for d in item.destinations],
-                 flags=[f.value for f in item.flags], areas=[a.id for a in item.areas],
-                 cluster=str(cluster.id) if cluster else None, cluster_reports=cluster.reports if cluster else None)
+    params = config.rules.clustering
+    cluster_params = clustering.ClusterParams(params.distance_m, timedelta(days=params.window_days))
+
+    async def handle_batch(batch: list[PublicContact | ThirdPartyContact]) -> None:
+        """Route a batch: decide each report (pure), place them in clusters and record the
+        decisions (two transactions for the batch), then publish every output and wait for
+        the broker to have them all before the batch is acknowledged."""
+        decisions = [decide(contact, config) for contact in batch]
+        requests = [cluster_request(c, d, config) for c, d in zip(batch, decisions, strict=True)]
+        placed = iter(await store.run(assign_clusters, [r for r in requests if r is not None], cluster_params))
+        items = [
+            routed_item(contact, config, cluster=next(placed) if request is not None else None, decision=decision)
+            for contact, decision, request in zip(batch, decisions, requests, strict=True)
+        ]
+        for_watches = [watch_items(item, config) for item in items]
+        await store.run(routing_store.record_routed, items, [w for ws in for_watches for w in ws])
+        pending = []
+        for item, watch_list in zip(items, for_watches, strict=True):
+            pending.append(await routed.send(key=item.reference.encode(), value=item.model_dump_json().encode()))
+            for watch_item in watch_list:
+                pending.append(await watch_topic.send(key=watch_item.watch_id.encode(),
+                                                      value=watch_item.model_dump_json().encode()))
+        await asyncio.gather(*pending)
+        for item in items:
+            metrics.REPORTS_ROUTED.inc()
+            for destination in item.destinations:
+                metrics.ROUTED_DESTINATIONS.labels(destination.id).inc()
+            cluster = item.cluster
+            log.info("routed", reference=item.reference, destinations=[d.id for d in item.destinations],
+                     flags=[f.value for f in item.flags], areas=[a.id for a in item.areas],
+                     cluster=str(cluster.id) if cluster else None,
+                     cluster_reports=cluster.reports if cluster else None)
 
     @app.agent(contacts, name="route-contacts")
     async def route_contacts(stream: faust.StreamT) -> None:
-        await process(stream, service="router", decode=CONTACT.validate_json, handle=handle,
-                      dead_letters=dead_letters)
+        await process(stream, service="router", decode=CONTACT.validate_json, handle_batch=handle_batch,
+                      dead_letters=dead_letters, max_batch=settings.stream_batch_max,
+                      within=settings.stream_batch_within_seconds)
 
     add_pages(app, store)
     log.info("router_configured", rules_version=config.version, areas=len(config.areas),

@@ -1,9 +1,13 @@
 """Adapter between the pure cluster decision and the store: read the neighbours, choose, and
-join, in one transaction."""
+join, a batch of reports in one transaction."""
 
 from __future__ import annotations
 
+import bisect
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,6 +25,55 @@ from services.router.clustering import (
 from services.store import routing as store
 
 
+@dataclass(frozen=True)
+class ClusterRequest:
+    """One report to place in a cluster."""
+
+    reference: str
+    category: str
+    category_label: str
+    place: Place
+    received_at: datetime
+    label: str
+
+
+def assign_clusters(session: Session, requests: Sequence[ClusterRequest], params: ClusterParams
+                    ) -> list[ClusterRef]:
+    """The clusters of a batch of reports, in order, in one transaction: each report joins or
+    starts one, and sees the reports placed before it in the batch. The same report always gets
+    the same cluster (and, unless an earlier report arrives late, the same count).
+
+    A handful of queries per batch, whatever its size: where the reports already are, every
+    neighbour any of them could join, the new rows, and the clusters' timelines."""
+    with session.begin():
+        placed = store.member_clusters(session, [r.reference for r in requests])
+        todo = list({r.reference: r for r in reversed(requests) if r.reference not in placed}.values())[::-1]
+        if todo:
+            neighbours: dict[str, list[Member]] = defaultdict(list)
+            for row in store.candidate_members(session, [_search(r, params) for r in todo]):
+                neighbours[row.category].append(
+                    Member(uuid.UUID(row.cluster_id), row.reference, Place(row.latitude, row.longitude, row.postcode),
+                           row.received_at))
+            clusters, members = [], []
+            for request in todo:
+                candidates = [m for m in neighbours[request.category] if m.reference != request.reference]
+                chosen = choose(request.place, request.received_at, candidates, params)
+                if chosen is None:
+                    chosen = new_cluster_id(request.reference)
+                    clusters.append(store.NewCluster(str(chosen), request.category, request.label,
+                                                     request.received_at))
+                place = request.place
+                neighbours[request.category].append(Member(chosen, request.reference, place, request.received_at))
+                members.append(store.MemberRow(str(chosen), request.reference, request.category, place.latitude,
+                                               place.longitude, place.postcode, request.received_at))
+                placed[request.reference] = str(chosen)
+            if not store.add_clusters(session, clusters, members):
+                placed = store.member_clusters(session, [r.reference for r in requests])
+        timelines = store.cluster_timelines(session, list(placed.values()))
+        return [_position(request, placed[request.reference], *timelines[placed[request.reference]])
+                for request in requests]
+
+
 def assign_cluster(
     session: Session,
     *,
@@ -32,33 +85,30 @@ def assign_cluster(
     label: str,
     params: ClusterParams,
 ) -> ClusterRef:
-    """The cluster of a report, joining or starting one. The same report always gets the same
-    cluster (and, unless an earlier report arrives late, the same count)."""
-    with session.begin():
-        cluster_id = store.member_cluster(session, reference)
-        if cluster_id is None:
-            box = None
-            if place.latitude is not None and place.longitude is not None:
-                box = search_box(place.latitude, place.longitude, params.distance_m)
-            rows = store.nearby_members(
-                session, category=category, since=received_at - params.window, until=received_at + params.window,
-                box=box, postcode=None if box else place.postcode,
-            )
-            members = [
-                Member(uuid.UUID(r.cluster_id), r.reference, Place(r.latitude, r.longitude, r.postcode), r.received_at)
-                for r in rows if r.reference != reference
-            ]
-            chosen = choose(place, received_at, members, params) or new_cluster_id(reference)
-            cluster_id = store.add_member(
-                session, reference=reference, cluster_id=str(chosen), category=category, latitude=place.latitude,
-                longitude=place.longitude, postcode=place.postcode, received_at=received_at, label=label,
-            )
-        reports, first, cluster_label = store.cluster_position(session, cluster_id, received_at)
+    """The cluster of one report (``assign_clusters`` for a batch of one)."""
+    request = ClusterRequest(reference, category, category_label, place, received_at, label)
+    return assign_clusters(session, [request], params)[0]
+
+
+def _search(request: ClusterRequest, params: ClusterParams) -> store.Search:
+    """Where a report's neighbours can be: same category, within the window, inside the box
+    around its point (or at its postcode, for a report without one)."""
+    place, received_at = request.place, request.received_at
+    box = None
+    if place.latitude is not None and place.longitude is not None:
+        box = search_box(place.latitude, place.longitude, params.distance_m)
+    return store.Search(category=request.category, since=received_at - params.window,
+                        until=received_at + params.window, box=box, postcode=None if box else place.postcode)
+
+
+def _position(request: ClusterRequest, cluster_id: str, label: str, received: list[datetime]) -> ClusterRef:
+    """The report's place in its cluster: how many reports up to and including it, since when."""
+    reports = bisect.bisect_right(received, request.received_at)
     return ClusterRef(
         id=uuid.UUID(cluster_id),
         reports=reports,
-        first_received_at=first,
-        label=cluster_label,
-        summary=summary(reports=reports, category_label=category_label, label=cluster_label,
-                        first_received_at=first, now=received_at),
+        first_received_at=received[0],
+        label=label,
+        summary=summary(reports=reports, category_label=request.category_label, label=label,
+                        first_received_at=received[0], now=request.received_at),
     )

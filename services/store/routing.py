@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, String, func, select
+from sqlalchemy import JSON, ColumnElement, DateTime, Float, ForeignKey, Index, String, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from schemas import WatchItem
+from schemas import RoutedItem, WatchItem
 from services.store.models import Base
+from services.store.repository import add_routings, insert_all_once
 
 
 class Cluster(Base):
@@ -69,10 +70,19 @@ class WatchItemRow(Base):
 class MemberRow:
     cluster_id: str
     reference: str
+    category: str
     latitude: float | None
     longitude: float | None
     postcode: str | None
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    id: str
+    category: str
+    label: str
+    created_at: datetime
 
 
 def _aware(when: datetime) -> datetime:
@@ -81,42 +91,78 @@ def _aware(when: datetime) -> datetime:
 
 
 # The cluster functions below run inside the caller's transaction, so the router can read
-# the neighbours and join a cluster atomically (``services.router.clusters``).
+# the neighbours and join clusters atomically (``services.router.clusters``).
 
 
-def member_cluster(session: Session, reference: str) -> str | None:
-    """The cluster a report is already in, if any."""
-    row = session.get(ClusterMember, reference)
-    return None if row is None else row.cluster_id
-
-
-def nearby_members(
-    session: Session,
-    *,
-    category: str,
-    since: datetime,
-    until: datetime,
-    box: tuple[float, float, float, float] | None = None,
-    postcode: str | None = None,
-) -> list[MemberRow]:
+@dataclass(frozen=True)
+class Search:
     """Reports of a category received in [since, until], either with a point inside ``box``
     (min_lat, max_lat, min_lon, max_lon) or, without a point, at ``postcode``."""
-    query = select(ClusterMember).where(
-        ClusterMember.category == category,
-        ClusterMember.received_at >= since,
-        ClusterMember.received_at <= until,
-    )
-    if box is not None:
-        min_lat, max_lat, min_lon, max_lon = box
-        query = query.where(ClusterMember.latitude.between(min_lat, max_lat),
-                            ClusterMember.longitude.between(min_lon, max_lon))
-    else:
-        query = query.where(ClusterMember.latitude.is_(None), ClusterMember.postcode == postcode)
-    return [
-        MemberRow(row.cluster_id, row.reference, row.latitude, row.longitude, row.postcode,
-                  _aware(row.received_at))
-        for row in session.scalars(query)
-    ]
+
+    category: str
+    since: datetime
+    until: datetime
+    box: tuple[float, float, float, float] | None = None
+    postcode: str | None = None
+
+
+def _matching(search: Search) -> ColumnElement[bool]:
+    condition = and_(ClusterMember.category == search.category, ClusterMember.received_at >= search.since,
+                     ClusterMember.received_at <= search.until)
+    if search.box is not None:
+        min_lat, max_lat, min_lon, max_lon = search.box
+        return and_(condition, ClusterMember.latitude.between(min_lat, max_lat),
+                    ClusterMember.longitude.between(min_lon, max_lon))
+    return and_(condition, ClusterMember.latitude.is_(None), ClusterMember.postcode == search.postcode)
+
+
+def candidate_members(session: Session, searches: Sequence[Search], chunk: int = 64) -> list[MemberRow]:
+    """Reports matching any of ``searches`` (a batch's neighbourhoods, in a few queries).
+
+    Each query ORs the searches of one chunk, padded to a power of two by repeating the last:
+    SQLAlchemy caches a compiled statement per shape, and one shape per batch size would grow
+    the router's memory by a megabyte or so per size."""
+    found: dict[str, MemberRow] = {}
+    for kind in ([s for s in searches if s.box is not None], [s for s in searches if s.box is None]):
+        for i in range(0, len(kind), chunk):
+            part = list(kind[i:i + chunk])
+            part += [part[-1]] * ((1 << (len(part) - 1).bit_length()) - len(part))
+            for row in session.scalars(select(ClusterMember).where(or_(*(_matching(s) for s in part)))):
+                found[row.reference] = MemberRow(row.cluster_id, row.reference, row.category, row.latitude,
+                                                 row.longitude, row.postcode, _aware(row.received_at))
+    return list(found.values())
+
+
+def add_clusters(session: Session, clusters: Sequence[NewCluster], members: Sequence[MemberRow]) -> bool:
+    """Create clusters (those not there yet) and put reports in them. False when a concurrent
+    delivery placed one of the reports first: read ``member_clusters`` again for the truth."""
+    have = set(session.scalars(select(Cluster.id).where(Cluster.id.in_([c.id for c in clusters])))) \
+        if clusters else set()
+    together = insert_all_once(session, [
+        Cluster(id=c.id, category=c.category, label=c.label, created_at=c.created_at)
+        for c in clusters if c.id not in have
+    ])
+    return insert_all_once(session, [
+        ClusterMember(reference=m.reference, cluster_id=m.cluster_id, category=m.category, latitude=m.latitude,
+                      longitude=m.longitude, postcode=m.postcode, received_at=m.received_at)
+        for m in members
+    ]) and together
+
+
+def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str, tuple[str, list[datetime]]]:
+    """Each cluster's label and its reports' receipt times, oldest first."""
+    if not cluster_ids:
+        return {}
+    ids = set(cluster_ids)
+    timelines: dict[str, tuple[str, list[datetime]]] = {
+        cluster_id: (label, []) for cluster_id, label in session.execute(
+            select(Cluster.id, Cluster.label).where(Cluster.id.in_(ids))).tuples()
+    }
+    for cluster_id, received_at in session.execute(
+            select(ClusterMember.cluster_id, ClusterMember.received_at)
+            .where(ClusterMember.cluster_id.in_(ids)).order_by(ClusterMember.received_at)).tuples():
+        timelines[cluster_id][1].append(_aware(received_at))
+    return timelines
 
 
 def add_member(
@@ -147,34 +193,46 @@ def add_member(
         return session.get_one(ClusterMember, reference).cluster_id
 
 
-def cluster_position(session: Session, cluster_id: str, received_at: datetime) -> tuple[int, datetime, str]:
-    """(reports received up to ``received_at``, the first one's time, the cluster's label)."""
-    cluster = session.get_one(Cluster, cluster_id)
-    count, first = session.execute(
-        select(func.count(), func.min(ClusterMember.received_at))
-        .where(ClusterMember.cluster_id == cluster_id, ClusterMember.received_at <= received_at)
-    ).one()
-    return int(count), _aware(first), cluster.label
+def member_clusters(session: Session, references: Sequence[str]) -> dict[str, str]:
+    """The clusters some reports are already in, by reference (one query)."""
+    if not references:
+        return {}
+    rows = session.execute(select(ClusterMember.reference, ClusterMember.cluster_id)
+                           .where(ClusterMember.reference.in_(set(references))))
+    return {reference: cluster_id for reference, cluster_id in rows}
+
+
+def add_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
+    """Project watch items inside the caller's transaction; returns how many were new."""
+    unique = list({(i.watch_id, i.reference): i for i in reversed(items)}.values())[::-1]
+    if not unique:
+        return 0
+    references = {i.reference for i in unique}
+    have = set(session.execute(
+        select(WatchItemRow.watch_id, WatchItemRow.reference).where(WatchItemRow.reference.in_(references))
+    ).tuples())
+    rows = [
+        WatchItemRow(watch_id=i.watch_id, reference=i.reference, event_id=str(i.event_id), category=i.category,
+                     received_at=i.received_at, item=i.model_dump(mode="json"))
+        for i in unique if (i.watch_id, i.reference) not in have
+    ]
+    insert_all_once(session, rows)
+    return len(rows)
 
 
 def record_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
     """Project watch items for coordinators to list; returns how many were new."""
-    added = 0
     with session.begin():
-        for item in items:
-            if session.get(WatchItemRow, (item.watch_id, item.reference)) is not None:
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(WatchItemRow(
-                        watch_id=item.watch_id, reference=item.reference, event_id=str(item.event_id),
-                        category=item.category, received_at=item.received_at,
-                        item=item.model_dump(mode="json"),
-                    ))
-                added += 1
-            except IntegrityError:
-                continue
-    return added
+        return add_watch_items(session, items)
+
+
+def record_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:
+    """A batch of routing decisions and the watch items they made, in one transaction; returns
+    how many reports were new."""
+    with session.begin():
+        added = add_routings(session, items)
+        add_watch_items(session, watch_items)
+        return added
 
 
 def watch_items_for(session: Session, watch_id: str, *, limit: int = 50) -> list[dict[str, Any]]:

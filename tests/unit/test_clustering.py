@@ -2,6 +2,7 @@
 Bedford Road since 3 Nov". The decision is pure; the links live in the store (SQLite here,
 PostgreSQL in the integration tests)."""
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +17,7 @@ from services.router.clustering import (
     new_cluster_id,
     summary,
 )
-from services.router.clusters import assign_cluster
+from services.router.clusters import ClusterRequest, assign_cluster, assign_clusters
 from services.store.db import make_engine, make_sessions, migrate
 
 PARAMS = ClusterParams(distance_m=250, window=timedelta(days=7))
@@ -115,3 +116,54 @@ def test_postcode_only_reports_are_clustered_in_the_store(sessions):
     b = assign(sessions, "MECC-0000-0002", here, T0 + timedelta(days=1))
     c = assign(sessions, "MECC-0000-0003", Place(None, None, "MK42 8AB"), T0)
     assert a.id == b.id != c.id and b.reports == 2
+
+
+def batch_of(n: int, seed: int) -> list[ClusterRequest]:
+    """Reports of two categories scattered over ~1 km of Kempston across ten days, some by
+    postcode only, in the order they were received."""
+    rnd = random.Random(seed)
+    requests = []
+    for i in range(n):
+        if rnd.random() < 0.2:
+            place = Place(None, None, rnd.choice(["MK42 8AA", "MK42 8AB"]))
+        else:
+            place = Place(52.120 + rnd.random() * 0.01, -0.500 + rnd.random() * 0.015, None)
+        requests.append(ClusterRequest(
+            reference=f"MECC-B{seed:03d}-{i:04d}", category=rnd.choice(["speeding", "drugs"]),
+            category_label="Speeding", place=place, received_at=T0 + timedelta(hours=i * 240 / n),
+            label="Bedford Road"))
+    return requests
+
+
+def sessions_at(path) -> object:
+    url = f"sqlite:///{path}"
+    migrate(url)
+    return make_sessions(make_engine(url))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_batch_clusters_exactly_as_the_reports_would_one_at_a_time(tmp_path, seed):
+    requests = batch_of(120, seed)
+    one_by_one, batched = sessions_at(tmp_path / "one.db"), sessions_at(tmp_path / "batch.db")
+    alone = []
+    for request in requests:
+        with one_by_one() as s:
+            alone.extend(assign_clusters(s, [request], PARAMS))
+    together = []
+    for start in range(0, len(requests), 37):  # uneven batches, so some clusters span two
+        with batched() as s:
+            together.extend(assign_clusters(s, requests[start:start + 37], PARAMS))
+    assert together == alone
+    assert len({c.id for c in alone}) < len(alone) / 2  # the data does cluster
+
+
+def test_a_replayed_or_repeated_batch_changes_nothing(sessions):
+    requests = batch_of(40, 7)
+    with sessions() as s:
+        first = assign_clusters(s, requests, PARAMS)
+    with sessions() as s:
+        replayed = assign_clusters(s, requests, PARAMS)
+    with sessions() as s:
+        doubled = assign_clusters(s, requests[:5] + requests[:5], PARAMS)
+    assert replayed == first
+    assert doubled == first[:5] + first[:5]

@@ -4,16 +4,25 @@
 A message is claimed once under its key, before any provider is called. Each attempt first
 moves it to ``sending`` with a conditional update, so two workers (or a worker and its own
 timer) can never both send it; a ``sending`` left behind by a crash becomes ``unconfirmed``.
+
+The busy path works on batches: ``claim_messages`` claims every message of many events in one
+transaction (one opt-out lookup, one lookup of keys already claimed, one insert of the new
+rows), ``start_attempts`` takes all the due ones for sending in one conditional update, and
+``settle_many`` records all their outcomes in one transaction. Which channel a recipient gets
+is decided by ``choose``, a plain function.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from functools import cached_property
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, func, select, update
+from sqlalchemy import CursorResult, Result, Table, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.store.models import Message, OptOut, Report, SurveyAnswer
@@ -22,6 +31,12 @@ from services.store.repository import insert_once
 #: Settled states: nothing more will be attempted.
 SETTLED = ("sent", "outbox", "failed", "suppressed", "opted_out", "unconfirmed", "delivered",
            "undelivered", "bounced")
+#: States a message may be taken for sending from.
+SENDABLE = ("scheduled", "retrying")
+#: Values bound in one ``IN (...)``: well under SQLite's and PostgreSQL's limits.
+CHUNK = 500
+
+T = TypeVar("T")
 
 
 def _rowcount(result: Result[Any]) -> int:
@@ -44,6 +59,7 @@ class Claim:
     #: True when this call made the claim; False when an earlier delivery of the event did.
     new: bool
     status: str
+    key: str = ""
 
 
 def claim_message(
@@ -73,9 +89,169 @@ def claim_message(
             attempts=0, detail=detail, created_at=at, updated_at=at,
         )
         if insert_once(session, row):
-            return Claim(row.id, True, status)
+            return Claim(row.id, True, status, key)
         existing = session.scalars(select(Message).where(Message.key == key)).one()
-        return Claim(existing.id, False, existing.status)
+        return Claim(existing.id, False, existing.status, key)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One message as it would be claimed: ``scheduled`` to go at ``due_at``, or a state for a
+    message deliberately not sent (``suppressed``, ``opted_out``, ``standby``) with ``detail``."""
+
+    key: str
+    reference: str
+    trigger: str
+    role: str
+    channel: str
+    recipient: str
+    body: str
+    subject: str | None = None
+    html: str | None = None
+    due_at: datetime | None = None
+    status: str = "scheduled"
+    detail: str | None = None
+
+    @cached_property
+    def digest(self) -> str | None:
+        return address_digest(self.recipient) if self.recipient else None
+
+
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One recipient of one event. ``first`` goes unless its address opted out of its channel,
+    and then ``fallback`` (the person's other channel) goes instead; when ``first`` goes,
+    ``fallback`` is kept as its ``standby`` copy. A ``first`` that is not ``scheduled`` (a
+    ``suppressed`` record) is recorded as it is."""
+
+    first: Draft
+    fallback: Draft | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What one request records: every row with its status, and the one to be sent (if any)."""
+
+    rows: tuple[Draft, ...]
+    chosen: Draft | None
+
+
+def choose(request: ClaimRequest, opted_out: Mapping[tuple[str, str], str]) -> Choice:
+    """The first of the request's channels whose address has not opted out is the one sent;
+    each opted-out channel tried before it is recorded ``opted_out`` with the reason; the
+    fallback of a first channel that is sent waits as ``standby``. ``opted_out`` maps
+    (channel, address digest) to the reason. Pure."""
+    first, fallback = request.first, request.fallback
+    if first.status != "scheduled":
+        return Choice((first,), None)
+    rows: list[Draft] = []
+    for candidate in (first, fallback):
+        if candidate is None:
+            continue
+        reason = opted_out.get((candidate.channel, candidate.digest or ""))
+        if reason is None:
+            rows.append(candidate)
+            if candidate is first and fallback is not None:
+                rows.append(replace(fallback, status="standby", due_at=None, detail=None))
+            return Choice(tuple(rows), candidate)
+        rows.append(replace(candidate, status="opted_out", due_at=None, detail=reason))
+    return Choice(tuple(rows), None)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What became of one request: its choice, and the claim of the message chosen to be sent
+    (None when nothing is to be sent). ``claim.new`` is False when an earlier delivery of the
+    event (or an earlier request of the same batch) made the claim."""
+
+    choice: Choice
+    claim: Claim | None
+
+
+def _chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _opt_outs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The opt-out reason of each (channel, digest) of ``pairs`` that has opted out."""
+    found: dict[tuple[str, str], str] = {}
+    for digests in _chunks(sorted({digest for _, digest in pairs})):
+        for row in session.scalars(select(OptOut).where(OptOut.address_digest.in_(digests),
+                                                        OptOut.opted_out.is_(True))):
+            if (row.channel, row.address_digest) in pairs:
+                found[(row.channel, row.address_digest)] = f"opted out ({row.source})"
+    return found
+
+
+def _row(draft: Draft, at: datetime) -> Message:
+    return Message(
+        key=draft.key, reference=draft.reference, trigger=draft.trigger, role=draft.role, channel=draft.channel,
+        recipient=draft.recipient, address_digest=draft.digest, body=draft.body, subject=draft.subject,
+        html=draft.html, status=draft.status,
+        due_at=(draft.due_at or at) if draft.status == "scheduled" else None,
+        attempts=0, detail=draft.detail, created_at=at, updated_at=at,
+    )
+
+
+def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict[str, Claim]:
+    """Claim each draft under its key (keys unique in ``drafts``): those already claimed are
+    found in one query, the rest inserted together; if another worker claimed some of them
+    meanwhile, the insert is undone and the rows are claimed one at a time."""
+    claims: dict[str, Claim] = {}
+    for keys in _chunks([d.key for d in drafts]):
+        for message_id, key, status in session.execute(
+                select(Message.id, Message.key, Message.status).where(Message.key.in_(keys))):
+            claims[key] = Claim(message_id, False, status, key)
+    fresh = [d for d in drafts if d.key not in claims]
+    if not fresh:
+        return claims
+    rows = [_row(d, at) for d in fresh]
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        for draft in fresh:
+            row = _row(draft, at)
+            if insert_once(session, row):
+                claims[draft.key] = Claim(row.id, True, draft.status, draft.key)
+            else:
+                existing = session.scalars(select(Message).where(Message.key == draft.key)).one()
+                claims[draft.key] = Claim(existing.id, False, existing.status, draft.key)
+        return claims
+    for draft, row in zip(fresh, rows, strict=True):
+        claims[draft.key] = Claim(row.id, True, draft.status, draft.key)
+    return claims
+
+
+def claim_messages(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
+    """Claim the messages of many requests in one transaction, each as ``claim_message`` would:
+    one lookup of the opt-outs of every address, ``choose`` per request, one lookup of the keys
+    already claimed, one insert of the rest. One ``Claimed`` per request, in order."""
+    at = now()
+    with session.begin():
+        pairs: set[tuple[str, str]] = set()
+        for request in requests:
+            for draft in (request.first, request.fallback):
+                if draft is not None and draft.status == "scheduled" and draft.digest:
+                    pairs.add((draft.channel, draft.digest))
+        opted_out = _opt_outs(session, pairs) if pairs else {}
+        choices = [choose(r, opted_out) for r in requests]
+        drafts: dict[str, Draft] = {}
+        for choice in choices:
+            for draft in choice.rows:
+                drafts.setdefault(draft.key, draft)
+        claims = _claim_rows(session, list(drafts.values()), at)
+    found: list[Claimed] = []
+    seen: set[str] = set()
+    for choice in choices:
+        claim = claims[choice.chosen.key] if choice.chosen is not None else None
+        if claim is not None:
+            if claim.key in seen:  # the same event twice in one batch: the first one claimed it
+                claim = replace(claim, new=False)
+            seen.add(claim.key)
+        found.append(Claimed(choice, claim))
+    return found
 
 
 def start_attempt(session: Session, message_id: int, at: datetime | None = None) -> Message | None:
@@ -88,6 +264,63 @@ def start_attempt(session: Session, message_id: int, at: datetime | None = None)
             .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
         ))
         return session.get(Message, message_id) if taken == 1 else None
+
+
+def start_attempts(session: Session, message_ids: Sequence[int], at: datetime | None = None) -> list[Message]:
+    """Take the due ones of ``message_ids`` for sending, in one conditional update: only the
+    messages this call moved to ``sending`` come back (in the order asked), so two callers can
+    never both get the same one."""
+    at = at or now()
+    wanted = list(dict.fromkeys(message_ids))
+    if not wanted:
+        return []
+    taken: list[Message] = []
+    with session.begin():
+        for ids in _chunks(wanted):
+            taken.extend(session.scalars(
+                update(Message)
+                .where(Message.id.in_(ids), Message.status.in_(SENDABLE), Message.due_at <= at)
+                .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
+                .returning(Message)
+                .execution_options(synchronize_session=False)
+            ).all())
+    order = {message_id: i for i, message_id in enumerate(wanted)}
+    return sorted(taken, key=lambda m: order[m.id])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The outcome of one attempt, as ``settle`` takes it."""
+
+    message_id: int
+    status: str
+    provider: str | None = None
+    provider_id: str | None = None
+    detail: str | None = None
+    due_at: datetime | None = None
+
+
+def settle_many(session: Session, outcomes: Iterable[Outcome]) -> None:
+    """Record the outcomes of many attempts in one transaction, each as ``settle`` would (a
+    provider or provider id left out keeps the one recorded)."""
+    params = [{"b_id": o.message_id, "b_status": o.status, "b_provider": o.provider,
+               "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at}
+              for o in outcomes]
+    if not params:
+        return
+    messages = cast(Table, Message.__table__)
+    table = messages.c
+    statement = (
+        update(messages)
+        .where(table.id == bindparam("b_id"))
+        .values(status=bindparam("b_status"),
+                provider=func.coalesce(bindparam("b_provider", type_=table.provider.type), table.provider),
+                provider_id=func.coalesce(bindparam("b_provider_id", type_=table.provider_id.type),
+                                          table.provider_id),
+                detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=now())
+    )
+    with session.begin():
+        session.connection().execute(statement, params)
 
 
 def settle(

@@ -3,7 +3,8 @@ the module-level ``app`` is what ``faust -A services.feedback.app worker`` loads
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,7 @@ from services.common.faust_worker import app_options, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
-from services.common.streams import process
+from services.common.streams import Handler, one_by_one, process
 from services.common.track import track_url
 from services.common.unsubscribe import make_token
 from services.feedback.coordinators import load_directory
@@ -78,6 +79,7 @@ def delivery_rules(settings: FeedbackSettings) -> DeliveryRules:
         holding_after=timedelta(days=settings.holding_after_days),
         send_lease=timedelta(seconds=max(60.0, settings.send_timeout_seconds * 3)),
         digest_at=settings.digest_at,
+        send_concurrency=settings.send_concurrency,
     )
 
 
@@ -97,14 +99,23 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     contacts = raw_topic(app, CONTACTS_PUBLIC.name)
     dead_letters = raw_topic(app, FEEDBACK_DEAD_LETTERS.name)
 
-    def publisher(topic: faust.TopicT) -> Callable[[Any], Awaitable[None]]:
-        async def publish(event: FeedbackMessage | PublicContact) -> None:
-            fut = await topic.send(key=event.reference.encode(), value=event.model_dump_json().encode())
-            await fut
-            if isinstance(event, FeedbackMessage):
-                metrics.MESSAGES.labels(event.channel.value, event.status).inc()
+    def publisher(topic: faust.TopicT) -> Callable[[Sequence[FeedbackMessage | PublicContact]], Awaitable[None]]:
+        async def publish(events: Sequence[FeedbackMessage | PublicContact]) -> None:
+            # Every event goes to the producer first; then the broker's acknowledgements are awaited
+            # together, rather than one round trip per event.
+            pending = [await topic.send(key=event.reference.encode(), value=event.model_dump_json().encode())
+                       for event in events]
+            await asyncio.gather(*pending)
+            for event in events:
+                if isinstance(event, FeedbackMessage):
+                    metrics.MESSAGES.labels(event.channel.value, event.status).inc()
 
         return publish
+
+    publish_contacts = publisher(contacts)
+
+    async def publish_contact(contact: PublicContact) -> None:
+        await publish_contacts([contact])
 
     base_url = settings.public_base_url.rstrip("/")
     senders = build_senders(settings)
@@ -113,7 +124,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         store=store,
         senders=senders,
         publish=publisher(messages),
-        publish_contact=publisher(contacts),
+        publish_contact=publish_contact,
         categories=load_categories(settings.routing_config_dir),
         rules=delivery_rules(settings),
         directory=load_directory(settings.routing_config_dir),
@@ -121,20 +132,21 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         track_url=lambda reference: track_url(base_url, settings.track_secret, reference),
     )
 
-    def consume(name: str, topic: faust.TopicT, model: type[BaseModel], handle: Callable[[Any], Awaitable[None]]
-                ) -> None:
+    def consume(name: str, topic: faust.TopicT, model: type[BaseModel], handle_batch: Handler[Any]) -> None:
         async def agent(stream: faust.StreamT) -> None:
-            await process(stream, service="feedback", decode=model.model_validate_json, handle=handle,
-                          dead_letters=dead_letters)
+            await process(stream, service="feedback", decode=model.model_validate_json, handle_batch=handle_batch,
+                          dead_letters=dead_letters, max_batch=settings.stream_batch_max,
+                          within=settings.stream_batch_within_seconds)
 
         app.agent(topic, name=name)(agent)
 
-    consume("acknowledge-routed", routed, RoutedItem, notifier.on_routed)
-    consume("tell-informants", updates, CaseUpdate, notifier.on_update)
-    consume("delivery-status", delivery, DeliveryStatus, notifier.on_delivery_status)
-    consume("inbound-replies", inbound, InboundMessage, notifier.on_inbound)
-    consume("preferences", preferences, PreferenceChange, notifier.on_preference)
-    consume("tell-coordinators", watch_items, WatchItem, notifier.on_watch_item)
+    # The busy stream is handled a batch at a time; the others, quieter, a message at a time.
+    consume("acknowledge-routed", routed, RoutedItem, notifier.on_routed_batch)
+    consume("tell-informants", updates, CaseUpdate, one_by_one(notifier.on_update))
+    consume("delivery-status", delivery, DeliveryStatus, one_by_one(notifier.on_delivery_status))
+    consume("inbound-replies", inbound, InboundMessage, one_by_one(notifier.on_inbound))
+    consume("preferences", preferences, PreferenceChange, one_by_one(notifier.on_preference))
+    consume("tell-coordinators", watch_items, WatchItem, one_by_one(notifier.on_watch_item))
 
     @app.timer(interval=settings.due_check_seconds)
     async def send_due() -> None:

@@ -15,15 +15,29 @@ time, and a timer sends it then. The stream moves on meanwhile.
 Never lost on a dead channel: a message to someone who gave both a phone and an email has a
 ``standby`` copy on the other channel, sent if the first fails for good (invalid number,
 bounce, undelivered).
+
+In batches: routed reports arrive by the hundred, so ``on_routed_batch`` plans and renders
+every acknowledgement of a batch, claims them all in one transaction (``store.claim_messages``),
+takes the due ones for sending in one conditional update (``store.start_attempts``), sends them
+concurrently (at most ``DeliveryRules.send_concurrency`` at once), settles every outcome in one
+transaction (``store.settle_many``) and publishes the outcome events together, awaiting the
+broker's acknowledgements at the end. The rare paths (a permanent failure, retries given up,
+an opt-out reported by the provider, the fallback to the other channel) go message by message.
+
+The price of batches: a crash while a batch is being sent leaves every message of that batch
+taken for sending as ``unconfirmed`` (the provider may or may not have it, so it is not
+repeated), where one message at a time left at most one; a message still waiting for a free
+sending slot when the worker died is among them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 
@@ -49,7 +63,7 @@ from services.common.sql import Store
 from services.common.streams import PermanentFailure
 from services.feedback import policy, templates
 from services.feedback.coordinators import Directory
-from services.feedback.senders import Outgoing, PermanentSendError, Sender, TransientSendError
+from services.feedback.senders import Outgoing, PermanentSendError, Sender, Sent, TransientSendError
 from services.store import messages as store
 from services.store import repository
 from services.store.models import Message
@@ -57,7 +71,8 @@ from services.store.routing import watch_items_for
 
 log = get_logger(__name__)
 
-Publish = Callable[[FeedbackMessage], Awaitable[None]]
+#: Publishes outcome events: all handed to the broker first, then its acknowledgements awaited.
+Publish = Callable[[Sequence[FeedbackMessage]], Awaitable[None]]
 PublishContact = Callable[[PublicContact], Awaitable[None]]
 Render = Callable[[Channel], templates.Rendered]
 
@@ -85,6 +100,8 @@ class DeliveryRules:
     survey_reply_window: timedelta = timedelta(days=30)
     #: When (UK time) daily digests go to watch coordinators who asked for them.
     digest_at: time = time(18, 0)
+    #: Provider calls in flight at once when a batch of messages is sent.
+    send_concurrency: int = 16
 
 
 def _now() -> datetime:
@@ -112,6 +129,18 @@ class Notifier:
 
     async def on_routed(self, item: RoutedItem) -> None:
         """Acknowledge a routed report: "you said", the reference, who has it."""
+        await self.on_routed_batch([item])
+
+    async def on_routed_batch(self, items: Sequence[RoutedItem]) -> None:
+        """Acknowledge routed reports: the same messages as ``on_routed`` for each, with one
+        transaction to claim them all, one to take the due ones for sending and one to settle them."""
+        at = self._clock()
+        requests: list[store.ClaimRequest] = []
+        for item in items:
+            requests.extend(self._requests(item.reference, "ack", item.contact, self._acknowledgement(item), at))
+        await self._claim_and_attempt(requests, at)
+
+    def _acknowledgement(self, item: RoutedItem) -> Render:
         category = item.contact.report.category
         found = self._categories.categories.get(category)
         label = found.label if found else category
@@ -121,28 +150,31 @@ class Notifier:
                                              destinations=item.destinations, notice=item.informant_notice,
                                              track_url=self._track_url(item.reference) if self._track_url else None)
 
-        await self._deliver(item.reference, "ack", item.contact, render)
+        return render
 
     async def on_update(self, update: CaseUpdate) -> None:
         """Tell the informant what was done ("we did"), and after a closure ask how we did."""
         await self._store.run(repository.record_action, update)
         contact = await self._contact(update.reference)
+        at = self._clock()
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.update(channel, reference=update.reference, update=update)
 
-        await self._deliver(update.reference, f"{update.kind.value}:{update.event_id}", contact, render)
+        requests = self._requests(update.reference, f"{update.kind.value}:{update.event_id}", contact, render, at)
         if update.kind is UpdateKind.CLOSURE:
-            await self._deliver(
+            requests += self._requests(
                 update.reference, "survey", contact,
-                lambda channel: templates.survey(channel, reference=update.reference),
+                lambda channel: templates.survey(channel, reference=update.reference), at,
                 not_before=update.emitted_at + self._rules.survey_delay,
             )
+        await self._claim_and_attempt(requests, at)
 
     async def send_holding_updates(self) -> int:
         """Write to informants of open reports who have heard nothing for a while."""
         at = self._clock()
         silent = await self._store.run(store.silent_reports, at - self._rules.holding_after)
+        requests: list[store.ClaimRequest] = []
         for reference, last in silent:
             contact = await self._contact(reference)
             days = (at - last).days
@@ -150,16 +182,21 @@ class Notifier:
             def render(channel: Channel, reference: str = reference, days: int = days) -> templates.Rendered:
                 return templates.holding(channel, reference=reference, days=days)
 
-            await self._deliver(reference, f"holding:{last:%Y%m%d%H%M}", contact, render)
+            requests += self._requests(reference, f"holding:{last:%Y%m%d%H%M}", contact, render, at)
+        await self._claim_and_attempt(requests, at)
         return len(silent)
 
     async def on_watch_item(self, item: WatchItem) -> None:
         """A redacted item for a watch: to its coordinators now, if they want each item."""
         if item.delivery is not WatchDelivery.PER_ITEM or self._directory is None:
             return
-        for coordinator_id, recipient in self._directory.recipients(item.watch_id, item.coordinator_ids):
-            await self._claim_and_send(item.reference, f"watch:{item.watch_id}:{coordinator_id}", recipient,
-                                       lambda channel: templates.watch_item(channel, item), None)
+        at = self._clock()
+        requests = [
+            self._request(item.reference, f"watch:{item.watch_id}:{coordinator_id}", recipient,
+                          lambda channel: templates.watch_item(channel, item), at)
+            for coordinator_id, recipient in self._directory.recipients(item.watch_id, item.coordinator_ids)
+        ]
+        await self._claim_and_attempt(requests, at)
 
     async def send_digests(self) -> int:
         """Once a day, after ``digest_at`` UK time: each digest watch's items of the last day."""
@@ -171,6 +208,7 @@ class Notifier:
             return 0
         day = local.date().isoformat()
         sent = 0
+        requests: list[store.ClaimRequest] = []
         for watch_id in self._directory.digest_watches():
             rows = await self._store.run(watch_items_for, watch_id, limit=200)
             items = [WatchItem.model_validate(r) for r in rows]
@@ -179,10 +217,11 @@ class Notifier:
                 continue
             render = functools.partial(templates.watch_digest, watch_name=self._directory.watches[watch_id].name,
                                        day=day, items=items)
-            for coordinator_id, recipient in self._directory.recipients(watch_id):
-                await self._claim_and_send(f"DIGEST-{local:%Y%m%d}", f"digest:{watch_id}:{coordinator_id}",
-                                           recipient, render, None)
+            requests += [self._request(f"DIGEST-{local:%Y%m%d}", f"digest:{watch_id}:{coordinator_id}", recipient,
+                                       render, at)
+                         for coordinator_id, recipient in self._directory.recipients(watch_id)]
             sent += 1
+        await self._claim_and_attempt(requests, at)
         return sent
 
     # ---- signals from providers and people --------------------------------------------------
@@ -200,7 +239,7 @@ class Notifier:
         if hard is not None:
             await self._store.run(store.settle, message.id, status=hard,
                                   detail=f"{status.provider} {status.status} {status.error_code or ''}".strip())
-            await self._fall_back(message)
+            await self._fall_back([message])
         elif status.status == "delivered":
             await self._store.run(store.settle, message.id, status="delivered", detail=None)
 
@@ -250,8 +289,7 @@ class Notifier:
         if expired:
             log.warning("sends_unconfirmed_after_crash", count=expired)
         due = await self._store.run(store.due_message_ids, at)
-        for message_id in due:
-            await self.attempt(message_id)
+        await self.attempt_many(due)
         return len(due)
 
     # ---- the machinery --------------------------------------------------------------------
@@ -262,60 +300,64 @@ class Notifier:
             raise PermanentFailure(f"no routed report {reference}")
         return CONTACT.validate_python(found)
 
-    async def _deliver(self, reference: str, trigger: str, contact: PublicContact | ThirdPartyContact,
-                       render: Render, not_before: datetime | None = None) -> None:
+    def _requests(self, reference: str, trigger: str, contact: PublicContact | ThirdPartyContact, render: Render,
+                  at: datetime, not_before: datetime | None = None) -> list[store.ClaimRequest]:
+        """What to claim for one event: a ``suppressed`` record for each person not written to,
+        and a request per recipient. Pure."""
         sensitive = self._categories.is_sensitive(contact.report.category)
         plan = policy.plan(contact, sensitive=sensitive)
-        for skipped in plan.suppressed:
-            await self._store.run(
-                store.claim_message, key=policy.message_key(reference, trigger, skipped.role, "none"),
-                reference=reference, trigger=trigger, role=skipped.role, channel="none", recipient="", body="",
-                status="suppressed", detail=skipped.reason,
+        requests = [
+            store.ClaimRequest(store.Draft(
+                key=policy.message_key(reference, trigger, skipped.role, "none"), reference=reference,
+                trigger=trigger, role=skipped.role, channel="none", recipient="", body="", status="suppressed",
+                detail=skipped.reason,
+            ))
+            for skipped in plan.suppressed
+        ]
+        requests += [self._request(reference, trigger, recipient, render, at, not_before)
+                     for recipient in plan.recipients]
+        return requests
+
+    def _request(self, reference: str, trigger: str, recipient: policy.Recipient, render: Render, at: datetime,
+                 not_before: datetime | None = None) -> store.ClaimRequest:
+        """One recipient's message on their channel, and on their other channel if they gave one,
+        each due at the first moment it may go. Pure."""
+        start = max(at, not_before or at)
+
+        def draft(person: policy.Recipient) -> store.Draft:
+            rendered = render(person.channel)
+            return store.Draft(
+                key=policy.message_key(reference, trigger, person.role, person.channel), reference=reference,
+                trigger=trigger, role=person.role, channel=person.channel.value, recipient=person.address,
+                body=rendered.body, subject=rendered.subject, html=rendered.html,
+                due_at=policy.earliest_send(person.channel, start, windows=person.windows, quiet=self._rules.quiet),
             )
-            metrics.MESSAGES_SUPPRESSED.labels(skipped.reason).inc()
-            log.info("message_suppressed", reference=reference, trigger=trigger, role=skipped.role,
-                     reason=skipped.reason)
-        for recipient in plan.recipients:
-            await self._claim_and_send(reference, trigger, recipient, render, not_before)
 
-    async def _claim_and_send(self, reference: str, trigger: str, recipient: policy.Recipient, render: Render,
-                              not_before: datetime | None) -> None:
-        chosen: policy.Recipient | None = recipient
-        for candidate in (recipient, recipient.fallback):
-            if candidate is None:
-                continue
-            reason = await self._store.run(store.opt_out_reason, candidate.channel.value,
-                                           store.address_digest(candidate.address))
-            if reason is None:
-                chosen = candidate
-                break
-            await self._claim(reference, trigger, candidate, render, status="opted_out", detail=reason)
-            metrics.MESSAGES_SUPPRESSED.labels("opted_out").inc()
-            chosen = None
-        if chosen is None:
+        return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
+
+    async def _claim_and_attempt(self, requests: Sequence[store.ClaimRequest], at: datetime) -> None:
+        """Claim every request's messages in one transaction, then attempt the new ones that are due."""
+        if not requests:
             return
-        at = self._clock()
-        due = policy.earliest_send(chosen.channel, max(at, not_before or at), windows=chosen.windows,
-                                   quiet=self._rules.quiet)
-        claim = await self._claim(reference, trigger, chosen, render, due_at=due)
-        if chosen is recipient and recipient.fallback is not None:
-            await self._claim(reference, trigger, recipient.fallback, render, status="standby")
-        if claim.new and due <= at:
-            await self.attempt(claim.message_id)
-        elif claim.new:
-            log.info("message_scheduled", reference=reference, trigger=trigger, channel=chosen.channel.value,
-                     due_at=due.isoformat())
-
-    async def _claim(self, reference: str, trigger: str, recipient: policy.Recipient, render: Render, *,
-                     status: str = "scheduled", due_at: datetime | None = None,
-                     detail: str | None = None) -> store.Claim:
-        rendered = render(recipient.channel)
-        return await self._store.run(
-            store.claim_message, key=policy.message_key(reference, trigger, recipient.role, recipient.channel),
-            reference=reference, trigger=trigger, role=recipient.role, channel=recipient.channel.value,
-            recipient=recipient.address, body=rendered.body, subject=rendered.subject, html=rendered.html,
-            due_at=due_at, status=status, detail=detail,
-        )
+        claimed = await self._store.run(store.claim_messages, requests)
+        due: list[int] = []
+        for result in claimed:
+            for row in result.choice.rows:
+                if row.status == "opted_out":
+                    metrics.MESSAGES_SUPPRESSED.labels("opted_out").inc()
+                elif row.status == "suppressed":
+                    metrics.MESSAGES_SUPPRESSED.labels(row.detail or "").inc()
+                    log.info("message_suppressed", reference=row.reference, trigger=row.trigger, role=row.role,
+                             reason=row.detail)
+            chosen, claim = result.choice.chosen, result.claim
+            if chosen is None or claim is None or not claim.new:
+                continue
+            if chosen.due_at is None or chosen.due_at <= at:
+                due.append(claim.message_id)
+            else:
+                log.info("message_scheduled", reference=chosen.reference, trigger=chosen.trigger,
+                         channel=chosen.channel, due_at=chosen.due_at.isoformat())
+        await self.attempt_many(due)
 
     def _outgoing(self, message: Message) -> Outgoing:
         channel = Channel(message.channel)
@@ -332,64 +374,95 @@ class Notifier:
 
     async def attempt(self, message_id: int) -> None:
         """One attempt at one message, if it is due and nobody else holds it."""
-        message = await self._store.run(store.start_attempt, message_id, self._clock())
-        if message is None:
+        await self.attempt_many([message_id])
+
+    async def attempt_many(self, message_ids: Sequence[int]) -> None:
+        """One attempt at each of these messages that is due and that nobody else holds: one
+        transaction takes them for sending, the providers are called concurrently, one
+        transaction settles every outcome, and their events are published together."""
+        if not message_ids:
             return
-        sender = self._senders[Channel(message.channel)]
-        try:
-            sent = await sender.send(self._outgoing(message))
-        except PermanentSendError as exc:
-            if exc.code == TWILIO_UNSUBSCRIBED:
-                await self._opt_out(message, f"twilio {exc.code}")
-                await self._settle(message, "opted_out", sender.name, detail=str(exc))
+        taken = await self._store.run(store.start_attempts, list(message_ids), self._clock())
+        if not taken:
+            return
+        slots = asyncio.Semaphore(max(1, self._rules.send_concurrency))
+
+        async def send(message: Message) -> Sent:
+            async with slots:
+                return await self._senders[Channel(message.channel)].send(self._outgoing(message))
+
+        results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
+        outcomes: list[store.Outcome] = []
+        failed: list[Message] = []
+        unexpected: BaseException | None = None
+        for message, result in zip(taken, results, strict=True):
+            provider = self._senders[Channel(message.channel)].name
+            if isinstance(result, Sent):
+                status = "outbox" if result.provider == "outbox" else "sent"
+                outcomes.append(store.Outcome(message.id, status, provider, provider_id=result.provider_id))
+            elif isinstance(result, PermanentSendError):
+                if result.code == TWILIO_UNSUBSCRIBED:
+                    await self._opt_out(message, f"twilio {result.code}")
+                    outcomes.append(store.Outcome(message.id, "opted_out", provider, detail=str(result)))
+                else:
+                    outcomes.append(store.Outcome(message.id, "failed", provider, detail=str(result)))
+                failed.append(message)
+            elif isinstance(result, TransientSendError):
+                if message.attempts >= self._rules.attempts:
+                    outcomes.append(store.Outcome(message.id, "failed", provider,
+                                                  detail=f"gave up after {message.attempts} attempts: {result}"))
+                    failed.append(message)
+                    continue
+                delay = policy.retry_delay(message.attempts, base=self._rules.backoff_base,
+                                           cap=self._rules.backoff_cap, jitter=random.random())
+                outcomes.append(store.Outcome(message.id, "retrying", provider, detail=str(result),
+                                              due_at=self._clock() + timedelta(seconds=delay)))
+                metrics.MESSAGES.labels(message.channel, "retrying").inc()
+                log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
+                            attempt=message.attempts, delay=round(delay, 2), detail=str(result))
             else:
-                await self._settle(message, "failed", sender.name, detail=str(exc))
-            await self._fall_back(message)
-            return
-        except TransientSendError as exc:
-            if message.attempts >= self._rules.attempts:
-                await self._settle(message, "failed", sender.name,
-                                   detail=f"gave up after {message.attempts} attempts: {exc}")
-                await self._fall_back(message)
-                return
-            delay = policy.retry_delay(message.attempts, base=self._rules.backoff_base,
-                                       cap=self._rules.backoff_cap, jitter=random.random())
-            await self._store.run(store.settle, message.id, status="retrying", provider=sender.name, detail=str(exc),
-                                  due_at=self._clock() + timedelta(seconds=delay))
-            metrics.MESSAGES.labels(message.channel, "retrying").inc()
-            log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
-                        attempt=message.attempts, delay=round(delay, 2), detail=str(exc))
-            return
-        await self._settle(message, "outbox" if sent.provider == "outbox" else "sent", sender.name,
-                           provider_id=sent.provider_id)
+                # Left ``sending``: after the lease it is marked unconfirmed, never sent again blindly.
+                log.error("send_failed_unexpectedly", reference=message.reference, trigger=message.trigger,
+                          channel=message.channel, error=type(result).__name__)
+                unexpected = unexpected or result
+        await self._store.run(store.settle_many, outcomes)
+        by_id = {m.id: m for m in taken}
+        events = []
+        for outcome in outcomes:
+            if outcome.status == "retrying":
+                continue
+            message = by_id[outcome.message_id]
+            log.info(f"message_{outcome.status}", reference=message.reference, trigger=message.trigger,
+                     channel=message.channel, attempts=message.attempts, detail=outcome.detail)
+            events.append(FeedbackMessage(
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{message.key}:{outcome.status}"),
+                message_key=message.key, reference=message.reference, trigger=message.trigger,
+                channel=Channel(message.channel), status=outcome.status,
+                provider_id=outcome.provider_id, detail=outcome.detail,
+            ))
+        if events:
+            await self._publish(events)
+        await self._fall_back(failed)
+        if unexpected is not None:
+            raise unexpected
 
-    async def _settle(self, message: Message, status: str, provider: str, *, provider_id: str | None = None,
-                      detail: str | None = None) -> None:
-        await self._store.run(store.settle, message.id, status=status, provider=provider, provider_id=provider_id,
-                              detail=detail)
-        log.info(f"message_{status}", reference=message.reference, trigger=message.trigger,
-                 channel=message.channel, attempts=message.attempts, detail=detail)
-        await self._publish(FeedbackMessage(
-            event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{message.key}:{status}"),
-            message_key=message.key, reference=message.reference, trigger=message.trigger,
-            channel=Channel(message.channel), status=status,
-            provider_id=provider_id, detail=detail,
-        ))
-
-    async def _fall_back(self, message: Message) -> None:
-        """Send the standby copy on the person's other channel, if there is one."""
-        other = Channel.EMAIL if message.channel == Channel.SMS.value else Channel.SMS
-        key = policy.message_key(message.reference, message.trigger, message.role, other)
-        due = policy.earliest_send(other, self._clock(), quiet=self._rules.quiet)
-        standby = await self._store.run(store.activate_standby, key, due)
-        if standby is None:
-            return
-        reason = await self._store.run(store.opt_out_reason, other.value, standby.address_digest or "")
-        if reason is not None:
-            await self._store.run(store.settle, standby.id, status="opted_out", detail=reason)
-            return
-        log.info("falling_back", reference=message.reference, trigger=message.trigger, to_channel=other.value)
-        await self.attempt(standby.id)
+    async def _fall_back(self, messages: Sequence[Message]) -> None:
+        """Send the standby copies on these people's other channels, where there are any."""
+        woken: list[int] = []
+        for message in messages:
+            other = Channel.EMAIL if message.channel == Channel.SMS.value else Channel.SMS
+            key = policy.message_key(message.reference, message.trigger, message.role, other)
+            due = policy.earliest_send(other, self._clock(), quiet=self._rules.quiet)
+            standby = await self._store.run(store.activate_standby, key, due)
+            if standby is None:
+                continue
+            reason = await self._store.run(store.opt_out_reason, other.value, standby.address_digest or "")
+            if reason is not None:
+                await self._store.run(store.settle, standby.id, status="opted_out", detail=reason)
+                continue
+            log.info("falling_back", reference=message.reference, trigger=message.trigger, to_channel=other.value)
+            woken.append(standby.id)
+        await self.attempt_many(woken)
 
     async def _opt_out(self, message: Message, source: str) -> None:
         if message.address_digest:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
+from pydantic import Field
+
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
 from services.common.settings import CommonSettings
 
@@ -28,6 +30,8 @@ class FeedbackSettings(CommonSettings):
     #: First retry delay in seconds; doubles each attempt (with jitter) up to the cap.
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0
+    #: Provider calls in flight at once when a batch of acknowledgements (or due messages) is sent.
+    send_concurrency: int = Field(default=16, ge=1)
     #: SMS quiet hours, UK local time (HH:MM); SMS due inside them waits until the end.
     sms_quiet_start: time = time(21, 0)
     sms_quiet_end: time = time(8, 0)

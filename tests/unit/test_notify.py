@@ -70,8 +70,8 @@ class World:
         self.contacts: list[PublicContact] = []
         self.now = NOON
 
-        async def publish(message):
-            self.published.append(message)
+        async def publish(messages):
+            self.published.extend(messages)
 
         async def publish_contact(contact):
             self.contacts.append(contact)
@@ -367,3 +367,219 @@ def test_digest_watches_get_one_message_a_day_after_the_digest_time(coordinated)
     assert len(world.email.sent) == 1 and len(world.sms.sent) == 1
     assert all(r.reference in world.email.sent[0].body for r in reports)
     assert "3 new report(s)" in world.sms.sent[0].body
+
+
+# ---- batches of routed reports ---------------------------------------------------------------
+
+class FailingFor(RecordingSender):
+    """Fails the next send to each listed recipient once, with the given error."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.fail_once: dict[str, Exception] = {}
+        self.calls: list[str] = []
+
+    async def send(self, message: Outgoing) -> Sent:
+        self.calls.append(message.to)
+        if message.to in self.fail_once:
+            raise self.fail_once.pop(message.to)
+        self.sent.append(message)
+        return Sent(self.name, f"{self.name}-{len(self.sent)}")
+
+
+def contact(category: str, informant: Informant | None, reference: str) -> PublicContact:
+    return PublicContact(
+        reference=reference,
+        report=ReportDetails(category=category, description="x", location=Location(postcode="MK42 8AA")),
+        informant=informant,
+    )
+
+
+def mixed_batch() -> tuple[list, list[str]]:
+    """Routed items covering each way an acknowledgement can go, and the numbers that opted out of SMS."""
+    window = SafeWindow(days=("mon", "tue", "wed", "thu", "fri"), start=time(9), end=time(15))
+    safe_email = Informant(email="safe@example.org", phone="+447700900210", preferences=ContactPreferences(
+        channel="email", safe_to_contact=True, safe_windows=(window,)))
+    people = [
+        ("speeding", Informant(phone="+447700900201")),                                  # SMS
+        ("speeding", Informant(phone="+447700900202", email="both@example.org")),        # SMS, email on standby
+        ("speeding", Informant(email="only@example.org")),                               # email
+        ("speeding", Informant(phone="+447700900203", email="fallback@example.org")),    # SMS opted out: email
+        ("speeding", Informant(phone="+447700900204")),                                  # SMS opted out
+        ("domestic-abuse", Informant(phone="+447700900205")),                            # sensitive, not safe
+        ("domestic-abuse", safe_email),                                                  # sensitive, in a window
+        ("speeding", None),                                                              # anonymous
+    ]
+    config = load_routing_config()
+    items = [routed_item(contact(category, person, new_reference()), config) for category, person in people]
+    return items, ["+447700900203", "+447700900204"]
+
+
+def prepared(tmp_path, name: str, items, stopped: list[str], now: datetime) -> World:
+    path = tmp_path / name
+    path.mkdir()
+    world = World(path)
+    world.now = now
+    with world.sessions() as s:
+        for item in items:
+            repository.record_routing(s, item)
+    for number in stopped:
+        world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=number, body="STOP")))
+    return world
+
+
+def outcome(world: World, items) -> list[tuple]:
+    rows = [m for item in items for m in world.messages(item.reference)]
+    return sorted((m.key, m.role, m.channel, m.status, m.body, m.subject, m.html, m.due_at, m.attempts, m.detail,
+                   m.recipient) for m in rows)
+
+
+def sent(sender: RecordingSender) -> list[tuple]:
+    return sorted((m.to, m.body, m.subject) for m in sender.sent)
+
+
+@pytest.mark.parametrize("now", [NOON, datetime(2026, 11, 23, 22, 30, tzinfo=UTC)], ids=["noon", "quiet-hours"])
+def test_a_batch_gives_exactly_the_messages_of_one_at_a_time(tmp_path, now):
+    items, stopped = mixed_batch()
+    alone = prepared(tmp_path, "alone", items, stopped, now)
+    batched = prepared(tmp_path, "batched", items, stopped, now)
+    for item in items:
+        alone.run(alone.notifier.on_routed(item))
+    batched.run(batched.notifier.on_routed_batch(items))
+    assert outcome(batched, items) == outcome(alone, items)
+    assert sent(batched.sms) == sent(alone.sms) and sent(batched.email) == sent(alone.email)
+    assert sorted((m.message_key, m.status) for m in batched.published) == sorted(
+        (m.message_key, m.status) for m in alone.published)
+    statuses = {(m.reference, m.channel): m.status for item in items for m in batched.messages(item.reference)}
+    assert set(statuses.values()) >= {"suppressed", "opted_out", "standby"}  # the batch covered every way
+    # and the timer, later, sends what waited (quiet hours, the safe window) the same way
+    alone.tick(timedelta(days=1))
+    batched.tick(timedelta(days=1))
+    assert outcome(batched, items) == outcome(alone, items)
+    assert sent(batched.sms) == sent(alone.sms) and sent(batched.email) == sent(alone.email)
+
+
+def test_replaying_a_batch_sends_nothing_new(world):
+    items = [world.routed(informant=Informant(phone=f"+4477009002{i:02d}", email=f"r{i}@example.org"))
+             for i in range(5)]
+    world.run(world.notifier.on_routed_batch(items))
+    before = outcome(world, items), len(world.sms.sent), len(world.email.sent), len(world.published)
+    world.run(world.notifier.on_routed_batch(items))
+    world.run(world.notifier.on_routed_batch(items[::-1] + items))
+    assert (outcome(world, items), len(world.sms.sent), len(world.email.sent), len(world.published)) == before
+    assert before[1] == 5 and before[2] == 0
+
+
+def test_the_same_report_twice_in_one_batch_is_sent_once(world):
+    item = world.routed()
+    world.run(world.notifier.on_routed_batch([item, item, item]))
+    assert len(world.sms.sent) == 1 and [m.status for m in world.published] == ["sent"]
+
+
+def test_a_429_for_one_message_of_a_batch_retries_only_that_one(world):
+    world.sms = world.notifier._senders[Channel.SMS] = FailingFor("twilio")
+    numbers = [f"+4477009003{i:02d}" for i in range(4)]
+    world.sms.fail_once[numbers[2]] = TransientSendError("twilio 429", "20429")
+    items = [world.routed(informant=Informant(phone=n)) for n in numbers]
+    world.run(world.notifier.on_routed_batch(items))
+    by_number = {m.recipient: (m.status, m.attempts) for item in items for m in world.messages(item.reference)}
+    assert by_number == {numbers[0]: ("sent", 1), numbers[1]: ("sent", 1), numbers[2]: ("retrying", 1),
+                         numbers[3]: ("sent", 1)}
+    assert sorted(m.status for m in world.published) == ["sent"] * 3
+    world.tick(timedelta(seconds=30))
+    assert sorted(world.sms.calls) == sorted([*numbers, numbers[2]])  # one more call, for that one only
+    assert sorted(m.to for m in world.sms.sent) == numbers
+    (retried,) = world.messages(items[2].reference)
+    assert (retried.status, retried.attempts) == ("sent", 2)
+
+
+def test_a_permanent_failure_in_a_batch_falls_back_for_that_person_only(world):
+    world.sms = world.notifier._senders[Channel.SMS] = FailingFor("twilio")
+    world.sms.fail_once["+447700900401"] = PermanentSendError("twilio 400 code 21610", "21610")
+    items = [world.routed(informant=Informant(phone=f"+4477009004{i:02d}", email=f"p{i}@example.org"))
+             for i in range(3)]
+    world.run(world.notifier.on_routed_batch(items))
+    assert [m.to for m in world.email.sent] == ["p1@example.org"]
+    assert {m.channel: m.status for m in world.messages(items[1].reference)} == {"sms": "opted_out", "email": "sent"}
+    for other in (items[0], items[2]):
+        assert {m.channel: m.status for m in world.messages(other.reference)} == {"sms": "sent", "email": "standby"}
+    with world.sessions() as s:
+        assert store.opt_out_reason(s, "sms", store.address_digest("+447700900401")) is not None
+
+
+def test_attempt_many_never_sends_what_another_call_took(world):
+    world.now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # quiet hours: the SMS wait, claimed
+    items = [world.routed(informant=Informant(phone=f"+4477009005{i:02d}")) for i in range(6)]
+    world.run(world.notifier.on_routed_batch(items))
+    ids = [m.id for item in items for m in world.messages(item.reference)]
+    assert world.sms.sent == [] and len(ids) == 6
+    world.now = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+    with world.sessions() as s:  # another worker took two of them
+        taken = store.start_attempts(s, ids[:2], world.now)
+    assert [m.id for m in taken] == ids[:2]
+
+    async def race():
+        await asyncio.gather(*(world.notifier.attempt_many(ids) for _ in range(4)))
+
+    world.run(race())
+    assert sorted(m.to for m in world.sms.sent) == sorted(f"+4477009005{i:02d}" for i in range(2, 6))
+    statuses = [world.messages(item.reference)[0].status for item in items]
+    assert statuses == ["sending", "sending", "sent", "sent", "sent", "sent"]
+    world.run(world.notifier.attempt_many(ids))
+    assert len(world.sms.sent) == 4
+
+
+def test_start_attempts_takes_only_due_messages_once(world):
+    world.now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
+    texted, emailed = world.routed(), world.routed(informant=Informant(email=EMAIL))
+    world.email.failures = [TransientSendError("sendgrid 503")]
+    world.run(world.notifier.on_routed_batch([texted, emailed]))
+    ids = [world.messages(texted.reference)[0].id, world.messages(emailed.reference)[0].id]
+    with world.sessions() as s:  # the SMS waits for 08:00, the email for its retry
+        assert store.start_attempts(s, ids, world.now) == []
+    with world.sessions() as s:
+        assert [m.id for m in store.start_attempts(s, ids, world.now + timedelta(hours=10))] == ids
+    with world.sessions() as s:
+        assert store.start_attempts(s, ids, world.now + timedelta(hours=10)) == []
+
+
+def test_the_channel_choice_is_the_first_not_opted_out():
+    def draft(channel: str, recipient: str) -> store.Draft:
+        return store.Draft(key=f"R:ack:informant:{channel}", reference="R", trigger="ack", role="informant",
+                           channel=channel, recipient=recipient, body=channel, due_at=NOON)
+
+    sms, email = draft("sms", PHONE), draft("email", EMAIL)
+    stopped = {("sms", store.address_digest(PHONE)): "opted out (sms STOP)"}
+    both = {**stopped, ("email", store.address_digest(EMAIL)): "opted out (email link)"}
+
+    first = store.choose(store.ClaimRequest(sms, email), {})
+    assert first.chosen == sms and [(r.channel, r.status) for r in first.rows] == [("sms", "scheduled"),
+                                                                                   ("email", "standby")]
+    assert first.rows[1].due_at is None
+    other = store.choose(store.ClaimRequest(sms, email), stopped)
+    assert other.chosen == email
+    assert [(r.channel, r.status, r.detail) for r in other.rows] == [("sms", "opted_out", "opted out (sms STOP)"),
+                                                                     ("email", "scheduled", None)]
+    assert store.choose(store.ClaimRequest(sms), stopped).chosen is None
+    none = store.choose(store.ClaimRequest(sms, email), both)
+    assert none.chosen is None and [r.status for r in none.rows] == ["opted_out", "opted_out"]
+    skipped = store.Draft(key="R:ack:informant:none", reference="R", trigger="ack", role="informant",
+                          channel="none", recipient="", body="", status="suppressed", detail="anonymous")
+    assert store.choose(store.ClaimRequest(skipped), both) == store.Choice((skipped,), None)
+
+
+def test_a_claim_made_elsewhere_between_the_lookup_and_the_insert_is_found(world, monkeypatch):
+    item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
+    other = world.routed(informant=Informant(phone="+447700900601"))
+    with world.sessions() as s:  # another worker's claim of the first report's SMS
+        elsewhere = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
+                                        trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
+                                        due_at=world.now)
+    real = store._chunks
+    # the lookup of existing keys misses it, as if it were committed just after the lookup
+    monkeypatch.setattr(store, "_chunks", lambda values, size=store.CHUNK: iter(()) if values and isinstance(
+        values[0], str) and ":ack:" in values[0] else real(values, size))
+    world.run(world.notifier.on_routed_batch([item, other]))
+    assert [m.to for m in world.sms.sent] == ["+447700900601"]
+    statuses = {m.channel: (m.id, m.status) for m in world.messages(item.reference)}
+    assert statuses == {"sms": (elsewhere.message_id, "scheduled"), "email": (statuses["email"][0], "standby")}

@@ -17,17 +17,18 @@ Never lost on a dead channel: a message to someone who gave both a phone and an 
 bounce, undelivered).
 
 In batches: routed reports arrive by the hundred, so ``on_routed_batch`` plans and renders
-every acknowledgement of a batch, claims them all in one transaction (``store.claim_messages``),
-takes the due ones for sending in one conditional update (``store.start_attempts``), sends them
-concurrently (at most ``DeliveryRules.send_concurrency`` at once), settles every outcome in one
-transaction (``store.settle_many``) and publishes the outcome events together, awaiting the
-broker's acknowledgements at the end. The rare paths (a permanent failure, retries given up,
-an opt-out reported by the provider, the fallback to the other channel) go message by message.
+every acknowledgement of a batch and claims them all in one transaction
+(``store.claim_messages``). The due ones are then sent a slice of ``send_concurrency`` at a
+time: one conditional update takes the slice for sending (``store.start_attempts``), the
+providers are called concurrently, one transaction settles every outcome
+(``store.settle_many``) and the outcome events are published together. The rare paths (a
+permanent failure, retries given up, an opt-out reported by the provider, the fallback to the
+other channel) go message by message.
 
-The price of batches: a crash while a batch is being sent leaves every message of that batch
-taken for sending as ``unconfirmed`` (the provider may or may not have it, so it is not
-repeated), where one message at a time left at most one; a message still waiting for a free
-sending slot when the worker died is among them.
+The price of batches: a crash while a slice is being sent leaves every message of that slice
+as ``unconfirmed`` (the provider may or may not have it, so it is not repeated), where one
+message at a time left at most one. Messages of the batch not yet taken stay ``scheduled``
+and the timer sends them.
 """
 
 from __future__ import annotations
@@ -377,19 +378,25 @@ class Notifier:
         await self.attempt_many([message_id])
 
     async def attempt_many(self, message_ids: Sequence[int]) -> None:
-        """One attempt at each of these messages that is due and that nobody else holds: one
-        transaction takes them for sending, the providers are called concurrently, one
-        transaction settles every outcome, and their events are published together."""
+        """One attempt at each of these messages that is due and that nobody else holds, a
+        slice of ``send_concurrency`` at a time: one transaction takes the slice for sending,
+        the providers are called concurrently, one transaction settles every outcome, and their
+        events are published together. Only messages whose provider call is under way are
+        ``sending``, so a crash leaves at most one slice unconfirmed."""
+        ids = list(message_ids)
+        size = max(1, self._rules.send_concurrency)
+        for start in range(0, len(ids), size):
+            await self._attempt_slice(ids[start:start + size])
+
+    async def _attempt_slice(self, message_ids: list[int]) -> None:
         if not message_ids:
             return
-        taken = await self._store.run(store.start_attempts, list(message_ids), self._clock())
+        taken = await self._store.run(store.start_attempts, message_ids, self._clock())
         if not taken:
             return
-        slots = asyncio.Semaphore(max(1, self._rules.send_concurrency))
 
         async def send(message: Message) -> Sent:
-            async with slots:
-                return await self._senders[Channel(message.channel)].send(self._outgoing(message))
+            return await self._senders[Channel(message.channel)].send(self._outgoing(message))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []

@@ -5,8 +5,10 @@ PostgreSQL in the integration tests)."""
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.router.clustering import (
     ClusterParams,
@@ -135,7 +137,7 @@ def batch_of(n: int, seed: int) -> list[ClusterRequest]:
     return requests
 
 
-def sessions_at(path) -> object:
+def sessions_at(path: Path) -> sessionmaker[Session]:
     url = f"sqlite:///{path}"
     migrate(url)
     return make_sessions(make_engine(url))

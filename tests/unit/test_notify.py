@@ -583,3 +583,25 @@ def test_a_claim_made_elsewhere_between_the_lookup_and_the_insert_is_found(world
     assert [m.to for m in world.sms.sent] == ["+447700900601"]
     statuses = {m.channel: (m.id, m.status) for m in world.messages(item.reference)}
     assert statuses == {"sms": (elsewhere.message_id, "scheduled"), "email": (statuses["email"][0], "standby")}
+
+
+def test_a_batch_is_taken_for_sending_a_slice_at_a_time(tmp_path):
+    """Only the messages whose provider call is under way are ``sending``: a crash mid-batch
+    leaves at most one slice unconfirmed, and the rest are still ``scheduled`` for the timer."""
+    world = World(tmp_path)
+    world.notifier._rules = DeliveryRules(send_concurrency=3)
+    items = [world.routed() for _ in range(8)]
+    in_flight: list[list[str]] = []
+
+    class Watching(RecordingSender):
+        async def send(self, message: Outgoing) -> Sent:
+            with world.sessions() as s:
+                statuses = [m.status for i in items for m in store.messages_for(s, i.reference)]
+            in_flight.append(sorted(statuses))
+            return await super().send(message)
+
+    world.notifier._senders[Channel.SMS] = world.sms = Watching("twilio")
+    world.run(world.notifier.on_routed_batch(items))
+    assert len(world.sms.sent) == 8
+    assert max(statuses.count("sending") for statuses in in_flight) == 3
+    assert in_flight[0].count("scheduled") == 5  # the first slice is out; the others wait their turn

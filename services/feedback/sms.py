@@ -46,7 +46,7 @@ def is_gsm7(text: str) -> bool:
 
 
 def septets(text: str) -> int:
-    return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+    return len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
 
 
 def segments(text: str) -> int:
@@ -68,7 +68,10 @@ def fit(template: str, variable: str, max_segments: int = MAX_SEGMENTS) -> str:
     if septets(full) <= budget:
         return full
     room = budget - septets(template.replace("{text}", "")) - 3
-    cut = variable
-    while cut and septets(cut) > room:
-        cut = cut[:-1]
-    return template.replace("{text}", cut.rstrip() + "...")
+    used, keep = 0, 0
+    for ch in variable:
+        used += 2 if ch in GSM7_EXTENDED else 1
+        if used > room:
+            break
+        keep += 1
+    return template.replace("{text}", variable[:keep].rstrip() + "...")

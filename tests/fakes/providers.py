@@ -108,6 +108,9 @@ class _Reply:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a worker sending a slice of 16 at once would have
+    # connections dropped and retried a second later, and measure the fake, not itself.
+    request_queue_size = 128
     fake: _FakeServer[Any]
 
 

@@ -45,7 +45,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,6 +229,29 @@ class Kafka:
         futures = [await self._producer.send(topic, key=key, value=value) for topic, key, value in records]
         await asyncio.gather(*futures)
         return time.monotonic() - start
+
+    async def read(self, topic: str, start: dict[int, int]) -> list[bytes]:
+        """Every value written to ``topic`` from ``start`` (partition -> offset) to its end now."""
+        ends = await self.end_offsets(topic)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        values: list[bytes] = []
+        try:
+            wanted = {TopicPartition(topic, p): end for p, end in ends.items() if end > start.get(p, 0)}
+            consumer.assign(list(wanted))
+            for tp in wanted:
+                consumer.seek(tp, start.get(tp.partition, 0))
+            while wanted:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                for tp, records in batches.items():
+                    values.extend(r.value for r in records if r.value is not None and r.offset < wanted.get(tp, 0))
+                    if tp in wanted and records and records[-1].offset + 1 >= wanted[tp]:
+                        del wanted[tp]
+                if not batches:
+                    break
+        finally:
+            await consumer.stop()
+        return values
 
     async def skip_to_end(self, group_id: str, topics: list[str]) -> None:
         """Commit the end of ``topics`` for a consumer group nobody has joined yet, so that its
@@ -606,6 +629,10 @@ class Bench:
             await self.kafka.wait_group(env["ROUTER_APP_ID"], 1)
             await self.kafka.wait_group(env["FEEDBACK_APP_ID"], 1)
             cpu_before = {name: cpu_seconds(pid_of(s)) for name, s in procs.items()}
+            routed_from = await self.kafka.end_offsets(REPORTS_ROUTED.name)
+            profilers = {name: Profiler(pid_of(procs[name]), min(plan.window, plan.e2e_seconds),
+                                        OUT / f"profile-e2e-{name}.txt")
+                         for name in ("router", "feedback", "intake")} if self.profile else {}
             url = f"http://127.0.0.1:{procs['intake'].port}"
             accepted: dict[str, float] = {}
             statuses: Counter[int] = Counter()
@@ -660,6 +687,14 @@ class Bench:
                 await asyncio.sleep(0.5)
             drain_s = time.monotonic() - t0 - submit_s
             latencies = [(delivered[ref] - at) * 1000 for ref, at in accepted.items() if ref in delivered]
+            # Where the time goes: 202 -> the router's decision (its emitted_at), and from there
+            # -> the SMS at the fake provider.
+            decided: dict[str, float] = {}
+            for raw in await self.kafka.read(REPORTS_ROUTED.name, routed_from):
+                event = json.loads(raw)
+                decided.setdefault(event["reference"], datetime.fromisoformat(event["emitted_at"]).timestamp())
+            to_router = [(decided[ref] - at) * 1000 for ref, at in accepted.items() if ref in decided]
+            to_sms = [(delivered[ref] - decided[ref]) * 1000 for ref in accepted if ref in decided and ref in delivered]
             cpu = {name: cpu_seconds(pid_of(s)) - cpu_before[name] for name, s in procs.items()}
             return {
                 "rate_asked": plan.e2e_rate, "seconds": plan.e2e_seconds, "submitted": total,
@@ -673,8 +708,11 @@ class Bench:
                 "lost": len(accepted) - len(delivered), "drain_limit_s": plan.drain_seconds,
                 "drain_after_last_submission_s": round(drain_s, 1),
                 "latency_ms": distribution(latencies),
+                "latency_202_to_routing_decision_ms": distribution(to_router),
+                "latency_routing_decision_to_sms_ms": distribution(to_sms),
                 "peak_rss_mb": {name: peak_rss_mb(pid_of(s)) for name, s in procs.items()},
                 "cpu_ms_per_report": {name: round(1000 * c / max(1, len(accepted)), 2) for name, c in cpu.items()},
+                "profile": {name: profiler.finish() for name, profiler in profilers.items()},
             }
         finally:
             self.services.stop()
@@ -835,10 +873,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", default=os.environ.get("BENCH_PROFILE", "") not in ("", "0"),
                         help="py-spy the router and feedback runs (also BENCH_PROFILE=1)")
     parser.add_argument("--json", type=Path, default=OUT / "results.json")
+    parser.add_argument("--e2e-rate", type=float, help="reports a second offered end to end (default 100)")
     parser.add_argument("--only", action="append", choices=STEPS, metavar="STEP",
                         help=f"run only this measurement (repeatable): {', '.join(STEPS)}")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    if args.e2e_rate:
+        plan = replace(plan, e2e_rate=args.e2e_rate)
     OUT.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
     started_at = datetime.now(UTC)

@@ -7,8 +7,9 @@ import asyncio
 from datetime import UTC, timedelta
 
 import faust
+from sqlalchemy.orm import Session
 
-from schemas import PublicContact, ThirdPartyContact
+from schemas import PublicContact, RoutedItem, ThirdPartyContact, WatchItem
 from schemas.events import CONTACT
 from schemas.topics import (
     CONTACTS_PUBLIC,
@@ -24,7 +25,7 @@ from services.common.logging import get_logger
 from services.common.sql import Store
 from services.common.streams import process
 from services.router import clustering
-from services.router.clusters import ClusterRequest, assign_clusters
+from services.router.clusters import ClusterRequest, place_in_clusters
 from services.router.config import RoutingConfig, load_routing_config
 from services.router.routing import Decision, cluster_label_for, decide, routed_item, watch_items
 from services.router.settings import RouterSettings
@@ -69,19 +70,27 @@ def create_app(settings: RouterSettings) -> faust.App:
     params = config.rules.clustering
     cluster_params = clustering.ClusterParams(params.distance_m, timedelta(days=params.window_days))
 
-    async def handle_batch(batch: list[PublicContact | ThirdPartyContact]) -> None:
-        """Route a batch: decide each report (pure), place them in clusters and record the
-        decisions (two transactions for the batch), then publish every output and wait for
-        the broker to have them all before the batch is acknowledged."""
+    def route(session: Session, batch: list[PublicContact | ThirdPartyContact]
+              ) -> tuple[list[RoutedItem], list[tuple[WatchItem, ...]]]:
+        """Decide each report (pure), place the batch in clusters and record the decisions and
+        watch items, in one transaction. Runs in the store's thread."""
         decisions = [decide(contact, config) for contact in batch]
         requests = [cluster_request(c, d, config) for c, d in zip(batch, decisions, strict=True)]
-        placed = iter(await store.run(assign_clusters, [r for r in requests if r is not None], cluster_params))
-        items = [
-            routed_item(contact, config, cluster=next(placed) if request is not None else None, decision=decision)
-            for contact, decision, request in zip(batch, decisions, requests, strict=True)
-        ]
-        for_watches = [watch_items(item, config) for item in items]
-        await store.run(routing_store.record_routed, items, [w for ws in for_watches for w in ws])
+        with session.begin():
+            placed = iter(place_in_clusters(session, [r for r in requests if r is not None], cluster_params))
+            items = [
+                routed_item(contact, config, cluster=next(placed) if request is not None else None,
+                            decision=decision)
+                for contact, decision, request in zip(batch, decisions, requests, strict=True)
+            ]
+            for_watches = [watch_items(item, config) for item in items]
+            routing_store.add_routed(session, items, [w for ws in for_watches for w in ws])
+        return items, for_watches
+
+    async def handle_batch(batch: list[PublicContact | ThirdPartyContact]) -> None:
+        """Route a batch in one transaction, then publish every output and wait for the broker
+        to have them all before the batch is acknowledged."""
+        items, for_watches = await store.run(route, batch)
         pending = []
         for item, watch_list in zip(items, for_watches, strict=True):
             pending.append(await routed.send(key=item.reference.encode(), value=item.model_dump_json().encode()))

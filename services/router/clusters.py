@@ -39,39 +39,46 @@ class ClusterRequest:
 
 def assign_clusters(session: Session, requests: Sequence[ClusterRequest], params: ClusterParams
                     ) -> list[ClusterRef]:
-    """The clusters of a batch of reports, in order, in one transaction: each report joins or
-    starts one, and sees the reports placed before it in the batch. The same report always gets
-    the same cluster (and, unless an earlier report arrives late, the same count).
+    """The clusters of a batch of reports, in one transaction (``place_in_clusters``)."""
+    with session.begin():
+        return place_in_clusters(session, requests, params)
+
+
+def place_in_clusters(session: Session, requests: Sequence[ClusterRequest], params: ClusterParams
+                      ) -> list[ClusterRef]:
+    """The clusters of a batch of reports, in order, inside the caller's transaction: each
+    report joins or starts one, and sees the reports placed before it in the batch. The same
+    report always gets the same cluster (and, unless an earlier report arrives late, the same
+    count).
 
     A handful of queries per batch, whatever its size: where the reports already are, every
     neighbour any of them could join, the new rows, and the clusters' timelines."""
-    with session.begin():
-        placed = store.member_clusters(session, [r.reference for r in requests])
-        todo = list({r.reference: r for r in reversed(requests) if r.reference not in placed}.values())[::-1]
-        if todo:
-            neighbours: dict[str, list[Member]] = defaultdict(list)
-            for row in store.candidate_members(session, [_search(r, params) for r in todo]):
-                neighbours[row.category].append(
-                    Member(uuid.UUID(row.cluster_id), row.reference, Place(row.latitude, row.longitude, row.postcode),
-                           row.received_at))
-            clusters, members = [], []
-            for request in todo:
-                candidates = [m for m in neighbours[request.category] if m.reference != request.reference]
-                chosen = choose(request.place, request.received_at, candidates, params)
-                if chosen is None:
-                    chosen = new_cluster_id(request.reference)
-                    clusters.append(store.NewCluster(str(chosen), request.category, request.label,
-                                                     request.received_at))
-                place = request.place
-                neighbours[request.category].append(Member(chosen, request.reference, place, request.received_at))
-                members.append(store.MemberRow(str(chosen), request.reference, request.category, place.latitude,
-                                               place.longitude, place.postcode, request.received_at))
-                placed[request.reference] = str(chosen)
-            if not store.add_clusters(session, clusters, members):
-                placed = store.member_clusters(session, [r.reference for r in requests])
-        timelines = store.cluster_timelines(session, list(placed.values()))
-        return [_position(request, placed[request.reference], *timelines[placed[request.reference]])
-                for request in requests]
+    placed = store.member_clusters(session, [r.reference for r in requests])
+    todo = list({r.reference: r for r in reversed(requests) if r.reference not in placed}.values())[::-1]
+    if todo:
+        neighbours: dict[str, list[Member]] = defaultdict(list)
+        for row in store.candidate_members(session, [_search(r, params) for r in todo]):
+            neighbours[row.category].append(
+                Member(uuid.UUID(row.cluster_id), row.reference, Place(row.latitude, row.longitude, row.postcode),
+                       row.received_at))
+        clusters, members = [], []
+        for request in todo:
+            candidates = [m for m in neighbours[request.category] if m.reference != request.reference]
+            chosen = choose(request.place, request.received_at, candidates, params)
+            if chosen is None:
+                chosen = new_cluster_id(request.reference)
+                clusters.append(store.NewCluster(str(chosen), request.category, request.label,
+                                                 request.received_at))
+            place = request.place
+            neighbours[request.category].append(Member(chosen, request.reference, place, request.received_at))
+            members.append(store.MemberRow(str(chosen), request.reference, request.category, place.latitude,
+                                           place.longitude, place.postcode, request.received_at))
+            placed[request.reference] = str(chosen)
+        if not store.add_clusters(session, clusters, members):
+            placed = store.member_clusters(session, [r.reference for r in requests])
+    timelines = store.cluster_timelines(session, list(placed.values()))
+    return [_position(request, placed[request.reference], *timelines[placed[request.reference]])
+            for request in requests]
 
 
 def assign_cluster(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from schemas import RoutedItem, WatchItem
 from services.store.models import Base
-from services.store.repository import add_routings, insert_all_once
+from services.store.repository import add_routings, insert_new
 
 
 class Cluster(Base):
@@ -136,17 +136,14 @@ def candidate_members(session: Session, searches: Sequence[Search], chunk: int =
 def add_clusters(session: Session, clusters: Sequence[NewCluster], members: Sequence[MemberRow]) -> bool:
     """Create clusters (those not there yet) and put reports in them. False when a concurrent
     delivery placed one of the reports first: read ``member_clusters`` again for the truth."""
-    have = set(session.scalars(select(Cluster.id).where(Cluster.id.in_([c.id for c in clusters])))) \
-        if clusters else set()
-    together = insert_all_once(session, [
-        Cluster(id=c.id, category=c.category, label=c.label, created_at=c.created_at)
-        for c in clusters if c.id not in have
-    ])
-    return insert_all_once(session, [
-        ClusterMember(reference=m.reference, cluster_id=m.cluster_id, category=m.category, latitude=m.latitude,
-                      longitude=m.longitude, postcode=m.postcode, received_at=m.received_at)
-        for m in members
-    ]) and together
+    insert_new(session, Cluster, [
+        {"id": c.id, "category": c.category, "label": c.label, "created_at": c.created_at} for c in clusters
+    ], "id")
+    added = insert_new(session, ClusterMember, [
+        {"reference": m.reference, "cluster_id": m.cluster_id, "category": m.category, "latitude": m.latitude,
+         "longitude": m.longitude, "postcode": m.postcode, "received_at": m.received_at} for m in members
+    ], "reference")
+    return len(added) == len(members)
 
 
 def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str, tuple[str, list[datetime]]]:
@@ -205,19 +202,11 @@ def member_clusters(session: Session, references: Sequence[str]) -> dict[str, st
 def add_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
     """Project watch items inside the caller's transaction; returns how many were new."""
     unique = list({(i.watch_id, i.reference): i for i in reversed(items)}.values())[::-1]
-    if not unique:
-        return 0
-    references = {i.reference for i in unique}
-    have = set(session.execute(
-        select(WatchItemRow.watch_id, WatchItemRow.reference).where(WatchItemRow.reference.in_(references))
-    ).tuples())
-    rows = [
-        WatchItemRow(watch_id=i.watch_id, reference=i.reference, event_id=str(i.event_id), category=i.category,
-                     received_at=i.received_at, item=i.model_dump(mode="json"))
-        for i in unique if (i.watch_id, i.reference) not in have
-    ]
-    insert_all_once(session, rows)
-    return len(rows)
+    return len(insert_new(session, WatchItemRow, [
+        {"watch_id": i.watch_id, "reference": i.reference, "event_id": str(i.event_id), "category": i.category,
+         "received_at": i.received_at, "item": i.model_dump(mode="json")}
+        for i in unique
+    ], "reference"))
 
 
 def record_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
@@ -226,13 +215,18 @@ def record_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
         return add_watch_items(session, items)
 
 
+def add_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:
+    """A batch of routing decisions and the watch items they made, inside the caller's
+    transaction; returns how many reports were new."""
+    added = add_routings(session, items)
+    add_watch_items(session, watch_items)
+    return added
+
+
 def record_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:
-    """A batch of routing decisions and the watch items they made, in one transaction; returns
-    how many reports were new."""
+    """``add_routed`` in a transaction of its own."""
     with session.begin():
-        added = add_routings(session, items)
-        add_watch_items(session, watch_items)
-        return added
+        return add_routed(session, items, watch_items)
 
 
 def watch_items_for(session: Session, watch_id: str, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Report, RoutingDecision
-from services.store.repository import insert_all_once
+from services.store.repository import insert_new
 from services.store.routing import WatchItemRow, record_routed, watch_items_for
 
 
@@ -62,14 +62,17 @@ def test_a_row_written_first_by_another_worker_does_not_stop_the_rest(tmp_path):
     sessions = sessions_in(tmp_path)
     batch, _ = items(3)
     with sessions() as s:
-        record_routed(s, batch[1:2], [])
-    rows = [RoutingDecision(reference=i.reference, event_id=str(i.event_id), destinations=[], reasons=[],
-                            rules_version=i.rules_version, decided_at=i.emitted_at) for i in batch]
-    reports = [Report(reference=i.reference, kind=i.contact.kind, category="speeding",
-                      received_at=i.contact.received_at, contact=i.contact.model_dump(mode="json"), status="open")
-               for i in (batch[0], batch[2])]
+        record_routed(s, batch[1:2], [])  # the other worker's
     with sessions() as s, s.begin():
-        assert insert_all_once(s, reports) is True
-        assert insert_all_once(s, rows) is False  # batch[1]'s decision was already there
-    assert count(sessions, RoutingDecision) == 3
-    assert count(sessions, Report) == 3
+        reports = insert_new(s, Report, [
+            {"reference": i.reference, "kind": i.contact.kind, "category": "speeding",
+             "received_at": i.contact.received_at, "contact": i.contact.model_dump(mode="json"), "status": "open"}
+            for i in batch], "reference")
+        inserted = insert_new(s, RoutingDecision, [
+            {"reference": i.reference, "event_id": str(i.event_id), "destinations": [], "reasons": [],
+             "rules_version": i.rules_version, "decided_at": i.emitted_at} for i in batch], "reference")
+    assert sorted(inserted) == sorted(reports) == sorted([batch[0].reference, batch[2].reference])
+    assert count(sessions, RoutingDecision) == count(sessions, Report) == 3
+    with sessions() as s:
+        kept = s.get_one(RoutingDecision, batch[1].reference)
+    assert kept.destinations, "the first writer's row is kept, not overwritten"

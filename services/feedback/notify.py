@@ -337,11 +337,17 @@ class Notifier:
         return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
 
     async def _claim_and_attempt(self, requests: Sequence[store.ClaimRequest], at: datetime) -> None:
-        """Claim every request's messages in one transaction, then attempt the new ones that are due."""
+        """Claim every request's messages and take the first slice of the new ones that are due
+        for sending, in one transaction; send that slice, then attempt the rest."""
         if not requests:
             return
-        claimed = await self._store.run(store.claim_messages, requests)
         due: list[int] = []
+
+        def pick(claimed: list[store.Claimed]) -> list[int]:
+            due.extend(self._due(claimed, at))
+            return due[:self._slice]
+
+        claimed, taken = await self._store.run(store.claim_and_take, requests, self._clock(), pick)
         for result in claimed:
             for row in result.choice.rows:
                 if row.status == "opted_out":
@@ -351,14 +357,27 @@ class Notifier:
                     log.info("message_suppressed", reference=row.reference, trigger=row.trigger, role=row.role,
                              reason=row.detail)
             chosen, claim = result.choice.chosen, result.claim
+            if chosen is not None and claim is not None and claim.new and chosen.due_at and chosen.due_at > at:
+                log.info("message_scheduled", reference=chosen.reference, trigger=chosen.trigger,
+                         channel=chosen.channel, due_at=chosen.due_at.isoformat())
+        await self._send_taken(taken)
+        await self.attempt_many(due[self._slice:])
+
+    @staticmethod
+    def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
+        """The messages these claims created that are due now."""
+        due = []
+        for result in claimed:
+            chosen, claim = result.choice.chosen, result.claim
             if chosen is None or claim is None or not claim.new:
                 continue
             if chosen.due_at is None or chosen.due_at <= at:
                 due.append(claim.message_id)
-            else:
-                log.info("message_scheduled", reference=chosen.reference, trigger=chosen.trigger,
-                         channel=chosen.channel, due_at=chosen.due_at.isoformat())
-        await self.attempt_many(due)
+        return due
+
+    @property
+    def _slice(self) -> int:
+        return max(1, self._rules.send_concurrency)
 
     def _outgoing(self, message: Message) -> Outgoing:
         channel = Channel(message.channel)
@@ -384,14 +403,13 @@ class Notifier:
         events are published together. Only messages whose provider call is under way are
         ``sending``, so a crash leaves at most one slice unconfirmed."""
         ids = list(message_ids)
-        size = max(1, self._rules.send_concurrency)
-        for start in range(0, len(ids), size):
-            await self._attempt_slice(ids[start:start + size])
+        for start in range(0, len(ids), self._slice):
+            taken = await self._store.run(store.start_attempts, ids[start:start + self._slice], self._clock())
+            await self._send_taken(taken)
 
-    async def _attempt_slice(self, message_ids: list[int]) -> None:
-        if not message_ids:
-            return
-        taken = await self._store.run(store.start_attempts, message_ids, self._clock())
+    async def _send_taken(self, taken: list[Message]) -> None:
+        """Send messages taken for sending, concurrently; settle every outcome in one
+        transaction and publish their events together."""
         if not taken:
             return
 

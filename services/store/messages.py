@@ -15,18 +15,17 @@ is decided by ``choose``, a plain function.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, Table, bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.store.models import Message, OptOut, Report, SurveyAnswer
-from services.store.repository import insert_once
+from services.store.repository import insert_new_rows, insert_once
 
 #: Settled states: nothing more will be attempted.
 SETTLED = ("sent", "outbox", "failed", "suppressed", "opted_out", "unconfirmed", "delivered",
@@ -184,43 +183,36 @@ def _opt_outs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _row(draft: Draft, at: datetime) -> Message:
-    return Message(
-        key=draft.key, reference=draft.reference, trigger=draft.trigger, role=draft.role, channel=draft.channel,
-        recipient=draft.recipient, address_digest=draft.digest, body=draft.body, subject=draft.subject,
-        html=draft.html, status=draft.status,
-        due_at=(draft.due_at or at) if draft.status == "scheduled" else None,
-        attempts=0, detail=draft.detail, created_at=at, updated_at=at,
-    )
+def _values(draft: Draft, at: datetime) -> dict[str, Any]:
+    return {
+        "key": draft.key, "reference": draft.reference, "trigger": draft.trigger, "role": draft.role,
+        "channel": draft.channel, "recipient": draft.recipient, "address_digest": draft.digest, "body": draft.body,
+        "subject": draft.subject, "html": draft.html, "status": draft.status,
+        "due_at": (draft.due_at or at) if draft.status == "scheduled" else None,
+        "attempts": 0, "detail": draft.detail, "created_at": at, "updated_at": at,
+    }
 
 
 def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict[str, Claim]:
     """Claim each draft under its key (keys unique in ``drafts``): those already claimed are
-    found in one query, the rest inserted together; if another worker claimed some of them
-    meanwhile, the insert is undone and the rows are claimed one at a time."""
+    found in one query, the rest inserted in one ``INSERT ... ON CONFLICT DO NOTHING``; a key
+    another worker claimed in between is not inserted, and is looked up like the others."""
     claims: dict[str, Claim] = {}
-    for keys in _chunks([d.key for d in drafts]):
-        for message_id, key, status in session.execute(
-                select(Message.id, Message.key, Message.status).where(Message.key.in_(keys))):
-            claims[key] = Claim(message_id, False, status, key)
+
+    def look_up(keys: Sequence[str]) -> None:
+        for part in _chunks(keys):
+            for message_id, key, status in session.execute(
+                    select(Message.id, Message.key, Message.status).where(Message.key.in_(part))):
+                claims[key] = Claim(message_id, False, status, key)
+
+    look_up([d.key for d in drafts])
     fresh = [d for d in drafts if d.key not in claims]
-    if not fresh:
-        return claims
-    rows = [_row(d, at) for d in fresh]
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-    except IntegrityError:
-        for draft in fresh:
-            row = _row(draft, at)
-            if insert_once(session, row):
-                claims[draft.key] = Claim(row.id, True, draft.status, draft.key)
-            else:
-                existing = session.scalars(select(Message).where(Message.key == draft.key)).one()
-                claims[draft.key] = Claim(existing.id, False, existing.status, draft.key)
-        return claims
-    for draft, row in zip(fresh, rows, strict=True):
-        claims[draft.key] = Claim(row.id, True, draft.status, draft.key)
+    inserted = {row.key: row.id for row in
+                insert_new_rows(session, Message, [_values(d, at) for d in fresh], "id", "key")}
+    for draft in fresh:
+        if draft.key in inserted:
+            claims[draft.key] = Claim(inserted[draft.key], True, draft.status, draft.key)
+    look_up([d.key for d in fresh if d.key not in inserted])
     return claims
 
 
@@ -228,20 +220,33 @@ def claim_messages(session: Session, requests: Sequence[ClaimRequest]) -> list[C
     """Claim the messages of many requests in one transaction, each as ``claim_message`` would:
     one lookup of the opt-outs of every address, ``choose`` per request, one lookup of the keys
     already claimed, one insert of the rest. One ``Claimed`` per request, in order."""
-    at = now()
     with session.begin():
-        pairs: set[tuple[str, str]] = set()
-        for request in requests:
-            for draft in (request.first, request.fallback):
-                if draft is not None and draft.status == "scheduled" and draft.digest:
-                    pairs.add((draft.channel, draft.digest))
-        opted_out = _opt_outs(session, pairs) if pairs else {}
-        choices = [choose(r, opted_out) for r in requests]
-        drafts: dict[str, Draft] = {}
-        for choice in choices:
-            for draft in choice.rows:
-                drafts.setdefault(draft.key, draft)
-        claims = _claim_rows(session, list(drafts.values()), at)
+        return _claim(session, requests)
+
+
+def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datetime,
+                   pick: Callable[[list[Claimed]], Sequence[int]]) -> tuple[list[Claimed], list[Message]]:
+    """``claim_messages`` and ``start_attempts`` of the claims ``pick`` chooses, in one
+    transaction: the common case of a batch whose first messages are due now."""
+    with session.begin():
+        claimed = _claim(session, requests)
+        return claimed, _take(session, pick(claimed), at)
+
+
+def _claim(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
+    at = now()
+    pairs: set[tuple[str, str]] = set()
+    for request in requests:
+        for draft in (request.first, request.fallback):
+            if draft is not None and draft.status == "scheduled" and draft.digest:
+                pairs.add((draft.channel, draft.digest))
+    opted_out = _opt_outs(session, pairs) if pairs else {}
+    choices = [choose(r, opted_out) for r in requests]
+    drafts: dict[str, Draft] = {}
+    for choice in choices:
+        for draft in choice.rows:
+            drafts.setdefault(draft.key, draft)
+    claims = _claim_rows(session, list(drafts.values()), at)
     found: list[Claimed] = []
     seen: set[str] = set()
     for choice in choices:
@@ -270,20 +275,23 @@ def start_attempts(session: Session, message_ids: Sequence[int], at: datetime | 
     """Take the due ones of ``message_ids`` for sending, in one conditional update: only the
     messages this call moved to ``sending`` come back (in the order asked), so two callers can
     never both get the same one."""
-    at = at or now()
-    wanted = list(dict.fromkeys(message_ids))
-    if not wanted:
+    if not message_ids:
         return []
-    taken: list[Message] = []
     with session.begin():
-        for ids in _chunks(wanted):
-            taken.extend(session.scalars(
-                update(Message)
-                .where(Message.id.in_(ids), Message.status.in_(SENDABLE), Message.due_at <= at)
-                .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
-                .returning(Message)
-                .execution_options(synchronize_session=False)
-            ).all())
+        return _take(session, message_ids, at or now())
+
+
+def _take(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
+    wanted = list(dict.fromkeys(message_ids))
+    taken: list[Message] = []
+    for ids in _chunks(wanted):
+        taken.extend(session.scalars(
+            update(Message)
+            .where(Message.id.in_(ids), Message.status.in_(SENDABLE), Message.due_at <= at)
+            .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
+            .returning(Message)
+            .execution_options(synchronize_session=False)
+        ).all())
     order = {message_id: i for i, message_id in enumerate(wanted)}
     return sorted(taken, key=lambda m: order[m.id])
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,17 +25,23 @@ def insert_once(session: Session, row: Any) -> bool:
         return False
 
 
-def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], returning: str) -> list[Any]:
+def insert_new_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]],
+                    *returning: str) -> list[Row[Any]]:
     """Insert rows in one statement, skipping any whose key is already there (a redelivery, or
-    another worker first: ``ON CONFLICT DO NOTHING``); returns the ``returning`` column of the
+    another worker first: ``ON CONFLICT DO NOTHING``); returns the ``returning`` columns of the
     rows this call inserted. No savepoint and no ORM unit of work: the cheap path for batches."""
     if not rows:
         return []
     table = cast(Table, model.__table__)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing().returning(table.c[returning])
-    return list(session.scalars(statement, list(rows)))
+    statement = insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
+    return list(session.execute(statement, list(rows)))
+
+
+def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], returning: str) -> list[Any]:
+    """``insert_new_rows`` returning one column."""
+    return [row[0] for row in insert_new_rows(session, model, rows, returning)]
 
 
 def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:

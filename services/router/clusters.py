@@ -23,6 +23,7 @@ from services.router.clustering import (
     summary,
 )
 from services.store import routing as store
+from services.store.repository import first_of_each
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def place_in_clusters(session: Session, requests: Sequence[ClusterRequest], para
     A handful of queries per batch, whatever its size: where the reports already are, every
     neighbour any of them could join, the new rows, and the clusters' timelines."""
     placed = store.member_clusters(session, [r.reference for r in requests])
-    todo = list({r.reference: r for r in reversed(requests) if r.reference not in placed}.values())[::-1]
+    todo = first_of_each((r for r in requests if r.reference not in placed), lambda r: r.reference)
     if todo:
         neighbours: dict[str, list[Member]] = defaultdict(list)
         for row in store.candidate_members(session, [_search(r, params) for r in todo]):

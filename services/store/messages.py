@@ -79,18 +79,10 @@ def claim_message(
 ) -> Claim:
     """Claim one message under ``key``. ``status`` is ``scheduled`` (to be sent at ``due_at``)
     or a settled state for a message deliberately not sent (``suppressed``, ``opted_out``)."""
-    at = now()
+    draft = Draft(key=key, reference=reference, trigger=trigger, role=role, channel=channel, recipient=recipient,
+                  body=body, subject=subject, html=html, due_at=due_at, status=status, detail=detail)
     with session.begin():
-        row = Message(
-            key=key, reference=reference, trigger=trigger, role=role, channel=channel, recipient=recipient,
-            address_digest=address_digest(recipient) if recipient else None, body=body, subject=subject,
-            html=html, status=status, due_at=(due_at or at) if status == "scheduled" else None,
-            attempts=0, detail=detail, created_at=at, updated_at=at,
-        )
-        if insert_once(session, row):
-            return Claim(row.id, True, status, key)
-        existing = session.scalars(select(Message).where(Message.key == key)).one()
-        return Claim(existing.id, False, existing.status, key)
+        return _claim_rows(session, [draft], now())[key]
 
 
 @dataclass(frozen=True)
@@ -261,14 +253,8 @@ def _claim(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
 
 def start_attempt(session: Session, message_id: int, at: datetime | None = None) -> Message | None:
     """Take a due message for sending; None if it is not due or someone else has it."""
-    at = at or now()
-    with session.begin():
-        taken = _rowcount(session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status.in_(("scheduled", "retrying")), Message.due_at <= at)
-            .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
-        ))
-        return session.get(Message, message_id) if taken == 1 else None
+    taken = start_attempts(session, [message_id], at)
+    return taken[0] if taken else None
 
 
 def start_attempts(session: Session, message_ids: Sequence[int], at: datetime | None = None) -> list[Message]:

@@ -3,8 +3,8 @@ is idempotent under redelivery (insert, and treat "already there" as done)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +13,16 @@ from sqlalchemy.orm import Session
 
 from schemas import CaseUpdate, RoutedItem, UpdateKind
 from services.store.models import Action, Base, Report, RoutingDecision
+
+T = TypeVar("T")
+
+
+def first_of_each(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+    """The first item of each key, in order (a batch may carry the same event twice)."""
+    found: dict[Hashable, T] = {}
+    for item in items:
+        found.setdefault(key(item), item)
+    return list(found.values())
 
 
 def insert_once(session: Session, row: Any) -> bool:
@@ -47,7 +57,7 @@ def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any
 def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     """Project routed items (the report and its decision) inside the caller's transaction;
     returns how many were new. A reference seen before, or twice in ``items``, is skipped."""
-    unique = list({item.reference: item for item in reversed(items)}.values())[::-1]
+    unique = first_of_each(items, lambda item: item.reference)
     insert_new(session, Report, [
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
          "received_at": item.contact.received_at, "contact": item.contact.model_dump(mode="json"),

@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, DateTime, Float, ForeignKey, Index, String, and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from schemas import RoutedItem, WatchItem
 from services.store.models import Base
-from services.store.repository import add_routings, insert_new
+from services.store.repository import add_routings, first_of_each, insert_new
 
 
 class Cluster(Base):
@@ -162,34 +161,6 @@ def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str,
     return timelines
 
 
-def add_member(
-    session: Session,
-    *,
-    reference: str,
-    cluster_id: str,
-    category: str,
-    latitude: float | None,
-    longitude: float | None,
-    postcode: str | None,
-    received_at: datetime,
-    label: str,
-) -> str:
-    """Put a report in a cluster, creating the cluster if it is new. Returns the cluster the
-    report is in: an earlier delivery's, if one got there first."""
-    try:
-        with session.begin_nested():
-            if session.get(Cluster, cluster_id) is None:
-                session.add(Cluster(id=cluster_id, category=category, label=label, created_at=received_at))
-                session.flush()
-            session.add(ClusterMember(
-                reference=reference, cluster_id=cluster_id, category=category, latitude=latitude,
-                longitude=longitude, postcode=postcode, received_at=received_at,
-            ))
-        return cluster_id
-    except IntegrityError:
-        return session.get_one(ClusterMember, reference).cluster_id
-
-
 def member_clusters(session: Session, references: Sequence[str]) -> dict[str, str]:
     """The clusters some reports are already in, by reference (one query)."""
     if not references:
@@ -201,7 +172,7 @@ def member_clusters(session: Session, references: Sequence[str]) -> dict[str, st
 
 def add_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
     """Project watch items inside the caller's transaction; returns how many were new."""
-    unique = list({(i.watch_id, i.reference): i for i in reversed(items)}.values())[::-1]
+    unique = first_of_each(items, lambda i: (i.watch_id, i.reference))
     return len(insert_new(session, WatchItemRow, [
         {"watch_id": i.watch_id, "reference": i.reference, "event_id": str(i.event_id), "category": i.category,
          "received_at": i.received_at, "item": i.model_dump(mode="json")}
@@ -221,12 +192,6 @@ def add_routed(session: Session, items: Sequence[RoutedItem], watch_items: Seque
     added = add_routings(session, items)
     add_watch_items(session, watch_items)
     return added
-
-
-def record_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:
-    """``add_routed`` in a transaction of its own."""
-    with session.begin():
-        return add_routed(session, items, watch_items)
 
 
 def watch_items_for(session: Session, watch_id: str, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -169,3 +169,13 @@ def test_a_replayed_or_repeated_batch_changes_nothing(sessions):
         doubled = assign_clusters(s, requests[:5] + requests[:5], PARAMS)
     assert replayed == first
     assert doubled == first[:5] + first[:5]
+
+
+def test_a_report_repeated_later_in_a_batch_keeps_its_first_place(sessions):
+    first = ClusterRequest("MECC-0000-0001", "speeding", "Speeding", ROAD[0], T0, "Bedford Road")
+    second = ClusterRequest("MECC-0000-0002", "speeding", "Speeding", ROAD[1], T0 + timedelta(hours=1),
+                            "Bedford Road")
+    with sessions() as s:
+        placed = assign_clusters(s, [first, second, first], PARAMS)
+    assert placed[0].id == placed[1].id == placed[2].id == new_cluster_id("MECC-0000-0001")
+    assert [c.reports for c in placed] == [1, 2, 1]

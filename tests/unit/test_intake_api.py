@@ -10,7 +10,7 @@ from schemas import CaseUpdate, PublicContact, RoutedItem, ThirdPartyContact
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
-from services.store.routing import add_member
+from services.store.routing import MemberRow, NewCluster, add_clusters
 from tests.fakes.intake import intake_client
 
 REPORT = {
@@ -134,11 +134,11 @@ def test_openapi_document_describes_the_endpoints(api):
 
 def _clustered(api, references: list[str]) -> str:
     cluster_id = str(uuid.uuid4())
+    first = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     with api.sessions() as s, s.begin():
-        for i, ref in enumerate(references):
-            add_member(s, reference=ref, cluster_id=cluster_id, category="speeding", latitude=52.12,
-                       longitude=-0.5, postcode=None, received_at=datetime(2026, 11, 20, 12, i, tzinfo=UTC),
-                       label="Bedford Road")
+        add_clusters(s, [NewCluster(cluster_id, "speeding", "Bedford Road", first)], [
+            MemberRow(cluster_id, ref, "speeding", 52.12, -0.5, None, first.replace(minute=i))
+            for i, ref in enumerate(references)])
     return cluster_id
 
 

@@ -13,7 +13,7 @@ from services.router.routing import routed_item, watch_items
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Report, RoutingDecision
 from services.store.repository import insert_new
-from services.store.routing import WatchItemRow, record_routed, watch_items_for
+from services.store.routing import WatchItemRow, add_routed, watch_items_for
 
 
 def sessions_in(tmp_path):
@@ -46,10 +46,10 @@ def test_a_batch_is_recorded_once_however_often_it_arrives(tmp_path):
     batch, config = items(5)
     for_watches = [w for item in batch for w in watch_items(item, config)]
     assert for_watches, "the sample reports should reach a speed watch"
-    with sessions() as s:
-        assert record_routed(s, batch + batch[:2], for_watches + for_watches[:1]) == 5
-    with sessions() as s:
-        assert record_routed(s, batch, for_watches) == 0
+    with sessions() as s, s.begin():
+        assert add_routed(s, batch + batch[:2], for_watches + for_watches[:1]) == 5
+    with sessions() as s, s.begin():
+        assert add_routed(s, batch, for_watches) == 0
     assert count(sessions, Report) == count(sessions, RoutingDecision) == 5
     assert count(sessions, WatchItemRow) == len(for_watches)
     watch_id = for_watches[0].watch_id
@@ -61,8 +61,8 @@ def test_a_batch_is_recorded_once_however_often_it_arrives(tmp_path):
 def test_a_row_written_first_by_another_worker_does_not_stop_the_rest(tmp_path):
     sessions = sessions_in(tmp_path)
     batch, _ = items(3)
-    with sessions() as s:
-        record_routed(s, batch[1:2], [])  # the other worker's
+    with sessions() as s, s.begin():
+        add_routed(s, batch[1:2], [])  # the other worker's
     with sessions() as s, s.begin():
         reports = insert_new(s, Report, [
             {"reference": i.reference, "kind": i.contact.kind, "category": "speeding",

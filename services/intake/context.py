@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from services.common.config_files import Categories
 from services.common.sql import Store
@@ -18,3 +20,5 @@ class Context:
     access: Access
     categories: Categories
     settings: IntakeSettings
+    #: The time now; tests hand in their own.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -189,7 +189,7 @@ async def track(request: Request, reference: str, secret: str | None = None) -> 
                        text="Check the reference and use the link from the message we sent you.")
     rows = await ctx.store.run(pages_store.track_rows, reference)
     view = pages_views.track_view(reference=reference, categories=ctx.categories,
-                                  actor_names=_actor_names(ctx, rows["destinations"]), **rows)
+                                  actor_names=_actor_names(ctx, rows["destinations"]), now=ctx.clock(), **rows)
     return _render(request, None, "track.html", view=view)
 
 

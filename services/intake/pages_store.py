@@ -34,7 +34,8 @@ def track_rows(session: Session, reference: str) -> dict[str, Any]:
             "decided_at": None if decision is None else decision.decided_at,
             "actions": [_action(a) for a in actions],
             "messages": [{"trigger": m.trigger, "role": m.role, "channel": m.channel, "status": m.status,
-                          "created_at": m.created_at} for m in messages],
+                          "due_at": m.due_at, "created_at": m.created_at, "updated_at": m.updated_at}
+                         for m in messages],
         }
 
 

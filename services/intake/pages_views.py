@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from schemas import CaseUpdate, Channel, Outcome, UpdateKind
 from services.common.config_files import Categories
 from services.feedback import templates
+from services.feedback.policy import QuietHours, earliest_send
 from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
 
 UK = ZoneInfo("Europe/London")
@@ -210,9 +211,144 @@ def where_words(location: Mapping[str, Any]) -> str:
     return ", ".join(str(p) for p in parts if p) or "not given"
 
 
-_TRIGGER_WORDS = {"ack": "We sent you an acknowledgement", "survey": "We asked how we did",
-                  "holding": "We wrote to say your report is still open"}
-_SHOWN_STATUSES = {"sent", "outbox", "delivered", "scheduled", "retrying", "sending"}
+# ---- what became of each message ----------------------------------------------------------------
+#
+# The timeline says what really happened to each message the informant was sent or will be sent,
+# from the store's message rows (services/store/models.py, ``Message``): waiting for its time,
+# being sent, sent, delivered, failed, replaced by the person's other channel, or not sent. It
+# never says why a message was held back (a sensitive report's safety check is nobody's business
+# but the informant's): "not sent" is all it says.
+
+#: Handed to a provider (or the local outbox): the informant was sent it.
+SENT_STATES = frozenset({"sent", "outbox", "delivered"})
+#: Still to go: waiting for its time (quiet hours, a safe window, the survey delay) or a retry.
+WAITING_STATES = frozenset({"scheduled", "retrying"})
+#: Gave up on this channel: the provider refused it, or said it never arrived.
+FAILED_STATES = frozenset({"failed", "undelivered", "bounced"})
+#: The feedback service's default SMS quiet hours (21:00-08:00 UK), to name them as a reason.
+SMS_QUIET_HOURS = QuietHours()
+#: A copy on the person's other channel, sent only if the first fails for good: not shown.
+STANDBY = "standby"
+
+
+def _kind_words(trigger: str) -> tuple[str, str]:
+    """(in a sentence, as a title) for the kind of message a trigger sends."""
+    kind = trigger.split(":")[0]
+    if kind == "ack":
+        return "an acknowledgement", "Acknowledgement"
+    if kind in (UpdateKind.ACTION.value, UpdateKind.CLOSURE.value):
+        return "an update on what was done", "Update on what was done"
+    if kind == "survey":
+        return "a question about how we did", "Question about how we did"
+    if kind == "holding":
+        return "a note that your report is still open", "Note that your report is still open"
+    return "an update", "Update"
+
+
+def _channel_words(channel: str | None) -> str:
+    return {Channel.SMS.value: "text message", Channel.EMAIL.value: "email"}.get(channel or "", "text or email")
+
+
+def until_words(due: datetime, now: datetime) -> str:
+    """A due time in UK local time, with the day when it is not today: "08:00", "08:00 tomorrow",
+    "08:00 on Friday 4 December"."""
+    local, today = due.astimezone(UK), now.astimezone(UK).date()
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    if (local.date() - today).days == 1:
+        return f"{local:%H:%M} tomorrow"
+    return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def _held_for_quiet_hours(message: Mapping[str, Any], due: datetime, quiet: QuietHours) -> bool:
+    """True when an SMS waits exactly as quiet hours alone would make it wait from when it was
+    queued (or woken as a fallback): then, and only then, the page names the reason."""
+    if message.get("channel") != Channel.SMS.value:
+        return False
+    queued = [t for t in (aware(message.get("created_at")), aware(message.get("updated_at"))) if t is not None]
+    return any(t < due and earliest_send(Channel.SMS, t, quiet=quiet) == due for t in queued)
+
+
+@dataclass(frozen=True)
+class MessageWords:
+    """What became of one message row: its phase and one sentence about it."""
+
+    #: waiting, sending, sent, failed, unsure, not_sent or unknown
+    phase: str
+    sentence: str
+
+
+def message_words(message: Mapping[str, Any], now: datetime, *, instead: bool = False,
+                  quiet: QuietHours = SMS_QUIET_HOURS) -> MessageWords:
+    """One message row in words a member of the public understands. ``instead`` marks the copy on
+    the person's other channel, sent because the first could not be. Pure: ``now`` is given."""
+    status = str(message.get("status") or "")
+    by = f"by {_channel_words(message.get('channel'))}{' instead' if instead else ''}"
+    due = aware(message.get("due_at"))
+    if status in WAITING_STATES and due is not None and due > now:
+        if status == "retrying":
+            return MessageWords("waiting", f"Not sent {by} at the first try: we will try again shortly.")
+        reason = " (quiet hours for text messages)" if _held_for_quiet_hours(message, due, quiet) else ""
+        return MessageWords("waiting", f"{by[0].upper()}{by[1:]}: waiting until {until_words(due, now)}{reason}.")
+    if status in WAITING_STATES or status == "sending":
+        return MessageWords("sending", f"Now being sent {by}.")
+    if status == "delivered":
+        return MessageWords("sent", f"Sent {by} and delivered.")
+    if status in SENT_STATES:
+        return MessageWords("sent", f"Sent {by}.")
+    if status == "failed":
+        return MessageWords("failed", f"Sending {by} failed.")
+    if status in FAILED_STATES:
+        return MessageWords("failed", f"Sent {by}, but it was not delivered.")
+    if status == "unconfirmed":
+        return MessageWords("unsure", f"Sending {by} was interrupted. We did not send it again, so that you "
+                                      "would not get it twice.")
+    if status == "opted_out":
+        whose = "this email address" if message.get("channel") == Channel.EMAIL.value else "this number"
+        return MessageWords("not_sent", f"Not sent {by}: {whose} asked us to stop sending "
+                                        f"{_channel_words(message.get('channel'))}s.")
+    if status == "suppressed":
+        # Neutral on purpose: never why (no contact details, or a sensitive report held back).
+        return MessageWords("not_sent", "We have not sent you this by text message or email. "
+                                        "Any news about your report is shown on this page.")
+    return MessageWords("unknown", "We cannot tell yet what happened to this message.")
+
+
+_TITLES = {
+    "waiting": "{Kind} waiting to be sent",
+    "sending": "{Kind} being sent",
+    "sent": "We sent you {kind}",
+    "failed": "We could not send you {kind}",
+    "unsure": "{Kind} may not have reached you",
+    "not_sent": "{Kind} not sent",
+    "unknown": "{Kind}",
+}
+
+
+def message_timeline_entry(messages: Sequence[Mapping[str, Any]], now: datetime, *,
+                           quiet: QuietHours = SMS_QUIET_HOURS) -> TimelineEntry | None:
+    """The timeline entry for one message to one person (the rows of one trigger and role, in the
+    order they were claimed): what became of it on each channel tried, the last one deciding the
+    title. A standby copy never woken is not shown; None when there is nothing to show. Pure."""
+    shown = [m for m in messages if m.get("status") != STANDBY]
+    if not shown:
+        return None
+    kind, title_kind = _kind_words(str(shown[-1].get("trigger", "")))
+    words = [message_words(m, now, instead=i > 0, quiet=quiet) for i, m in enumerate(shown)]
+    title = _TITLES[words[-1].phase].format(kind=kind, Kind=title_kind)
+    return TimelineEntry(aware(shown[-1].get("updated_at") or shown[-1].get("created_at")), title,
+                         " ".join(w.sentence for w in words))
+
+
+def message_entries(messages: Sequence[Mapping[str, Any]], now: datetime, *,
+                    quiet: QuietHours = SMS_QUIET_HOURS) -> list[TimelineEntry]:
+    """One entry per message to the informant (or a third party's case worker), in claim order."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for message in messages:
+        if message.get("role") in ("informant", "reporter"):
+            groups.setdefault((str(message.get("role")), str(message.get("trigger", ""))), []).append(message)
+    entries = (message_timeline_entry(rows, now, quiet=quiet) for rows in groups.values())
+    return [e for e in entries if e is not None]
 
 
 def track_view(
@@ -225,10 +361,13 @@ def track_view(
     messages: Sequence[Mapping[str, Any]],
     categories: Categories,
     actor_names: Mapping[str, str],
+    now: datetime,
+    quiet: QuietHours = SMS_QUIET_HOURS,
 ) -> TrackView:
     """The informant's own report: what they said, where it went, what was done, the outcome.
     Nothing about anyone else: no other reports, no officer's or coordinator's identity beyond the
-    team's name, and only messages sent to the informant (their role), without addresses."""
+    team's name, and only messages sent to the informant (their role), without addresses: each
+    as what really became of it by ``now`` (``message_timeline_entry``)."""
     if contact is None:
         return TrackView(reference, "", "received", "", "", None,
                          (TimelineEntry(None, "We have your report",
@@ -254,15 +393,7 @@ def track_view(
         else:
             entries.append(TimelineEntry(aware(action["recorded_at"]), f"What {actor} did",
                                          action["public_text"]))
-    for message in messages:
-        if message.get("role") != "informant" and message.get("role") != "reporter":
-            continue
-        if message.get("status") not in _SHOWN_STATUSES:
-            continue
-        trigger = str(message.get("trigger", ""))
-        words = _TRIGGER_WORDS.get(trigger.split(":")[0], "We sent you an update")
-        channel = "a text message" if message.get("channel") == Channel.SMS.value else "an email"
-        entries.append(TimelineEntry(aware(message.get("created_at")), f"{words}", f"By {channel}."))
+    entries.extend(message_entries(messages, now, quiet=quiet))
     entries.sort(key=lambda e: e.at or datetime.max.replace(tzinfo=UTC))
     status = "closed" if outcome else ("with the team" if destinations is not None else "received")
     return TrackView(

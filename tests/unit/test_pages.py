@@ -4,6 +4,7 @@ sign-in and CSRF, inbox scoping (redacted for watches), and recording an action.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ import pytest
 from schemas import CaseUpdate, PublicContact
 from services.common.track import track_secret, track_url
 from services.store import repository
+from services.store.models import Message
 from tests.fakes.intake import intake_client, route
 
 SECRET = "test-track-secret"
@@ -155,6 +157,59 @@ def test_track_shows_the_outcome_of_a_closure(web):
                                                outcome="no_further_action", outcome_reason="No offence seen"))
     text = web.get(track_url("", SECRET, ref)).text
     assert "Outcome: No further action" in text and "No offence seen" in text
+
+
+#: 22:30 UK time (GMT): SMS quiet hours until 08:00 the next morning.
+NIGHT = datetime(2026, 12, 1, 22, 30, tzinfo=UTC)
+NEXT_8AM = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+def message_row(ref: str, status: str, *, trigger: str = "ack", channel: str = "sms", at: datetime = NIGHT,
+                due_at: datetime | None = None, detail: str | None = None) -> Message:
+    return Message(key=f"{ref}:{trigger}:informant:{channel}", reference=ref, trigger=trigger, role="informant",
+                   channel=channel, recipient="07700 900123" if channel == "sms" else "jo@example.org" if
+                   channel == "email" else "", body="b", status=status, due_at=due_at, detail=detail,
+                   created_at=at, updated_at=at)
+
+
+def at_night(web) -> None:
+    web.app.state.context = dataclasses.replace(web.app.state.context, clock=lambda: NIGHT)
+
+
+def test_track_says_an_acknowledgement_held_for_quiet_hours_is_waiting_until_8am(web):
+    ref = route(web)
+    with web.sessions() as s, s.begin():
+        s.add(message_row(ref, "scheduled", due_at=NEXT_8AM))
+        s.add(message_row(ref, "standby", channel="email"))
+    at_night(web)
+    text = web.get(track_url("", SECRET, ref)).text
+    assert "Acknowledgement waiting to be sent" in text
+    assert "By text message: waiting until 08:00 tomorrow (quiet hours for text messages)." in text
+    assert "We sent" not in text and "by email" not in text.lower()
+
+
+def test_track_says_a_failed_text_message_was_sent_by_email_instead(web):
+    ref = route(web)
+    with web.sessions() as s, s.begin():
+        s.add(message_row(ref, "failed", detail="twilio 21211 invalid 'To' number"))
+        s.add(message_row(ref, "sent", channel="email", at=NIGHT + timedelta(minutes=1)))
+    at_night(web)
+    text = web.get(track_url("", SECRET, ref)).text
+    assert "We sent you an acknowledgement" in text
+    assert "Sending by text message failed. Sent by email instead." in text
+    assert "twilio" not in text and "21211" not in text
+
+
+def test_track_says_a_suppressed_message_was_not_sent_without_saying_why(web):
+    ref = route(web, category="domestic-abuse")
+    with web.sessions() as s, s.begin():
+        s.add(message_row(ref, "suppressed", channel="none",
+                          detail="sensitive category and the channel was not confirmed safe"))
+    at_night(web)
+    text = web.get(track_url("", SECRET, ref)).text
+    assert "Acknowledgement not sent" in text
+    assert "We have not sent you this by text message or email." in text
+    assert "We sent" not in text and "not confirmed safe" not in text and "safe to" not in text
 
 
 # ---- sign-in, CSRF, inbox --------------------------------------------------------------------------

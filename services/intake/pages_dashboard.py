@@ -19,11 +19,15 @@ from markupsafe import Markup
 
 from schemas import AreaType, Location, Outcome
 from services.feedback.templates import OUTCOME_WORDS
-from services.intake.pages_views import UK, aware
+from services.intake.pages_views import SENT_STATES, UK, WAITING_STATES, aware
 
 UNKNOWN_AREA = "Area not known"
-#: Message states that mean the informant was (as far as we know) sent it.
-SENT = {"sent", "outbox", "delivered"}
+#: Message states that mean the informant was (as far as we know) sent it. A message still
+#: waiting (quiet hours, a safe window, a retry) is not: a scheduled acknowledgement is not yet an
+#: acknowledgement. Nor is one that failed, was not delivered, was interrupted or was not sent.
+SENT = SENT_STATES
+#: Message states of a message still to go.
+PENDING = WAITING_STATES | {"sending"}
 AreaOf = Callable[[Mapping[str, Any]], str]
 
 
@@ -60,6 +64,8 @@ class Row:
     received: int = 0
     contactable: int = 0
     acknowledged: int = 0
+    #: Reports whose acknowledgement is still waiting to go (not counted as acknowledged).
+    ack_waiting: int = 0
     heard_we_did: int = 0
     to_ack: list[float] = field(default_factory=list)
     to_action: list[float] = field(default_factory=list)
@@ -151,11 +157,17 @@ def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf,
         messages = messages_by.get(ref, [])
         if report.get("contactable", bool(messages)):
             row.contactable += 1
-        acks = [m for m in messages if m["trigger"] == "ack" and m["status"] in SENT]
-        if acks:
+        acks = [m for m in messages if m["trigger"] == "ack"]
+        sent = [m for m in acks if m["status"] in SENT]
+        if sent:
             row.acknowledged += 1
-            first = min(aware(m["updated_at"]) or received for m in acks)
+            # When it went: a sent row was last changed when it was handed over (a scheduled one
+            # at the end of its wait, a fallback when the other channel took it), not when it was
+            # queued; a delivered one when the provider said it arrived.
+            first = min(aware(m["updated_at"]) or received for m in sent)
             row.to_ack.append(_minutes(first, received))
+        elif any(m["status"] in PENDING for m in acks):
+            row.ack_waiting += 1
         if any(m["trigger"].startswith(("action:", "closure:")) and m["status"] in SENT for m in messages):
             row.heard_we_did += 1
         actions = sorted(actions_by.get(ref, []), key=lambda a: aware(a["recorded_at"]) or received)

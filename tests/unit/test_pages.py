@@ -339,6 +339,15 @@ def test_the_dashboard_counts_per_area_with_an_svg_chart(web):
     assert "Kempston North" in page.text and "<svg" in page.text and "2 reports" in page.text
 
 
+def test_the_dashboard_shows_an_acknowledgement_held_for_quiet_hours_as_waiting_not_acknowledged(web):
+    ref = route(web)
+    with web.sessions() as s, s.begin():
+        s.add(message_row(ref, "scheduled", due_at=NEXT_8AM))
+    cells = re.findall(r'govuk-table__cell--numeric">([^<]*)(?:<br><span class="govuk-body-s">([^<]*))?',
+                       web.get("/dashboard").text)
+    assert cells[1] == ("0%", "1 waiting")  # received, then acknowledged
+
+
 def test_the_outbox_is_hidden_unless_local(web):
     assert web.get("/outbox").status_code == 404
 

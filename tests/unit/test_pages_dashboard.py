@@ -59,3 +59,41 @@ def test_the_chart_is_inline_svg_with_a_text_alternative_and_escaped_labels():
     svg = str(bar_chart("<b>", rows))
     assert svg.startswith("<svg") and 'role="img"' in svg and "<title>" in svg
     assert "&lt;b&gt;" in svg and "<b>" not in svg
+
+
+def message_at(ref: str, trigger: str, queued: datetime, went: datetime, status: str, channel: str = "sms") -> dict:
+    return {"reference": ref, "trigger": trigger, "role": "informant", "status": status, "channel": channel,
+            "created_at": queued, "updated_at": went}
+
+
+def test_a_scheduled_acknowledgement_is_not_yet_an_acknowledgement_and_is_shown_as_waiting():
+    night = T0.replace(hour=22)
+    rows = {"reports": [report("A", night), report("B", night)],
+            "messages": [message_at("A", "ack", night, night, "scheduled"),
+                         message_at("A", "ack", night, night, "standby", channel="email"),
+                         message_at("B", "action:x", night, night, "scheduled")]}
+    (row,) = build(rows, lambda loc: loc["area"]).areas[0].rows
+    assert (row.acknowledged, row.ack_share, row.ack_waiting) == (0, 0.0, 1)
+    assert row.median_ack_minutes is None and row.we_did_share == 0.0
+
+
+def test_time_to_acknowledgement_runs_to_when_it_was_sent_not_when_it_was_queued():
+    night = T0.replace(hour=22)
+    morning = night + timedelta(hours=10)
+    rows = {"reports": [report("A", night)],
+            "messages": [message_at("A", "ack", night, morning, "sent")]}
+    (row,) = build(rows, lambda loc: loc["area"]).areas[0].rows
+    assert (row.acknowledged, row.ack_waiting, row.median_ack_minutes) == (1, 0, 600.0)
+
+
+def test_only_messages_that_went_count_and_a_replacement_on_the_other_channel_does():
+    rows = {"reports": [report(r, T0) for r in "ABCDE"],
+            "messages": [message_at("A", "ack", T0, T0 + timedelta(minutes=1), "failed"),
+                         message_at("A", "ack", T0, T0 + timedelta(minutes=2), "sent", channel="email"),
+                         message_at("B", "ack", T0, T0 + timedelta(minutes=1), "undelivered"),
+                         message_at("C", "ack", T0, T0, "unconfirmed"),
+                         message_at("D", "ack", T0, T0, "suppressed", channel="none"),
+                         message_at("E", "ack", T0, T0 + timedelta(minutes=4), "delivered")]}
+    (row,) = build(rows, lambda loc: loc["area"]).areas[0].rows
+    assert (row.acknowledged, row.ack_waiting, row.ack_share) == (2, 0, 0.4)
+    assert sorted(row.to_ack) == [2.0, 4.0]

@@ -46,6 +46,26 @@ def feature(data: dict, area_id: str) -> dict:
     return next(f for f in data["features"] if f["properties"]["id"] == area_id)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = ROOT / "config" / "examples" / "minimal"
+
+
+def test_the_minimal_example_in_the_readme_loads(tmp_path):
+    # The README shows each file of the minimal example; load exactly what it shows.
+    readme = (ROOT / "README.md").read_text()
+    shown = dict(re.findall(r"`config/examples/minimal/([\w.]+)`:\n\n```\w*\n(.*?)```", readme, re.S))
+    assert sorted(shown) == sorted(p.name for p in MINIMAL.iterdir())
+    assert {"categories.yaml", "areas.geojson", "postcodes.yaml", "teams.yaml", "watches.yaml",
+            "coordinators.yaml", "rules.yaml"} == set(shown)
+    for name, text in shown.items():
+        assert (MINIMAL / name).read_text() == text, f"README and config/examples/minimal/{name} differ"
+        (tmp_path / name).write_text(text)
+    config = load_routing_config(tmp_path)
+    assert config.warnings == ()
+    assert set(config.teams.teams) == {"contact-centre", "control-room", "riverside-npt"}
+    assert set(config.watches.watches) == {"riverside-speed-watch"} and set(config.rules.redirects) == {"council"}
+
+
 def test_the_sample_config_loads():
     config = load_routing_config()
     assert len(config.areas) == 11 and len(config.watches.watches) == 4

@@ -64,9 +64,11 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+#: What a category id looks like; the routing config refuses a category that does not match.
+CATEGORY_ID_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
 #: A category id from the routing configuration's taxonomy (``config/routing/categories.yaml``);
 #: the intake checks it against that file, the router sends ids it does not know to the fallback.
-CategoryId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")]
+CategoryId = Annotated[str, Field(pattern=CATEGORY_ID_PATTERN)]
 
 
 class Location(Model):

@@ -1,7 +1,8 @@
 """``python -m services.router``: run the router worker.
 
 ``python -m services.router dry-run [--config DIR]``: route reports read as JSON lines on
-stdin and print each decision, touching neither Kafka nor a database (see ``dry_run``).
+stdin and print each decision (with what the informant would be told), and the config's
+warnings on stderr, touching neither Kafka nor a database (see ``dry_run``).
 """
 
 from __future__ import annotations

@@ -109,6 +109,19 @@ class AreaIndex:
             found.update(self._ancestors[area_id])
         return self.ordered(found)
 
+    def inside_unrelated(self) -> list[tuple[str, str]]:
+        """Pairs (inner, outer) where inner's shape lies inside outer's (boundary included) but
+        outer is neither an ancestor nor a descendant of inner: a point there is placed in
+        outer, a postcode mapped to inner is not (it follows ``parent``). One STRtree query for
+        all the areas at once, so thousands of areas stay fast."""
+        inner_idx, outer_idx = self._tree.query([a.geometry for a in self._order], predicate="covered_by")
+        pairs = []
+        for i, o in zip(inner_idx.tolist(), outer_idx.tolist(), strict=True):
+            inner, outer = self._order[i].id, self._order[o].id
+            if inner != outer and outer not in self._ancestors[inner] and inner not in self._ancestors[outer]:
+                pairs.append((inner, outer))
+        return sorted(pairs, key=lambda p: (self._depth[p[0]], p[0], self._depth[p[1]], p[1]))
+
     def innermost(self, area_ids: Sequence[str]) -> tuple[str, ...]:
         """The areas of the list that contain no other area of the list: the most precise."""
         chosen = set(area_ids)

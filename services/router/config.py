@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import shapely
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from schemas import AreaType, WatchDelivery
+from schemas.events import CATEGORY_ID_PATTERN, Model, ShortText
 from services.common.config_files import (
     DEFAULT_ROUTING_DIR,
     Categories,
@@ -40,8 +41,11 @@ from services.common.config_files import (
     Coordinators,
     load_yaml,
 )
+from services.common.logging import get_logger
 from services.router.areas import Area, AreaIndex, normalise_postcode_key
 from services.router.danger import DangerPhrases
+
+log = get_logger(__name__)
 
 ContactKind = Literal["public", "third_party"]
 ALL_KINDS: tuple[ContactKind, ...] = ("public", "third_party")
@@ -52,6 +56,9 @@ UK_LAT = (49.8, 60.9)
 
 #: The files whose contents decide where a report goes; their digest is the rules version.
 ROUTING_FILES = ("categories.yaml", "areas.geojson", "postcodes.yaml", "teams.yaml", "watches.yaml", "rules.yaml")
+
+#: The events' short text (ids, names and labels they carry), read with the events' own settings.
+_SHORT_TEXT: TypeAdapter[str] = TypeAdapter(ShortText, config=Model.model_config)
 
 
 class TeamConfig(ConfigModel):
@@ -173,6 +180,8 @@ class RoutingConfig:
     danger: DangerPhrases = field(repr=False)
     #: Capitalised words of area and watch names: places, never taken for people's names.
     place_words: frozenset[str] = field(repr=False)
+    #: Things that load but probably route differently than meant (logged at load, shown by dry-run).
+    warnings: tuple[str, ...] = ()
 
     def destination_name(self, destination_id: str) -> str:
         if destination_id in self.teams.teams:
@@ -275,6 +284,60 @@ def _cycles(path: Path, areas: list[Area], seen: dict[str, int]) -> list[str]:
                 break
             visited.add(parent)
             parent = parents[parent]
+    return problems
+
+
+def _inside_unrelated(path: Path, areas: AreaIndex, seen: dict[str, int]) -> list[str]:
+    """An area lying inside another that is not its parent (nor an ancestor): a report with a
+    point there goes by the shapes and lands in both, one with only a postcode goes by
+    ``parent`` and does not, so the two route differently."""
+    warnings = []
+    for inner, outer in areas.inside_unrelated():
+        parent = areas.get(inner).parent
+        warnings.append(
+            f"{path}: features[{seen[inner]}] ({inner}).properties.parent: {inner!r} lies inside "
+            f"{outer!r} (features[{seen[outer]}]), which is not its parent ({parent!r}) nor an ancestor: "
+            f"a report with a point in {inner!r} is placed in {outer!r} too, one with only a postcode "
+            f"is not; if {inner!r} belongs in {outer!r}, make {outer!r} its parent or an ancestor")
+    return warnings
+
+
+def _event_text(where: str, value: str, what: str) -> list[str]:
+    """Problems with an id, name or label that the events carry as short text."""
+    try:
+        accepted = _SHORT_TEXT.validate_python(value)
+    except ValidationError as exc:
+        reason = "; ".join(str(e["msg"]) for e in exc.errors(include_url=False))
+        return [f"{where}: {value!r} is not a {what} the events accept ({reason})"]
+    if accepted != value:
+        return [f"{where}: {value!r} has spaces at an end, which the events strip; remove them"]
+    return []
+
+
+def _event_checks(directory: Path, categories: Categories, teams: Teams, watches: Watches, rules: Rules,
+                  coordinators: Coordinators) -> list[str]:
+    """What the events would refuse, caught at load instead of in every report: category ids
+    (the events' pattern), and the ids, names and labels routed items and watch items carry."""
+    problems: list[str] = []
+    categories_file = directory / "categories.yaml"
+    for category_id, category in categories.categories.items():
+        key = f"{categories_file}: categories.{category_id}"
+        if not re.match(CATEGORY_ID_PATTERN, category_id):
+            problems.append(f"{key}: {category_id!r} is not a category id the events accept (they must match "
+                            f"{CATEGORY_ID_PATTERN}), so every report in it would be refused")
+        problems.extend(_event_text(f"{key}.label", category.label, "category label"))
+    destinations: list[tuple[str, str, dict[str, Any]]] = [
+        ("teams.yaml", "teams", teams.teams), ("watches.yaml", "watches", watches.watches),
+        ("rules.yaml", "redirects", rules.redirects),
+    ]
+    for file_name, section, entries in destinations:
+        for dest_id, dest in entries.items():
+            key = f"{directory / file_name}: {section}.{dest_id}"
+            problems.extend(_event_text(key, dest_id, "destination id"))
+            problems.extend(_event_text(f"{key}.name", dest.name, "name"))
+    for coordinator_id in coordinators.coordinators:
+        problems.extend(_event_text(f"{directory / 'coordinators.yaml'}: coordinators.{coordinator_id}",
+                                    coordinator_id, "coordinator id"))
     return problems
 
 
@@ -436,10 +499,14 @@ def load_routing_config(directory: Path = DEFAULT_ROUTING_DIR) -> RoutingConfig:
     if problems:
         raise ConfigError("\n".join(problems))
     index = AreaIndex(area_list)
+    problems.extend(_event_checks(directory, categories, teams, watches, rules, coordinators))
     problems.extend(_check(directory, categories, index, set(index.ids()), teams, watches, rules, postcodes,
                            coordinators))
     if problems:
         raise ConfigError("\n".join(problems))
+    warnings = _inside_unrelated(directory / "areas.geojson", index, {a.id: i for i, a in enumerate(area_list)})
+    for warning in warnings:
+        log.warning("routing_config_warning", warning=warning)
     digest = hashlib.sha256()
     for name in ROUTING_FILES:
         digest.update((directory / name).read_bytes())
@@ -463,5 +530,6 @@ def load_routing_config(directory: Path = DEFAULT_ROUTING_DIR) -> RoutingConfig:
             for name in [*(index.get(a).name for a in index.ids()), *(w.name for w in watches.watches.values())]
             for word in re.findall(r"[A-Z][\w'\u2019-]+", name)
         ),
+        warnings=tuple(warnings),
     )
 

@@ -5,9 +5,13 @@ Reads reports as JSON lines on stdin, in the shape of the intake's public report
 (``category``, ``description``, ``location``, ``informant``...) plus optional ``kind``
 (``public`` or ``third_party``; a third party's ``reporter``, ``subject`` and
 ``organisation_id`` may be given) and ``reference``. Prints one JSON line per report: the
-destinations, areas, flags, reasons, and what each watch would see with the redactions
-applied. Nothing is published and no database is touched, so clusters are not worked out
-(``"cluster": "skipped"``).
+destinations, areas, flags, reasons, what each watch would see with the redactions
+applied, and what the informant would be told (``informant_message``: the acknowledgement the
+feedback worker sends, with a partner's redirect message for matters that are not for the
+police; by SMS unless the informant chose email; ``would_send`` is false when there is nobody
+to send it to). Warnings about the config (an area inside an area that is not its parent)
+are printed on stderr before the decisions. Nothing is published and no database is
+touched, so clusters are not worked out (``"cluster": "skipped"``).
 
 Exit status: 0 when every line routed, 1 when a line was not a valid report (its error is
 printed in its place, naming fields, not echoing values), 2 when the config is invalid.
@@ -25,9 +29,11 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
-from schemas import Informant, PublicContact, ReportDetails, ThirdPartyContact
+from schemas import Channel, Informant, PublicContact, ReportDetails, RoutedItem, ThirdPartyContact
 from schemas.events import reference_from_key
 from services.common.config_files import DEFAULT_ROUTING_DIR, ConfigError
+from services.common.logging import configure_logging
+from services.feedback.templates import acknowledgement
 from services.router.config import RoutingConfig, load_routing_config
 from services.router.routing import Contact, decide, routed_item, watch_items
 
@@ -77,6 +83,19 @@ def contact_from(data: Any, line_no: int, raw: str) -> Contact:
     raise BadLine("kind: must be public or third_party")
 
 
+def informant_message(contact: Contact, item: RoutedItem, config: RoutingConfig) -> dict[str, Any]:
+    """What the informant (a third party's reporter) would be told: the feedback worker's own
+    acknowledgement template, so a partner's redirect message reads exactly as sent."""
+    informant = contact.informant if isinstance(contact, PublicContact) else contact.reporter
+    chosen = informant.channel_to_use() if informant is not None else None
+    channel = chosen or Channel.SMS
+    found = config.categories.categories.get(contact.report.category)
+    rendered = acknowledgement(channel, reference=item.reference,
+                               category_label=found.label if found else contact.report.category,
+                               destinations=item.destinations, notice=item.informant_notice)
+    return {"channel": channel.value, "would_send": chosen is not None, "text": rendered.body}
+
+
 def route_line(contact: Contact, config: RoutingConfig) -> dict[str, Any]:
     decision = decide(contact, config)
     item = routed_item(contact, config, decision=decision)
@@ -91,6 +110,7 @@ def route_line(contact: Contact, config: RoutingConfig) -> dict[str, Any]:
         "sensitive": item.sensitive,
         "reasons": list(item.reasons),
         "informant_notice": item.informant_notice,
+        "informant_message": informant_message(contact, item, config),
         "watch_items": [
             {
                 "watch_id": w.watch_id,
@@ -133,9 +153,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, default=DEFAULT_ROUTING_DIR,
                         help=f"routing config directory (default: {DEFAULT_ROUTING_DIR})")
     args = parser.parse_args(argv)
+    # stdout carries only decisions; the config's warnings are printed below, once.
+    configure_logging("ERROR", json=False, stream=sys.stderr)
     try:
         config = load_routing_config(args.config)
     except ConfigError as exc:
         print(f"invalid routing config:\n{exc}", file=sys.stderr)
         return 2
+    for warning in config.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return run(sys.stdin, config, sys.stdout)

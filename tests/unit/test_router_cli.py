@@ -111,3 +111,36 @@ def test_the_router_refuses_to_start_on_bad_config_naming_file_and_key(tmp_path)
         in result.stderr
 
 
+
+
+def test_a_redirect_shows_what_the_informant_is_told(tmp_path):
+    fly_tipping = {"category": "fly-tipping", "description": "Mattresses dumped in the lay-by",
+                   "location": {"postcode": "MK42 8AA"}, "informant": {"email": "jo@example.org"}}
+    result = dry_run([json.dumps(fly_tipping), json.dumps({**fly_tipping, "informant": None})], tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    by_email, anonymous = (json.loads(line) for line in result.stdout.splitlines())
+    assert [d["kind"] for d in by_email["destinations"]] == ["redirect"]
+    told = by_email["informant_message"]
+    assert told["channel"] == "email" and told["would_send"] is True
+    assert "This is dealt with by Bedford Borough Council, not the police. We have passed your report to the " \
+           "council's environmental services team, who will contact you if they need to." in told["text"]
+    assert f"Your reference: {by_email['reference']}" in told["text"]
+    # Nobody to tell: shown as the SMS it would be, marked as not sent.
+    assert anonymous["informant_message"]["channel"] == "sms"
+    assert anonymous["informant_message"]["would_send"] is False
+    assert "This is dealt with by Bedford Borough Council" in anonymous["informant_message"]["text"]
+
+
+def test_a_config_warning_is_shown_and_the_decisions_still_run(tmp_path):
+    candidate = tmp_path / "candidate"
+    shutil.copytree(DEFAULT_ROUTING_DIR, candidate)
+    areas = candidate / "areas.geojson"
+    data = json.loads(areas.read_text())
+    parish = next(f for f in data["features"] if f["properties"]["id"] == "elstow-parish")
+    parish["properties"]["parent"] = "east-sector"
+    areas.write_text(json.dumps(data))
+    result = dry_run([json.dumps(SPEEDING)], "--config", str(candidate), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {areas}: features[10] (elstow-parish).properties.parent: 'elstow-parish' lies inside " \
+           "'bedford-cauldwell'" in result.stderr
+    assert json.loads(result.stdout)["destinations"]

@@ -7,7 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+from structlog.testing import capture_logs
 
+from schemas import ReportDetails
 from services.common.config_files import DEFAULT_ROUTING_DIR, ConfigError
 from services.router.config import load_routing_config
 
@@ -43,9 +46,65 @@ def feature(data: dict, area_id: str) -> dict:
     return next(f for f in data["features"] if f["properties"]["id"] == area_id)
 
 
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = ROOT / "config" / "examples" / "minimal"
+
+
+def test_the_minimal_example_in_the_readme_loads(tmp_path):
+    # The README shows each file of the minimal example; load exactly what it shows.
+    readme = (ROOT / "README.md").read_text()
+    shown = dict(re.findall(r"`config/examples/minimal/([\w.]+)`:\n\n```\w*\n(.*?)```", readme, re.S))
+    assert sorted(shown) == sorted(p.name for p in MINIMAL.iterdir())
+    assert {"categories.yaml", "areas.geojson", "postcodes.yaml", "teams.yaml", "watches.yaml",
+            "coordinators.yaml", "rules.yaml"} == set(shown)
+    for name, text in shown.items():
+        assert (MINIMAL / name).read_text() == text, f"README and config/examples/minimal/{name} differ"
+        (tmp_path / name).write_text(text)
+    config = load_routing_config(tmp_path)
+    assert config.warnings == ()
+    assert set(config.teams.teams) == {"contact-centre", "control-room", "riverside-npt"}
+    assert set(config.watches.watches) == {"riverside-speed-watch"} and set(config.rules.redirects) == {"council"}
+
+
 def test_the_sample_config_loads():
     config = load_routing_config()
     assert len(config.areas) == 11 and len(config.watches.watches) == 4
+    assert config.warnings == ()
+
+
+# --- what the events would refuse ---------------------------------------------------------
+
+
+def add_category(config_dir: Path, category_id: str, label: str = "Hate incident") -> Path:
+    path = config_dir / "categories.yaml"
+    path.write_text(path.read_text() + f"  {category_id}:\n    label: {label}\n    description: Words.\n")
+    return path
+
+
+def test_a_category_id_the_events_refuse_is_refused_at_load_naming_file_and_key(config_dir):
+    # The event model refuses every report in such a category; the config must not load it.
+    with pytest.raises(ValidationError):
+        ReportDetails(category="hate_incident", description="x", location={"postcode": "MK42 8AA"})
+    categories = add_category(config_dir, "hate_incident")
+    assert f"{categories}: categories.hate_incident: 'hate_incident' is not a category id the events accept" \
+        in error(config_dir)
+
+
+@pytest.mark.parametrize("category_id", ["Noise", "x", "a" * 41, "1st-category"])
+def test_every_category_id_the_events_refuse_is_refused(config_dir, category_id):
+    add_category(config_dir, category_id)
+    assert f"categories.{category_id}: {category_id!r} is not a category id the events accept" in error(config_dir)
+
+
+def test_ids_names_and_labels_too_long_for_the_events_are_refused(config_dir):
+    long_id = "t" * 201
+    add_category(config_dir, "graffiti", label="L" * 201)
+    edit(config_dir / "teams.yaml", "  roads-policing:\n", f"  {long_id}:\n")
+    edit(config_dir / "rules.yaml", "    name: Bedford Borough Council highways", "    name: '   '")
+    message = error(config_dir)
+    assert "categories.yaml: categories.graffiti.label: 'LLLL" in message
+    assert f"teams.yaml: teams.{long_id}: '{long_id}' is not a destination id the events accept" in message
+    assert "rules.yaml: redirects.council-highways.name: '   ' is not a name the events accept" in message
 
 
 # --- rules.yaml --------------------------------------------------------------------------
@@ -246,6 +305,27 @@ def test_parents_forming_a_cycle_are_refused(config_dir):
         feature(data, "bedfordshire")["properties"]["parent"] = "kempston-north"
     edit_areas(config_dir, cycle)
     assert "(bedfordshire).properties.parent: parents form a cycle" in error(config_dir)
+
+
+def test_an_area_inside_an_area_that_is_not_its_parent_warns_naming_both(config_dir):
+    # Elstow parish lies inside Cauldwell and Elstow neighbourhood; with east-sector as its
+    # parent, a postcode mapped to the parish would miss the neighbourhood a point finds.
+    def reparent(data):
+        feature(data, "elstow-parish")["properties"]["parent"] = "east-sector"
+    path = edit_areas(config_dir, reparent)
+    with capture_logs() as logs:
+        config = load_routing_config(config_dir)
+    (warning,) = config.warnings
+    assert warning.startswith(f"{path}: features[10] (elstow-parish).properties.parent: 'elstow-parish' lies "
+                              "inside 'bedford-cauldwell' (features[7]), which is not its parent ('east-sector')")
+    assert [entry["warning"] for entry in logs if entry["log_level"] == "warning"] == [warning]
+
+
+def test_an_area_inside_its_parent_or_a_grandparent_does_not_warn(config_dir):
+    # In the sample, every area lies inside its ancestors' shapes and no other's.
+    with capture_logs() as logs:
+        config = load_routing_config(config_dir)
+    assert config.warnings == () and not [e for e in logs if e["log_level"] == "warning"]
 
 
 def test_extra_gis_properties_are_ignored(config_dir):

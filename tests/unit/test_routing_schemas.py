@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from schemas import TOPICS, RoutedItem, WatchItem, WatchLocation, model_for
-from schemas.events import new_reference
+from schemas.events import CATEGORY_ID_PATTERN, new_reference
 from schemas.export import export
 
 OLD_ROUTED_ITEM = {
@@ -53,3 +53,11 @@ def test_watch_items_have_their_topic_and_json_schema(tmp_path):
     assert {"delivery", "coordinator_ids", "redactions"} <= set(schema["properties"])
     routed = json.loads((tmp_path / "reports.routed.schema.json").read_text())
     assert {"areas", "flags", "cluster", "informant_notice"} <= set(routed["properties"])
+
+
+def test_the_category_id_pattern_the_config_checks_is_the_one_the_events_publish(tmp_path):
+    export(tmp_path)
+    schema = json.loads((tmp_path / "contacts.public.schema.json").read_text())
+    assert schema["$defs"]["ReportDetails"]["properties"]["category"]["pattern"] == CATEGORY_ID_PATTERN
+    watch = json.loads((tmp_path / "watch.items.schema.json").read_text())
+    assert watch["properties"]["category"]["pattern"] == CATEGORY_ID_PATTERN

@@ -136,7 +136,7 @@ def test_a_send_interrupted_by_a_crash_is_marked_unconfirmed_not_repeated(world)
     with world.sessions() as s:  # what a worker killed after taking the message leaves behind
         claim = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
                                     trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
-                                    due_at=world.now)
+                                    due_at=world.now, at=world.now)
     with world.sessions() as s:
         assert store.start_attempt(s, claim.message_id, world.now) is not None
     world.run(world.notifier.on_routed(item))  # the event is redelivered after the restart
@@ -574,7 +574,7 @@ def test_a_claim_made_elsewhere_between_the_lookup_and_the_insert_is_found(world
     with world.sessions() as s:  # another worker's claim of the first report's SMS
         elsewhere = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
                                         trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
-                                        due_at=world.now)
+                                        due_at=world.now, at=world.now)
     real = store._chunks
     missed: list[object] = []
 

@@ -239,10 +239,11 @@ class Notifier:
         hard = HARD_FAILURES.get((status.provider, status.status))
         if hard is not None:
             await self._store.run(store.settle, message.id, status=hard,
-                                  detail=f"{status.provider} {status.status} {status.error_code or ''}".strip())
+                                  detail=f"{status.provider} {status.status} {status.error_code or ''}".strip(),
+                                  at=self._clock())
             await self._fall_back([message])
         elif status.status == "delivered":
-            await self._store.run(store.settle, message.id, status="delivered", detail=None)
+            await self._store.run(store.settle, message.id, status="delivered", detail=None, at=self._clock())
 
     async def on_preference(self, change: PreferenceChange) -> None:
         await self._store.run(store.set_opt_out, channel=change.channel.value, digest=change.address_digest,
@@ -267,7 +268,7 @@ class Notifier:
             log.info("opted_in", channel=channel, source=keyword)
             return
         survey = await self._store.run(store.latest_message_to, channel, digest, "survey")
-        if survey is not None and inbound.emitted_at - _aware(survey.created_at) <= self._rules.survey_reply_window:
+        if survey is not None and inbound.emitted_at - survey.created_at <= self._rules.survey_reply_window:
             answers = survey_answers(inbound.body)
             for question, answer in answers.items():
                 await self._store.run(store.record_survey_answer, reference=survey.reference, question=question,
@@ -286,7 +287,7 @@ class Notifier:
         """Send what has become due (after quiet hours, a safe window, a retry delay), and mark
         sends interrupted by a crash as unconfirmed."""
         at = self._clock()
-        expired = await self._store.run(store.expire_interrupted_sends, at - self._rules.send_lease)
+        expired = await self._store.run(store.expire_interrupted_sends, at - self._rules.send_lease, at)
         if expired:
             log.warning("sends_unconfirmed_after_crash", count=expired)
         due = await self._store.run(store.due_message_ids, at)
@@ -450,7 +451,7 @@ class Notifier:
                 log.error("send_failed_unexpectedly", reference=message.reference, trigger=message.trigger,
                           channel=message.channel, error=type(result).__name__)
                 unexpected = unexpected or result
-        await self._store.run(store.settle_many, outcomes)
+        await self._store.run(store.settle_many, outcomes, self._clock())
         by_id = {m.id: m for m in taken}
         events = []
         for outcome in outcomes:
@@ -477,13 +478,14 @@ class Notifier:
         for message in messages:
             other = Channel.EMAIL if message.channel == Channel.SMS.value else Channel.SMS
             key = policy.message_key(message.reference, message.trigger, message.role, other)
-            due = policy.earliest_send(other, self._clock(), quiet=self._rules.quiet)
-            standby = await self._store.run(store.activate_standby, key, due)
+            at = self._clock()
+            due = policy.earliest_send(other, at, quiet=self._rules.quiet)
+            standby = await self._store.run(store.activate_standby, key, due, at)
             if standby is None:
                 continue
             reason = await self._store.run(store.opt_out_reason, other.value, standby.address_digest or "")
             if reason is not None:
-                await self._store.run(store.settle, standby.id, status="opted_out", detail=reason)
+                await self._store.run(store.settle, standby.id, status="opted_out", detail=reason, at=self._clock())
                 continue
             log.info("falling_back", reference=message.reference, trigger=message.trigger, to_channel=other.value)
             woken.append(standby.id)

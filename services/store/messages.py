@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
@@ -40,10 +40,6 @@ T = TypeVar("T")
 
 def _rowcount(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def address_digest(address: str) -> str:
@@ -76,13 +72,15 @@ def claim_message(
     due_at: datetime | None = None,
     status: str = "scheduled",
     detail: str | None = None,
+    at: datetime,
 ) -> Claim:
-    """Claim one message under ``key``. ``status`` is ``scheduled`` (to be sent at ``due_at``)
-    or a settled state for a message deliberately not sent (``suppressed``, ``opted_out``)."""
+    """Claim one message under ``key`` at ``at`` (the caller's clock). ``status`` is ``scheduled``
+    (to be sent at ``due_at``) or a settled state for a message deliberately not sent
+    (``suppressed``, ``opted_out``)."""
     draft = Draft(key=key, reference=reference, trigger=trigger, role=role, channel=channel, recipient=recipient,
                   body=body, subject=subject, html=html, due_at=due_at, status=status, detail=detail)
     with session.begin():
-        return _claim_rows(session, [draft], now())[key]
+        return _claim_rows(session, [draft], at)[key]
 
 
 @dataclass(frozen=True)
@@ -208,12 +206,12 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
     return claims
 
 
-def claim_messages(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
-    """Claim the messages of many requests in one transaction, each as ``claim_message`` would:
+def claim_messages(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> list[Claimed]:
+    """Claim the messages of many requests at ``at`` in one transaction, each as ``claim_message`` would:
     one lookup of the opt-outs of every address, ``choose`` per request, one lookup of the keys
     already claimed, one insert of the rest. One ``Claimed`` per request, in order."""
     with session.begin():
-        return _claim(session, requests)
+        return _claim(session, requests, at)
 
 
 def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datetime,
@@ -221,12 +219,11 @@ def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datet
     """``claim_messages`` and ``start_attempts`` of the claims ``pick`` chooses, in one
     transaction: the common case of a batch whose first messages are due now."""
     with session.begin():
-        claimed = _claim(session, requests)
+        claimed = _claim(session, requests, at)
         return claimed, _take(session, pick(claimed), at)
 
 
-def _claim(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
-    at = now()
+def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> list[Claimed]:
     pairs: set[tuple[str, str]] = set()
     for request in requests:
         for draft in (request.first, request.fallback):
@@ -251,20 +248,20 @@ def _claim(session: Session, requests: Sequence[ClaimRequest]) -> list[Claimed]:
     return found
 
 
-def start_attempt(session: Session, message_id: int, at: datetime | None = None) -> Message | None:
+def start_attempt(session: Session, message_id: int, at: datetime) -> Message | None:
     """Take a due message for sending; None if it is not due or someone else has it."""
     taken = start_attempts(session, [message_id], at)
     return taken[0] if taken else None
 
 
-def start_attempts(session: Session, message_ids: Sequence[int], at: datetime | None = None) -> list[Message]:
-    """Take the due ones of ``message_ids`` for sending, in one conditional update: only the
+def start_attempts(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
+    """Take the ones of ``message_ids`` due at ``at`` for sending, in one conditional update: only the
     messages this call moved to ``sending`` come back (in the order asked), so two callers can
     never both get the same one."""
     if not message_ids:
         return []
     with session.begin():
-        return _take(session, message_ids, at or now())
+        return _take(session, message_ids, at)
 
 
 def _take(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
@@ -294,8 +291,8 @@ class Outcome:
     due_at: datetime | None = None
 
 
-def settle_many(session: Session, outcomes: Iterable[Outcome]) -> None:
-    """Record the outcomes of many attempts in one transaction, each as ``settle`` would (a
+def settle_many(session: Session, outcomes: Iterable[Outcome], at: datetime) -> None:
+    """Record at ``at`` the outcomes of many attempts in one transaction, each as ``settle`` would (a
     provider or provider id left out keeps the one recorded)."""
     params = [{"b_id": o.message_id, "b_status": o.status, "b_provider": o.provider,
                "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at}
@@ -311,7 +308,7 @@ def settle_many(session: Session, outcomes: Iterable[Outcome]) -> None:
                 provider=func.coalesce(bindparam("b_provider", type_=table.provider.type), table.provider),
                 provider_id=func.coalesce(bindparam("b_provider_id", type_=table.provider_id.type),
                                           table.provider_id),
-                detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=now())
+                detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=at)
     )
     with session.begin():
         session.connection().execute(statement, params)
@@ -326,8 +323,9 @@ def settle(
     provider_id: str | None = None,
     detail: str | None = None,
     due_at: datetime | None = None,
+    at: datetime,
 ) -> None:
-    """Record the outcome of an attempt (``retrying`` with the next ``due_at``, or settled)."""
+    """Record at ``at`` the outcome of an attempt (``retrying`` with the next ``due_at``, or settled)."""
     with session.begin():
         row = session.get_one(Message, message_id)
         row.status = status
@@ -335,7 +333,7 @@ def settle(
         row.provider_id = provider_id or row.provider_id
         row.detail = detail
         row.due_at = due_at
-        row.updated_at = now()
+        row.updated_at = at
 
 
 def due_message_ids(session: Session, at: datetime, limit: int = 100) -> list[int]:
@@ -347,14 +345,14 @@ def due_message_ids(session: Session, at: datetime, limit: int = 100) -> list[in
         ))
 
 
-def expire_interrupted_sends(session: Session, older_than: datetime) -> int:
-    """Mark sends a crashed worker left in ``sending`` as ``unconfirmed``: the provider may or
-    may not have them, and a second copy is the worse mistake."""
+def expire_interrupted_sends(session: Session, older_than: datetime, at: datetime) -> int:
+    """Mark (at ``at``) sends a crashed worker left in ``sending`` since before ``older_than`` as
+    ``unconfirmed``: the provider may or may not have them, and a second copy is the worse mistake."""
     with session.begin():
         return _rowcount(session.execute(
             update(Message)
             .where(Message.status == "sending", Message.updated_at < older_than)
-            .values(status="unconfirmed", detail="worker stopped mid-send; not re-sent", updated_at=now())
+            .values(status="unconfirmed", detail="worker stopped mid-send; not re-sent", updated_at=at)
         ))
 
 
@@ -371,7 +369,7 @@ def set_opt_out(session: Session, *, channel: str, digest: str, opted_out: bool,
         if row is None:
             session.add(OptOut(channel=channel, address_digest=digest, opted_out=opted_out, source=source,
                                changed_at=at))
-        elif row.changed_at.replace(tzinfo=row.changed_at.tzinfo or UTC) <= at:
+        elif row.changed_at <= at:
             row.opted_out, row.source, row.changed_at = opted_out, source, at
 
 
@@ -418,11 +416,7 @@ def silent_reports(session: Session, quiet_since: datetime, limit: int = 100) ->
             .having(last < quiet_since)
             .limit(limit)
         ).all()
-        return [(ref, _aware(at)) for ref, at in rows]
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+        return [(ref, last_at) for ref, last_at in rows]
 
 
 def messages_for(session: Session, reference: str) -> list[Message]:
@@ -430,12 +424,12 @@ def messages_for(session: Session, reference: str) -> list[Message]:
         return list(session.scalars(select(Message).where(Message.reference == reference).order_by(Message.id)))
 
 
-def activate_standby(session: Session, key: str, due_at: datetime) -> Message | None:
-    """Wake the standby copy of a message on the other channel; None if there is none (or it
-    was already woken)."""
+def activate_standby(session: Session, key: str, due_at: datetime, at: datetime) -> Message | None:
+    """Wake (at ``at``) the standby copy of a message on the other channel, to go at ``due_at``;
+    None if there is none (or it was already woken)."""
     with session.begin():
         woken = _rowcount(session.execute(
             update(Message).where(Message.key == key, Message.status == "standby")
-            .values(status="scheduled", due_at=due_at, updated_at=now())
+            .values(status="scheduled", due_at=due_at, updated_at=at)
         ))
         return session.scalars(select(Message).where(Message.key == key)).first() if woken == 1 else None

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from services.store.crypto import EncryptedJSON, EncryptedText
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time: stored as UTC (``timestamp with time zone`` on PostgreSQL, UTC text on
+    SQLite) and always read back as an aware UTC datetime, on either database. A naive datetime
+    is refused on write: its zone is unknown, and guessing is how times drift."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} refused: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # SQLite keeps no zone: what it holds was written as UTC above.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -23,7 +48,7 @@ class Report(Base):
     reference: Mapped[str] = mapped_column(String(20), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     category: Mapped[str] = mapped_column(String(40), index=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: Encrypted at rest (services/store/crypto.py).
     contact: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(20), default="open")
@@ -37,7 +62,7 @@ class RoutingDecision(Base):
     destinations: Mapped[list[Any]] = mapped_column(JSON)
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(64))
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Action(Base):
@@ -52,7 +77,7 @@ class Action(Base):
     public_text: Mapped[str] = mapped_column(Text)
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
     outcome_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Message(Base):
@@ -86,13 +111,13 @@ class Message(Base):
     html: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(20), index=True)
     #: When the next attempt may be made (scheduled or retrying); null once settled.
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     provider: Mapped[str | None] = mapped_column(String(20), nullable=True)
     provider_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class OptOut(Base):
@@ -104,7 +129,7 @@ class OptOut(Base):
     address_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(200))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SurveyAnswer(Base):
@@ -116,4 +141,4 @@ class SurveyAnswer(Base):
     #: "satisfaction" (1-5) or "kept_informed" (Y/N)
     question: Mapped[str] = mapped_column(String(20), primary_key=True)
     answer: Mapped[str] = mapped_column(String(10))
-    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)

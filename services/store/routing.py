@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, DateTime, Float, ForeignKey, Index, String, and_, or_, select
+from sqlalchemy import JSON, ColumnElement, Float, ForeignKey, Index, String, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from schemas import RoutedItem, WatchItem
-from services.store.models import Base
+from services.store.models import Base, UTCDateTime
 from services.store.repository import add_routings, first_of_each, insert_new
 
 
@@ -30,7 +30,7 @@ class Cluster(Base):
     category: Mapped[str] = mapped_column(String(40))
     #: What it is about, coarse enough for a watch: a street, postcode sector or area.
     label: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ClusterMember(Base):
@@ -48,7 +48,7 @@ class ClusterMember(Base):
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     postcode: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WatchItemRow(Base):
@@ -61,7 +61,7 @@ class WatchItemRow(Base):
     reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     category: Mapped[str] = mapped_column(String(40))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     item: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -82,11 +82,6 @@ class NewCluster:
     category: str
     label: str
     created_at: datetime
-
-
-def _aware(when: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time here is UTC."""
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 # The cluster functions below run inside the caller's transaction, so the router can read
@@ -128,7 +123,7 @@ def candidate_members(session: Session, searches: Sequence[Search], chunk: int =
             part += [part[-1]] * ((1 << (len(part) - 1).bit_length()) - len(part))
             for row in session.scalars(select(ClusterMember).where(or_(*(_matching(s) for s in part)))):
                 found[row.reference] = MemberRow(row.cluster_id, row.reference, row.category, row.latitude,
-                                                 row.longitude, row.postcode, _aware(row.received_at))
+                                                 row.longitude, row.postcode, row.received_at)
     return list(found.values())
 
 
@@ -157,7 +152,7 @@ def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str,
     for cluster_id, received_at in session.execute(
             select(ClusterMember.cluster_id, ClusterMember.received_at)
             .where(ClusterMember.cluster_id.in_(ids)).order_by(ClusterMember.received_at)).tuples():
-        timelines[cluster_id][1].append(_aware(received_at))
+        timelines[cluster_id][1].append(received_at)
     return timelines
 
 

@@ -15,7 +15,7 @@ from services.store.db import make_engine, make_sessions, migrate
 pytestmark = pytest.mark.integration
 
 
-def requests(run: str, count: int) -> list[messages.ClaimRequest]:
+def requests(run: str, count: int, now: datetime) -> list[messages.ClaimRequest]:
     found = []
     for i in range(count):
         reference = f"MECC-{run}-{i:04d}"
@@ -23,7 +23,7 @@ def requests(run: str, count: int) -> list[messages.ClaimRequest]:
         def draft(channel: str, recipient: str, reference: str = reference) -> messages.Draft:
             return messages.Draft(key=f"{reference}:ack:informant:{channel}", reference=reference, trigger="ack",
                                   role="informant", channel=channel, recipient=recipient, body=f"hello {channel}",
-                                  due_at=datetime.now(UTC) - timedelta(seconds=1))
+                                  due_at=now - timedelta(seconds=1))
 
         found.append(messages.ClaimRequest(draft("sms", f"+4477009097{i:02d}"), draft("email", f"race{i}@example.org")))
     return found
@@ -33,15 +33,16 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
     migrate(database_url)
     sessions = make_sessions(make_engine(database_url))
     run = uuid.uuid4().hex[:4].upper()
-    batch = requests(run, 40)
+    now = datetime.now(UTC)  # one clock for the whole test, as a worker passes its own
+    batch = requests(run, 40, now)
     stopped = messages.address_digest("+447700909707")
     with sessions() as s:
         messages.set_opt_out(s, channel="sms", digest=stopped, opted_out=True, source="sms STOP",
-                             at=datetime.now(UTC))
+                             at=now)
 
     def claim(n: int) -> list[messages.Claimed]:
         with sessions() as s:  # each worker sees the batch in its own order
-            return messages.claim_messages(s, batch[n % 7:] + batch[:n % 7])
+            return messages.claim_messages(s, batch[n % 7:] + batch[:n % 7], now)
 
     with ThreadPoolExecutor(8) as pool:
         results = [c for claimed in pool.map(claim, range(16)) for c in claimed]
@@ -58,7 +59,7 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
 
     def take(_: int) -> list[int]:
         with sessions() as s:
-            return [m.id for m in messages.start_attempts(s, ids)]
+            return [m.id for m in messages.start_attempts(s, ids, now)]
 
     with ThreadPoolExecutor(8) as pool:
         taken = [i for got in pool.map(take, range(16)) for i in got]
@@ -67,11 +68,11 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
     with sessions() as s:
         messages.settle_many(s, [messages.Outcome(i, "sent", "twilio", provider_id=f"SM{i}") for i in ids[:-1]]
                              + [messages.Outcome(ids[-1], "retrying", "twilio", detail="twilio 429",
-                                                 due_at=datetime.now(UTC) + timedelta(days=30))])
+                                                 due_at=now + timedelta(days=30))], now)
     with sessions() as s:
         settled = {m.id: (m.status, m.provider_id, m.attempts) for r in batch
                    for m in messages.messages_for(s, r.first.reference) if m.id in ids}
     assert settled[ids[0]] == ("sent", f"SM{ids[0]}", 1)
     assert settled[ids[-1]] == ("retrying", None, 1)
     with sessions() as s:  # nothing left for a feedback worker sharing this database to send
-        messages.settle_many(s, [messages.Outcome(ids[-1], "failed", detail="test over")])
+        messages.settle_many(s, [messages.Outcome(ids[-1], "failed", detail="test over")], now)

@@ -4,12 +4,16 @@ sending, only once even by workers racing for it."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from services.store import messages
+from services.store import routing as _routing_tables  # noqa: F401  (registers their tables)
 from services.store.db import make_engine, make_sessions, migrate
+from services.store.models import Base, Message
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +26,13 @@ def test_migrations_create_the_tables_and_are_idempotent(database_url: str) -> N
 
 def test_only_one_of_many_racing_claims_wins(database_url: str) -> None:
     sessions = make_sessions(make_engine(database_url))
+    now = datetime.now(UTC)  # one clock for the whole test, as a service passes its own
 
     def claim(_: int) -> bool:
         with sessions() as s:
             return messages.claim_message(
                 s, key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
-                role="informant", channel="sms", recipient="+447700900123", body="hello",
+                role="informant", channel="sms", recipient="+447700900123", body="hello", at=now,
             ).new
 
     with ThreadPoolExecutor(8) as pool:
@@ -35,12 +40,41 @@ def test_only_one_of_many_racing_claims_wins(database_url: str) -> None:
     assert results.count(True) == 1
     message_id = messages.claim_message(
         sessions(), key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
-        role="informant", channel="sms", recipient="+447700900123", body="hello").message_id
+        role="informant", channel="sms", recipient="+447700900123", body="hello", at=now).message_id
 
     def attempt(_: int) -> bool:
         with sessions() as s:
-            return messages.start_attempt(s, message_id) is not None
+            return messages.start_attempt(s, message_id, now) is not None
 
     with ThreadPoolExecutor(8) as pool:
         taken = list(pool.map(attempt, range(16)))
     assert taken.count(True) == 1  # two workers can never both send the same message
+
+
+def test_every_time_column_is_zoned_and_reads_back_in_utc(database_url: str) -> None:
+    zoned = {(table, column["name"]): getattr(column["type"], "timezone", None)
+             for table in Base.metadata.tables
+             for column in inspect(make_engine(database_url)).get_columns(table)
+             if "TIMESTAMP" in str(column["type"])}
+    assert len(zoned) == 11 and set(zoned.values()) == {True}, zoned  # timestamptz, every one
+
+    engine = make_engine(database_url)
+
+    @event.listens_for(engine, "connect")
+    def _new_york(conn: Any, _record: Any) -> None:
+        with conn.cursor() as cur:  # a session whose zone is not UTC must not change what is read
+            cur.execute("SET TIME ZONE 'America/New_York'")
+
+    sessions = make_sessions(engine)
+    then = datetime(2031, 3, 9, 23, 30, tzinfo=UTC)
+    with sessions() as s:
+        message_id = messages.claim_message(
+            s, key="MECC-ZONE-0001:ack:informant:sms", reference="MECC-ZONE-0001", trigger="ack", role="informant",
+            channel="sms", recipient="+447700900123", body="hello", due_at=then + timedelta(days=400),
+            at=then.astimezone(timezone(timedelta(hours=5, minutes=30))),
+        ).message_id
+    with sessions() as s:
+        row = s.get_one(Message, message_id)
+        assert row.created_at == then and row.created_at.tzinfo is UTC
+    with sessions() as s:
+        messages.settle(s, message_id, status="failed", detail="test over", at=then)

@@ -91,7 +91,7 @@ class World:
         contact = PublicContact(
             reference=new_reference(),
             report=ReportDetails(category=category, description="x", location=Location(postcode="MK42 8AA")),
-            informant=informant or Informant(phone=PHONE),
+            informant=informant or Informant(phone=PHONE), received_at=self.now, emitted_at=self.now,
         )
         item = routed_item(contact, load_routing_config())
         with self.sessions() as s:
@@ -124,7 +124,7 @@ def test_a_redelivered_routed_item_sends_the_acknowledgement_once(world):
 def test_each_action_reaches_the_informant_once(world):
     item = world.routed()
     update = CaseUpdate(reference=item.reference, actor_id="kempston-npt", actor_name="Kempston team",
-                        public_text="We patrolled")
+                        public_text="We patrolled", emitted_at=world.now)
     world.run(world.notifier.on_update(update))
     world.run(world.notifier.on_update(update))
     world.run(world.notifier.on_update(update.model_copy(update={"event_id": uuid.uuid4()})))
@@ -136,7 +136,7 @@ def test_a_send_interrupted_by_a_crash_is_marked_unconfirmed_not_repeated(world)
     with world.sessions() as s:  # what a worker killed after taking the message leaves behind
         claim = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
                                     trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
-                                    due_at=world.now)
+                                    due_at=world.now, at=world.now)
     with world.sessions() as s:
         assert store.start_attempt(s, claim.message_id, world.now) is not None
     world.run(world.notifier.on_routed(item))  # the event is redelivered after the restart
@@ -232,13 +232,15 @@ def test_a_sensitive_report_without_a_safe_channel_is_recorded_as_suppressed(wor
 def test_stop_suppresses_sms_and_start_resubscribes(world):
     first = world.routed()
     world.run(world.notifier.on_routed(first))
-    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="Stop")))
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="Stop",
+                                                                      emitted_at=world.now)))
     second = world.routed()
     world.run(world.notifier.on_routed(second))
     assert len(world.sms.sent) == 1
     (opted,) = world.messages(second.reference)
     assert opted.status == "opted_out" and "STOP" in (opted.detail or "")
-    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="START")))
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="START",
+                                                                      emitted_at=world.now)))
     world.run(world.notifier.on_routed(world.routed()))
     assert len(world.sms.sent) == 2
 
@@ -264,7 +266,8 @@ def test_every_email_carries_a_one_click_unsubscribe(world):
     assert "To stop these emails" in mail.body and "Stop these emails" in (mail.html or "")
     digest = store.address_digest(EMAIL)
     world.run(world.notifier.on_preference(PreferenceChange(channel=Channel.EMAIL, address_digest=digest,
-                                                            opted_out=True, source="email unsubscribe link")))
+                                                            opted_out=True, source="email unsubscribe link",
+                                                            emitted_at=world.now)))
     world.run(world.notifier.on_routed(world.routed(informant=Informant(email=EMAIL))))
     assert len(world.email.sent) == 1
 
@@ -280,7 +283,8 @@ def test_closure_sends_the_outcome_then_a_survey_whose_answers_are_recorded(worl
     assert len(world.sms.sent) == 1
     world.tick(timedelta(days=1, hours=1))
     assert len(world.sms.sent) == 2 and "Reply 1" in world.sms.sent[1].body
-    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="4 y")))
+    world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="4 y",
+                                                                      emitted_at=world.now)))
     with world.sessions() as s:
         from services.store.models import SurveyAnswer
         answers = {a.question: a.answer for a in s.query(SurveyAnswer).filter_by(reference=item.reference)}
@@ -291,7 +295,8 @@ def test_closure_sends_the_outcome_then_a_survey_whose_answers_are_recorded(worl
 def test_a_reply_that_is_not_a_keyword_becomes_a_new_linked_contact(world):
     item = world.routed()
     world.run(world.notifier.on_routed(item))
-    reply = InboundMessage(channel=Channel.SMS, sender=PHONE, body="They were back again tonight, a blue van")
+    reply = InboundMessage(channel=Channel.SMS, sender=PHONE, body="They were back again tonight, a blue van",
+                           emitted_at=world.now)
     world.run(world.notifier.on_inbound(reply))
     world.run(world.notifier.on_inbound(reply))
     assert len({c.event_id for c in world.contacts}) == 1
@@ -424,7 +429,8 @@ def prepared(tmp_path, name: str, items, stopped: list[str], now: datetime) -> W
         for item in items:
             repository.record_routing(s, item)
     for number in stopped:
-        world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=number, body="STOP")))
+        world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=number, body="STOP",
+                                                                          emitted_at=world.now)))
     return world
 
 
@@ -574,7 +580,7 @@ def test_a_claim_made_elsewhere_between_the_lookup_and_the_insert_is_found(world
     with world.sessions() as s:  # another worker's claim of the first report's SMS
         elsewhere = store.claim_message(s, key=f"{item.reference}:ack:informant:sms", reference=item.reference,
                                         trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
-                                        due_at=world.now)
+                                        due_at=world.now, at=world.now)
     real = store._chunks
     missed: list[object] = []
 

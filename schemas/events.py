@@ -357,6 +357,65 @@ class CaseUpdate(Event):
         return self
 
 
+class MessageStatus(StrEnum):
+    """Where one message to one person stands: the store's ``messages.status``, and the
+    ``status`` of a ``FeedbackMessage`` event. The groups below are the only lists of them."""
+
+    #: Claimed, to go at its due time (quiet hours, a safe window, the survey delay).
+    SCHEDULED = "scheduled"
+    #: Failed for a passing reason; to be tried again at its due time.
+    RETRYING = "retrying"
+    #: Taken by a worker; the provider call is under way.
+    SENDING = "sending"
+    #: A copy on the person's other channel, sent only if the first fails for good.
+    STANDBY = "standby"
+    #: Handed to the provider.
+    SENT = "sent"
+    #: Written to the local outbox (a run without provider credentials).
+    OUTBOX = "outbox"
+    #: The provider reported it delivered.
+    DELIVERED = "delivered"
+    #: The provider reported an SMS that never arrived.
+    UNDELIVERED = "undelivered"
+    #: The provider reported an email that bounced or was dropped.
+    BOUNCED = "bounced"
+    #: The provider refused it for good, or retries were given up.
+    FAILED = "failed"
+    #: Not sent: the address opted out of the channel.
+    OPTED_OUT = "opted_out"
+    #: Not sent on purpose (no contact details, a sensitive report not confirmed safe).
+    SUPPRESSED = "suppressed"
+    #: A worker stopped mid-send: the provider may or may not have it; never sent again blindly.
+    UNCONFIRMED = "unconfirmed"
+
+
+#: States a message may be taken for sending from (when due).
+SENDABLE_STATUSES = frozenset({MessageStatus.SCHEDULED, MessageStatus.RETRYING})
+#: Still to go: sendable, or being sent.
+OPEN_STATUSES = SENDABLE_STATUSES | {MessageStatus.SENDING}
+#: Settled: nothing more will be attempted.
+SETTLED_STATUSES = frozenset({
+    MessageStatus.SENT, MessageStatus.OUTBOX, MessageStatus.FAILED, MessageStatus.SUPPRESSED,
+    MessageStatus.OPTED_OUT, MessageStatus.UNCONFIRMED, MessageStatus.DELIVERED, MessageStatus.UNDELIVERED,
+    MessageStatus.BOUNCED,
+})
+#: Handed to a provider (or the local outbox): the person was sent it, as far as we know.
+SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.OUTBOX, MessageStatus.DELIVERED})
+#: Gave up on this channel: the provider refused it, or said it never arrived.
+FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.BOUNCED})
+#: Reached (or was handed to) a provider: counts as having written to the person.
+WRITTEN_STATUSES = SENT_STATUSES | FAILED_STATUSES | {MessageStatus.UNCONFIRMED}
+#: The outcomes of a send published on ``feedback.messages``.
+PUBLISHED_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.OUTBOX, MessageStatus.FAILED,
+                                MessageStatus.OPTED_OUT})
+
+
+def _published(status: MessageStatus) -> MessageStatus:
+    if status not in PUBLISHED_STATUSES:
+        raise ValueError(f"a published message status is one of {sorted(PUBLISHED_STATUSES)}")
+    return status
+
+
 class FeedbackMessage(Event):
     """Topic ``feedback.messages``: one message to one informant and where it stands."""
 
@@ -365,13 +424,41 @@ class FeedbackMessage(Event):
     reference: ShortText
     trigger: ShortText
     channel: Channel
-    status: Literal["sent", "outbox", "failed", "opted_out"]
+    status: Annotated[MessageStatus, AfterValidator(_published)]
     provider_id: str | None = None
     detail: str | None = Field(default=None, max_length=500)
 
 
+class DeliveryOutcome(StrEnum):
+    """What a provider's callback says became of a message, in words of no provider."""
+
+    #: Still on its way (queued, sent to the carrier, processed, opened ...): nothing to record.
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    #: An SMS that never arrived (unreachable number, carrier refused it).
+    UNDELIVERED = "undelivered"
+    #: An email that bounced, or that the provider dropped or was blocked.
+    BOUNCED = "bounced"
+
+
 class DeliveryStatus(Event):
-    """Topic ``feedback.delivery-status``: a provider's word on a message it was handed."""
+    """Topic ``feedback.delivery-status``: a provider's word on a message it was handed,
+    translated by the webhook that received it. Version 2: ``outcome`` and ``opted_out``
+    replace the provider's own ``status`` (version 1, still read by the worker)."""
+
+    schema_version: Literal[2] = 2  # type: ignore[assignment]  # this event's contract moved on
+    provider: Literal["twilio", "sendgrid"]
+    provider_id: ShortText
+    outcome: DeliveryOutcome
+    #: The recipient told the provider to stop sending to this address.
+    opted_out: bool = False
+    #: The provider's own status and error code, kept for the record only.
+    provider_status: ShortText
+    error_code: str | None = None
+
+
+class DeliveryStatusV1(Event):
+    """Version 1 of ``DeliveryStatus``: the provider's own status, untranslated. Only read."""
 
     provider: Literal["twilio", "sendgrid"]
     provider_id: ShortText
@@ -398,7 +485,7 @@ class PreferenceChange(Event):
     #: SHA-256 of the normalised address: the store keeps opt-outs without the address itself.
     address_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     opted_out: bool
-    #: What caused it, for the record: "sms STOP", "email unsubscribe link", "twilio 21610" ...
+    #: What caused it, for the record: "sms STOP", "email unsubscribe link", "twilio ..." ...
     source: ShortText
 
 

@@ -1,5 +1,7 @@
-"""The feedback worker's faust app. ``create_app(settings)`` wires senders, store and topics;
-the module-level ``app`` is what ``faust -A services.feedback.app worker`` loads."""
+"""The feedback worker's faust app. ``create_app(settings)`` builds the pieces (the delivery
+engine, the event handlers, the replies and the timers) over the adapters ``build_senders``
+and the store give, and wires them to topics and timers; the module-level ``app`` is what
+``faust -A services.feedback.app worker`` loads."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from pydantic import BaseModel
 from schemas import (
     CaseUpdate,
     Channel,
-    DeliveryStatus,
     FeedbackMessage,
     InboundMessage,
     PreferenceChange,
@@ -43,10 +44,13 @@ from services.common.streams import Handler, one_by_one, process
 from services.common.track import track_url
 from services.common.unsubscribe import make_token
 from services.feedback.coordinators import load_directory
-from services.feedback.notify import DeliveryRules, Notifier
-from services.feedback.policy import QuietHours
+from services.feedback.delivery import Delivery
+from services.feedback.handlers import Handlers, decode_delivery_status
+from services.feedback.policy import DeliveryRules, QuietHours
+from services.feedback.replies import Replies
 from services.feedback.senders import Outbox, Sender, SendGridEmail, TwilioSms
 from services.feedback.settings import FeedbackSettings
+from services.feedback.timers import Timers, keep_going
 from services.store.db import make_engine, make_sessions
 
 log = get_logger(__name__)
@@ -91,7 +95,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     )
     routed = raw_topic(app, REPORTS_ROUTED.name)
     updates = raw_topic(app, CASES_UPDATES.name)
-    delivery = raw_topic(app, FEEDBACK_DELIVERY.name)
+    delivery_status = raw_topic(app, FEEDBACK_DELIVERY.name)
     inbound = raw_topic(app, FEEDBACK_INBOUND.name)
     preferences = raw_topic(app, FEEDBACK_PREFERENCES.name)
     watch_items = raw_topic(app, WATCH_ITEMS.name)
@@ -120,54 +124,42 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     base_url = settings.public_base_url.rstrip("/")
     senders = build_senders(settings)
     store = Store(make_sessions(make_engine(settings.database_url)))
-    notifier = Notifier(
-        store=store,
-        senders=senders,
-        publish=publisher(messages),
-        publish_contact=publish_contact,
-        categories=load_categories(settings.routing_config_dir),
-        rules=delivery_rules(settings),
-        directory=load_directory(settings.routing_config_dir),
+    rules = delivery_rules(settings)
+    categories = load_categories(settings.routing_config_dir)
+    directory = load_directory(settings.routing_config_dir)
+    delivery = Delivery(
+        store=store, senders=senders, publish=publisher(messages), rules=rules,
         unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
-        track_url=lambda reference: track_url(base_url, settings.track_secret, reference),
     )
+    handlers = Handlers(delivery=delivery, categories=categories, directory=directory,
+                        track_url=lambda reference: track_url(base_url, settings.track_secret, reference))
+    replies = Replies(store=store, publish_contact=publish_contact, rules=rules)
+    timers = Timers(delivery=delivery, categories=categories, directory=directory)
 
-    def consume(name: str, topic: faust.TopicT, model: type[BaseModel], handle_batch: Handler[Any]) -> None:
+    def consume(name: str, topic: faust.TopicT, decode: Callable[[bytes], BaseModel], handle_batch: Handler[Any]
+                ) -> None:
         async def agent(stream: faust.StreamT) -> None:
-            await process(stream, service="feedback", decode=model.model_validate_json, handle_batch=handle_batch,
+            await process(stream, service="feedback", decode=decode, handle_batch=handle_batch,
                           dead_letters=dead_letters, max_batch=settings.stream_batch_max,
                           within=settings.stream_batch_within_seconds)
 
         app.agent(topic, name=name)(agent)
 
     # The busy stream is handled a batch at a time; the others, quieter, a message at a time.
-    consume("acknowledge-routed", routed, RoutedItem, notifier.on_routed_batch)
-    consume("tell-informants", updates, CaseUpdate, one_by_one(notifier.on_update))
-    consume("delivery-status", delivery, DeliveryStatus, one_by_one(notifier.on_delivery_status))
-    consume("inbound-replies", inbound, InboundMessage, one_by_one(notifier.on_inbound))
-    consume("preferences", preferences, PreferenceChange, one_by_one(notifier.on_preference))
-    consume("tell-coordinators", watch_items, WatchItem, one_by_one(notifier.on_watch_item))
+    consume("acknowledge-routed", routed, RoutedItem.model_validate_json, handlers.on_routed_batch)
+    consume("tell-informants", updates, CaseUpdate.model_validate_json, one_by_one(handlers.on_case_update))
+    consume("delivery-status", delivery_status, decode_delivery_status, one_by_one(handlers.on_delivery_status))
+    consume("inbound-replies", inbound, InboundMessage.model_validate_json, one_by_one(replies.on_inbound))
+    consume("preferences", preferences, PreferenceChange.model_validate_json, one_by_one(handlers.on_preference))
+    consume("tell-coordinators", watch_items, WatchItem.model_validate_json, one_by_one(handlers.on_watch_item))
 
-    @app.timer(interval=settings.due_check_seconds)
-    async def send_due() -> None:
-        try:
-            await notifier.send_due()
-        except Exception:  # the timer must outlive a passing database or provider failure
-            log.exception("send_due_failed")
-
-    @app.timer(interval=settings.digest_check_seconds)
-    async def digests() -> None:
-        try:
-            await notifier.send_digests()
-        except Exception:
-            log.exception("digests_failed")
-
-    @app.timer(interval=settings.holding_check_seconds)
-    async def holding_updates() -> None:
-        try:
-            await notifier.send_holding_updates()
-        except Exception:
-            log.exception("holding_updates_failed")
+    # Each timer must outlive a passing database or provider failure.
+    for name, interval, tick in (
+        ("send_due", settings.due_check_seconds, timers.send_due),
+        ("digests", settings.digest_check_seconds, timers.send_digests),
+        ("holding_updates", settings.holding_check_seconds, timers.send_holding_updates),
+    ):
+        app.timer(interval=interval, name=name)(keep_going(name, tick))
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # mode's stub wants a sync-or-async union
     async def close_senders(_: Any, **kwargs: Any) -> None:

@@ -5,15 +5,32 @@ Feedback is on by default for every informant who left a contact. Sensitive cate
 is safe, and then only in the times they said are safe. SMS waits out quiet hours (default
 21:00-08:00 UK time); email goes any time. A third party's case worker hears on the person's
 behalf, and the person reported for only with their consent.
+
+What an outcome means is decided here too: a send's result (``after_send``), a provider's
+delivery callback (``after_delivery``), and the keyword or survey answer in a reply
+(``keyword``, ``survey_answers``). Provider adapters say what happened in words of no provider;
+these functions say what to do about it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from schemas import Channel, Informant, PublicContact, SafeWindow, ThirdPartyContact, Weekday
+from schemas import (
+    Channel,
+    DeliveryOutcome,
+    Informant,
+    MessageStatus,
+    PublicContact,
+    SafeWindow,
+    ThirdPartyContact,
+    Weekday,
+)
+from services.feedback.senders.base import PermanentSendError, SendFailure, Sent, TransientSendError
 
 UK = ZoneInfo("Europe/London")
 DAYS = list(Weekday)
@@ -25,6 +42,24 @@ class QuietHours:
 
     start: time = time(21, 0)
     end: time = time(8, 0)
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    attempts: int = 5
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    quiet: QuietHours = field(default_factory=QuietHours)
+    survey_delay: timedelta = timedelta(days=3)
+    holding_after: timedelta = timedelta(days=7)
+    #: A ``sending`` claim older than this was interrupted by a crash.
+    send_lease: timedelta = timedelta(seconds=60)
+    #: How long after a survey a reply still counts as an answer to it.
+    survey_reply_window: timedelta = timedelta(days=30)
+    #: When (UK time) daily digests go to watch coordinators who asked for them.
+    digest_at: time = time(18, 0)
+    #: Provider calls in flight at once when a batch of messages is sent.
+    send_concurrency: int = 16
 
 
 @dataclass(frozen=True)
@@ -135,3 +170,102 @@ def earliest_send(channel: Channel, at: datetime, *, windows: tuple[SafeWindow, 
 def retry_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
     """Exponential backoff: base·2^(attempt-1), capped, scaled by ``jitter`` in [0.5, 1.5)."""
     return min(cap, base * 2 ** (attempt - 1)) * (0.5 + jitter)
+
+
+def other_channel(channel: Channel | str) -> Channel:
+    return Channel.EMAIL if channel == Channel.SMS else Channel.SMS
+
+
+# ---- what an outcome means -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AfterSend:
+    """What one send's result means: the message's new status, with the detail to record, the
+    delay before the next try (``retrying``), whether the address opted out of the channel, and
+    whether to fall back to the person's other channel."""
+
+    status: MessageStatus
+    detail: str | None = None
+    retry_in: float | None = None
+    opted_out: bool = False
+    fall_back: bool = False
+
+
+def after_send(result: Sent | PermanentSendError | TransientSendError, *, attempts: int, rules: DeliveryRules,
+               jitter: float) -> AfterSend:
+    """A send's result, after ``attempts`` attempts (this one included). ``jitter`` in [0, 1)."""
+    if isinstance(result, Sent):
+        return AfterSend(MessageStatus.OUTBOX if result.local else MessageStatus.SENT)
+    if isinstance(result, PermanentSendError):
+        if result.reason is SendFailure.OPTED_OUT:
+            return AfterSend(MessageStatus.OPTED_OUT, str(result), opted_out=True, fall_back=True)
+        return AfterSend(MessageStatus.FAILED, str(result), fall_back=True)
+    if attempts >= rules.attempts:
+        return AfterSend(MessageStatus.FAILED, f"gave up after {attempts} attempts: {result}", fall_back=True)
+    delay = retry_delay(attempts, base=rules.backoff_base, cap=rules.backoff_cap, jitter=jitter)
+    return AfterSend(MessageStatus.RETRYING, str(result), retry_in=delay)
+
+
+#: What a delivery callback's outcome makes of the message; absent: nothing to record.
+_DELIVERY_STATUS = {
+    DeliveryOutcome.DELIVERED: MessageStatus.DELIVERED,
+    DeliveryOutcome.UNDELIVERED: MessageStatus.UNDELIVERED,
+    DeliveryOutcome.BOUNCED: MessageStatus.BOUNCED,
+}
+
+
+@dataclass(frozen=True)
+class AfterDelivery:
+    """What a provider's delivery callback means: the message's new status (None: unchanged),
+    whether the address opted out, and whether to fall back to the other channel."""
+
+    status: MessageStatus | None
+    opted_out: bool = False
+    fall_back: bool = False
+
+
+def after_delivery(outcome: DeliveryOutcome, *, opted_out: bool) -> AfterDelivery:
+    status = _DELIVERY_STATUS.get(outcome)
+    return AfterDelivery(status, opted_out, fall_back=status in (MessageStatus.UNDELIVERED, MessageStatus.BOUNCED))
+
+
+# ---- what a reply means --------------------------------------------------------------------
+
+class Keyword(StrEnum):
+    STOP = "stop"
+    START = "start"
+
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"})
+START_WORDS = frozenset({"START", "UNSTOP", "OPTIN"})
+
+
+def keyword(body: str, opt_out_type: str | None = None) -> tuple[Keyword | None, str]:
+    """A reply's keyword (STOP and the like, or START and the like; None for anything else)
+    and the word as written, upper case. ``opt_out_type`` is the provider's own reading."""
+    words = body.strip().upper().split()
+    word = (opt_out_type or (words[0] if words else "")).upper()
+    if word in STOP_WORDS:
+        return Keyword.STOP, word
+    if word in START_WORDS:
+        return Keyword.START, word
+    return None, word
+
+
+_RATING = re.compile(r"\b([1-5])\b")
+_YES_NO = re.compile(r"\b(Y|YES|N|NO)\b", re.IGNORECASE)
+
+
+def survey_answers(body: str) -> dict[str, str]:
+    """Read "4 Y", "5", "no" and the like into the two survey questions."""
+    answers = {}
+    if rating := _RATING.search(body):
+        answers["satisfaction"] = rating.group(1)
+    if yes_no := _YES_NO.search(body):
+        answers["kept_informed"] = "Y" if yes_no.group(1).upper().startswith("Y") else "N"
+    return answers
+
+
+def is_survey_answer(survey_sent_at: datetime, replied_at: datetime, rules: DeliveryRules) -> bool:
+    """A reply still answers a survey sent this long before."""
+    return replied_at - survey_sent_at <= rules.survey_reply_window

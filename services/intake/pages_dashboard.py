@@ -18,8 +18,9 @@ from typing import Any
 from markupsafe import Markup
 
 from schemas import AreaType, Location, Outcome
+from schemas.events import OPEN_STATUSES
 from services.feedback.templates import OUTCOME_WORDS
-from services.intake.pages_views import SENT_STATES, UK, WAITING_STATES, aware
+from services.intake.pages_views import SENT_STATES, UK, aware
 
 UNKNOWN_AREA = "Area not known"
 #: Message states that mean the informant was (as far as we know) sent it. A message still
@@ -27,7 +28,7 @@ UNKNOWN_AREA = "Area not known"
 #: acknowledgement. Nor is one that failed, was not delivered, was interrupted or was not sent.
 SENT = SENT_STATES
 #: Message states of a message still to go.
-PENDING = WAITING_STATES | {"sending"}
+PENDING = OPEN_STATUSES
 AreaOf = Callable[[Mapping[str, Any]], str]
 
 

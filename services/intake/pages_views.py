@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from schemas import CaseUpdate, Channel, Outcome, UpdateKind
+from schemas import CaseUpdate, Channel, MessageStatus, Outcome, UpdateKind
+from schemas.events import FAILED_STATUSES, SENDABLE_STATUSES, SENT_STATUSES
 from services.common.config_files import Categories
 from services.feedback import templates
 from services.feedback.policy import QuietHours, earliest_send
@@ -220,15 +221,15 @@ def where_words(location: Mapping[str, Any]) -> str:
 # but the informant's): "not sent" is all it says.
 
 #: Handed to a provider (or the local outbox): the informant was sent it.
-SENT_STATES = frozenset({"sent", "outbox", "delivered"})
+SENT_STATES = SENT_STATUSES
 #: Still to go: waiting for its time (quiet hours, a safe window, the survey delay) or a retry.
-WAITING_STATES = frozenset({"scheduled", "retrying"})
+WAITING_STATES = SENDABLE_STATUSES
 #: Gave up on this channel: the provider refused it, or said it never arrived.
-FAILED_STATES = frozenset({"failed", "undelivered", "bounced"})
+FAILED_STATES = FAILED_STATUSES
 #: The feedback service's default SMS quiet hours (21:00-08:00 UK), to name them as a reason.
 SMS_QUIET_HOURS = QuietHours()
 #: A copy on the person's other channel, sent only if the first fails for good: not shown.
-STANDBY = "standby"
+STANDBY = MessageStatus.STANDBY
 
 
 def _kind_words(trigger: str) -> tuple[str, str]:

@@ -8,7 +8,8 @@ us after a message was sent, checked and put back into the flow as events.
 - ``GET|POST /v1/unsubscribe/{token}``: RFC 8058 one-click unsubscribe from email.
 
 A request that is unsigned, badly signed, or arrives while the check is not configured is
-refused with 403: nothing unauthenticated reaches the flow.
+refused with 403: nothing unauthenticated reaches the flow. A delivery callback is translated
+into a provider-neutral ``DeliveryStatus`` by its provider's adapter (``services.feedback.senders``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from schemas import Channel, DeliveryStatus, InboundMessage, PreferenceChange
 from schemas.topics import FEEDBACK_DELIVERY, FEEDBACK_INBOUND, FEEDBACK_PREFERENCES
 from services.common.logging import get_logger
 from services.common.unsubscribe import read_token
+from services.feedback.senders import sendgrid, twilio
 from services.intake.routes import Ctx
 
 log = get_logger(__name__)
@@ -59,7 +61,10 @@ async def twilio_status(request: Request, ctx: Ctx, signature: TwilioSignature =
     if not sid or not state:
         raise HTTPException(422, {"error": "invalid request",
                                   "fields": [{"field": "MessageSid/MessageStatus", "message": "required"}]})
-    event = DeliveryStatus(provider="twilio", provider_id=sid, status=state, error_code=form.get("ErrorCode") or None)
+    error_code = form.get("ErrorCode") or None
+    outcome, opted_out = twilio.callback_outcome(state, error_code)
+    event = DeliveryStatus(provider="twilio", provider_id=sid, outcome=outcome, opted_out=opted_out,
+                           provider_status=state, error_code=error_code)
     await ctx.publisher.publish(FEEDBACK_DELIVERY.name, sid, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -105,7 +110,9 @@ async def sendgrid_events(
             continue
         # sg_message_id is the X-Message-Id of the send plus a ".filter..." suffix
         message_id = str(item["sg_message_id"]).split(".", 1)[0]
-        event = DeliveryStatus(provider="sendgrid", provider_id=message_id, status=str(item["event"]),
+        outcome, opted_out = sendgrid.event_outcome(str(item["event"]))
+        event = DeliveryStatus(provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
+                               provider_status=str(item["event"]),
                                error_code=str(item.get("status") or item.get("reason") or "")[:100] or None)
         await ctx.publisher.publish(FEEDBACK_DELIVERY.name, message_id, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

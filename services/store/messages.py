@@ -5,10 +5,11 @@ A message is claimed once under its key, before any provider is called. Each att
 moves it to ``sending`` with a conditional update, so two workers (or a worker and its own
 timer) can never both send it; a ``sending`` left behind by a crash becomes ``unconfirmed``.
 
-The busy path works on batches: ``claim_messages`` claims every message of many events in one
-transaction (one opt-out lookup, one lookup of keys already claimed, one insert of the new
-rows), ``start_attempts`` takes all the due ones for sending in one conditional update, and
-``settle_many`` records all their outcomes in one transaction. Which channel a recipient gets
+The busy path works on batches: ``claim_and_take`` claims every message of many events and
+takes the due ones for sending in one transaction (one opt-out lookup, one lookup of keys
+already claimed, one insert of the new rows, one conditional update), ``start_attempts`` takes
+due messages for sending in one conditional update, and ``settle_many`` records all their
+outcomes in one transaction. Which channel a recipient gets
 is decided by ``choose``, a plain function.
 """
 
@@ -24,14 +25,11 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import CursorResult, Result, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from schemas import MessageStatus
+from schemas.events import SENDABLE_STATUSES, SENT_STATUSES, WRITTEN_STATUSES
 from services.store.models import Message, OptOut, Report, SurveyAnswer
 from services.store.repository import insert_new_rows, insert_once
 
-#: Settled states: nothing more will be attempted.
-SETTLED = ("sent", "outbox", "failed", "suppressed", "opted_out", "unconfirmed", "delivered",
-           "undelivered", "bounced")
-#: States a message may be taken for sending from.
-SENDABLE = ("scheduled", "retrying")
 #: Values bound in one ``IN (...)``: well under SQLite's and PostgreSQL's limits.
 CHUNK = 500
 
@@ -53,34 +51,8 @@ class Claim:
     message_id: int
     #: True when this call made the claim; False when an earlier delivery of the event did.
     new: bool
-    status: str
+    status: MessageStatus
     key: str = ""
-
-
-def claim_message(
-    session: Session,
-    *,
-    key: str,
-    reference: str,
-    trigger: str,
-    role: str,
-    channel: str,
-    recipient: str,
-    body: str,
-    subject: str | None = None,
-    html: str | None = None,
-    due_at: datetime | None = None,
-    status: str = "scheduled",
-    detail: str | None = None,
-    at: datetime,
-) -> Claim:
-    """Claim one message under ``key`` at ``at`` (the caller's clock). ``status`` is ``scheduled``
-    (to be sent at ``due_at``) or a settled state for a message deliberately not sent
-    (``suppressed``, ``opted_out``)."""
-    draft = Draft(key=key, reference=reference, trigger=trigger, role=role, channel=channel, recipient=recipient,
-                  body=body, subject=subject, html=html, due_at=due_at, status=status, detail=detail)
-    with session.begin():
-        return _claim_rows(session, [draft], at)[key]
 
 
 @dataclass(frozen=True)
@@ -98,7 +70,7 @@ class Draft:
     subject: str | None = None
     html: str | None = None
     due_at: datetime | None = None
-    status: str = "scheduled"
+    status: MessageStatus = MessageStatus.SCHEDULED
     detail: str | None = None
 
     @cached_property
@@ -131,7 +103,7 @@ def choose(request: ClaimRequest, opted_out: Mapping[tuple[str, str], str]) -> C
     fallback of a first channel that is sent waits as ``standby``. ``opted_out`` maps
     (channel, address digest) to the reason. Pure."""
     first, fallback = request.first, request.fallback
-    if first.status != "scheduled":
+    if first.status != MessageStatus.SCHEDULED:
         return Choice((first,), None)
     rows: list[Draft] = []
     for candidate in (first, fallback):
@@ -141,9 +113,9 @@ def choose(request: ClaimRequest, opted_out: Mapping[tuple[str, str], str]) -> C
         if reason is None:
             rows.append(candidate)
             if candidate is first and fallback is not None:
-                rows.append(replace(fallback, status="standby", due_at=None, detail=None))
+                rows.append(replace(fallback, status=MessageStatus.STANDBY, due_at=None, detail=None))
             return Choice(tuple(rows), candidate)
-        rows.append(replace(candidate, status="opted_out", due_at=None, detail=reason))
+        rows.append(replace(candidate, status=MessageStatus.OPTED_OUT, due_at=None, detail=reason))
     return Choice(tuple(rows), None)
 
 
@@ -178,7 +150,7 @@ def _values(draft: Draft, at: datetime) -> dict[str, Any]:
         "key": draft.key, "reference": draft.reference, "trigger": draft.trigger, "role": draft.role,
         "channel": draft.channel, "recipient": draft.recipient, "address_digest": draft.digest, "body": draft.body,
         "subject": draft.subject, "html": draft.html, "status": draft.status,
-        "due_at": (draft.due_at or at) if draft.status == "scheduled" else None,
+        "due_at": (draft.due_at or at) if draft.status == MessageStatus.SCHEDULED else None,
         "attempts": 0, "detail": draft.detail, "created_at": at, "updated_at": at,
     }
 
@@ -193,7 +165,7 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
         for part in _chunks(keys):
             for message_id, key, status in session.execute(
                     select(Message.id, Message.key, Message.status).where(Message.key.in_(part))):
-                claims[key] = Claim(message_id, False, status, key)
+                claims[key] = Claim(message_id, False, MessageStatus(status), key)
 
     look_up([d.key for d in drafts])
     fresh = [d for d in drafts if d.key not in claims]
@@ -206,18 +178,12 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
     return claims
 
 
-def claim_messages(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> list[Claimed]:
-    """Claim the messages of many requests at ``at`` in one transaction, each as ``claim_message`` would:
-    one lookup of the opt-outs of every address, ``choose`` per request, one lookup of the keys
-    already claimed, one insert of the rest. One ``Claimed`` per request, in order."""
-    with session.begin():
-        return _claim(session, requests, at)
-
-
 def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datetime,
                    pick: Callable[[list[Claimed]], Sequence[int]]) -> tuple[list[Claimed], list[Message]]:
-    """``claim_messages`` and ``start_attempts`` of the claims ``pick`` chooses, in one
-    transaction: the common case of a batch whose first messages are due now."""
+    """Claim the messages of many requests at ``at`` and take the ones ``pick`` chooses for
+    sending (as ``start_attempts`` does), in one transaction: one lookup of the opt-outs of
+    every address, ``choose`` per request, one lookup of the keys already claimed, one insert of
+    the rest. One ``Claimed`` per request, in order; ``pick`` may choose none."""
     with session.begin():
         claimed = _claim(session, requests, at)
         return claimed, _take(session, pick(claimed), at)
@@ -227,7 +193,7 @@ def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> 
     pairs: set[tuple[str, str]] = set()
     for request in requests:
         for draft in (request.first, request.fallback):
-            if draft is not None and draft.status == "scheduled" and draft.digest:
+            if draft is not None and draft.status == MessageStatus.SCHEDULED and draft.digest:
                 pairs.add((draft.channel, draft.digest))
     opted_out = _opt_outs(session, pairs) if pairs else {}
     choices = [choose(r, opted_out) for r in requests]
@@ -248,12 +214,6 @@ def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> 
     return found
 
 
-def start_attempt(session: Session, message_id: int, at: datetime) -> Message | None:
-    """Take a due message for sending; None if it is not due or someone else has it."""
-    taken = start_attempts(session, [message_id], at)
-    return taken[0] if taken else None
-
-
 def start_attempts(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
     """Take the ones of ``message_ids`` due at ``at`` for sending, in one conditional update: only the
     messages this call moved to ``sending`` come back (in the order asked), so two callers can
@@ -270,8 +230,8 @@ def _take(session: Session, message_ids: Sequence[int], at: datetime) -> list[Me
     for ids in _chunks(wanted):
         taken.extend(session.scalars(
             update(Message)
-            .where(Message.id.in_(ids), Message.status.in_(SENDABLE), Message.due_at <= at)
-            .values(status="sending", attempts=Message.attempts + 1, updated_at=at)
+            .where(Message.id.in_(ids), Message.status.in_(SENDABLE_STATUSES), Message.due_at <= at)
+            .values(status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=at)
             .returning(Message)
             .execution_options(synchronize_session=False)
         ).all())
@@ -284,7 +244,7 @@ class Outcome:
     """The outcome of one attempt, as ``settle`` takes it."""
 
     message_id: int
-    status: str
+    status: MessageStatus
     provider: str | None = None
     provider_id: str | None = None
     detail: str | None = None
@@ -318,7 +278,7 @@ def settle(
     session: Session,
     message_id: int,
     *,
-    status: str,
+    status: MessageStatus,
     provider: str | None = None,
     provider_id: str | None = None,
     detail: str | None = None,
@@ -340,7 +300,7 @@ def due_message_ids(session: Session, at: datetime, limit: int = 100) -> list[in
     with session.begin():
         return list(session.scalars(
             select(Message.id)
-            .where(Message.status.in_(("scheduled", "retrying")), Message.due_at <= at)
+            .where(Message.status.in_(SENDABLE_STATUSES), Message.due_at <= at)
             .order_by(Message.due_at).limit(limit)
         ))
 
@@ -351,8 +311,8 @@ def expire_interrupted_sends(session: Session, older_than: datetime, at: datetim
     with session.begin():
         return _rowcount(session.execute(
             update(Message)
-            .where(Message.status == "sending", Message.updated_at < older_than)
-            .values(status="unconfirmed", detail="worker stopped mid-send; not re-sent", updated_at=at)
+            .where(Message.status == MessageStatus.SENDING, Message.updated_at < older_than)
+            .values(status=MessageStatus.UNCONFIRMED, detail="worker stopped mid-send; not re-sent", updated_at=at)
         ))
 
 
@@ -386,7 +346,7 @@ def latest_message_to(session: Session, channel: str, digest: str, trigger_prefi
     with session.begin():
         query = select(Message).where(
             Message.channel == channel, Message.address_digest == digest,
-            Message.status.in_(("sent", "outbox", "delivered")),
+            Message.status.in_(SENT_STATUSES),
         )
         if trigger_prefix:
             query = query.where(Message.trigger.startswith(trigger_prefix))
@@ -400,10 +360,6 @@ def record_survey_answer(session: Session, *, reference: str, question: str, ans
                                                  answered_at=at))
 
 
-#: Messages that reached (or were handed to) a provider: they count as having written.
-WRITTEN = ("sent", "outbox", "delivered", "undelivered", "bounced", "failed", "unconfirmed")
-
-
 def silent_reports(session: Session, quiet_since: datetime, limit: int = 100) -> list[tuple[str, datetime]]:
     """Open reports we have written about, but not since ``quiet_since``: (reference, last write)."""
     with session.begin():
@@ -411,7 +367,7 @@ def silent_reports(session: Session, quiet_since: datetime, limit: int = 100) ->
         rows = session.execute(
             select(Message.reference, last)
             .join(Report, Report.reference == Message.reference)
-            .where(Report.status == "open", Message.status.in_(WRITTEN))
+            .where(Report.status == "open", Message.status.in_(WRITTEN_STATUSES))
             .group_by(Message.reference)
             .having(last < quiet_since)
             .limit(limit)
@@ -429,7 +385,7 @@ def activate_standby(session: Session, key: str, due_at: datetime, at: datetime)
     None if there is none (or it was already woken)."""
     with session.begin():
         woken = _rowcount(session.execute(
-            update(Message).where(Message.key == key, Message.status == "standby")
-            .values(status="scheduled", due_at=due_at, updated_at=at)
+            update(Message).where(Message.key == key, Message.status == MessageStatus.STANDBY)
+            .values(status=MessageStatus.SCHEDULED, due_at=due_at, updated_at=at)
         ))
         return session.scalars(select(Message).where(Message.key == key)).first() if woken == 1 else None

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from schemas import MessageStatus
 from services.store import messages
 from services.store.db import make_engine, make_sessions, migrate
 
@@ -42,7 +43,7 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
 
     def claim(n: int) -> list[messages.Claimed]:
         with sessions() as s:  # each worker sees the batch in its own order
-            return messages.claim_messages(s, batch[n % 7:] + batch[:n % 7], now)
+            return messages.claim_and_take(s, batch[n % 7:] + batch[:n % 7], now, lambda _: [])[0]
 
     with ThreadPoolExecutor(8) as pool:
         results = [c for claimed in pool.map(claim, range(16)) for c in claimed]
@@ -66,8 +67,9 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
     assert sorted(taken) == ids  # every message taken, none twice
 
     with sessions() as s:
-        messages.settle_many(s, [messages.Outcome(i, "sent", "twilio", provider_id=f"SM{i}") for i in ids[:-1]]
-                             + [messages.Outcome(ids[-1], "retrying", "twilio", detail="twilio 429",
+        messages.settle_many(s, [messages.Outcome(i, MessageStatus.SENT, "twilio", provider_id=f"SM{i}")
+                                 for i in ids[:-1]]
+                             + [messages.Outcome(ids[-1], MessageStatus.RETRYING, "twilio", detail="twilio 429",
                                                  due_at=now + timedelta(days=30))], now)
     with sessions() as s:
         settled = {m.id: (m.status, m.provider_id, m.attempts) for r in batch
@@ -75,4 +77,4 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
     assert settled[ids[0]] == ("sent", f"SM{ids[0]}", 1)
     assert settled[ids[-1]] == ("retrying", None, 1)
     with sessions() as s:  # nothing left for a feedback worker sharing this database to send
-        messages.settle_many(s, [messages.Outcome(ids[-1], "failed", detail="test over")], now)
+        messages.settle_many(s, [messages.Outcome(ids[-1], MessageStatus.FAILED, detail="test over")], now)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, inspect
 
+from schemas import MessageStatus
 from services.store import messages
 from services.store import routing as _routing_tables  # noqa: F401  (registers their tables)
 from services.store.db import make_engine, make_sessions, migrate
@@ -28,23 +29,26 @@ def test_only_one_of_many_racing_claims_wins(database_url: str) -> None:
     sessions = make_sessions(make_engine(database_url))
     now = datetime.now(UTC)  # one clock for the whole test, as a service passes its own
 
-    def claim(_: int) -> bool:
+    draft = messages.Draft(key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
+                           role="informant", channel="sms", recipient="+447700900123", body="hello")
+
+    def claim_one(at: datetime) -> messages.Claim:
         with sessions() as s:
-            return messages.claim_message(
-                s, key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
-                role="informant", channel="sms", recipient="+447700900123", body="hello", at=now,
-            ).new
+            ((claimed,), _) = messages.claim_and_take(s, [messages.ClaimRequest(draft)], at, lambda _: [])
+        assert claimed.claim is not None
+        return claimed.claim
+
+    def claim(_: int) -> bool:
+        return claim_one(now).new
 
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(claim, range(16)))
     assert results.count(True) == 1
-    message_id = messages.claim_message(
-        sessions(), key="MECC-RACE-0001:ack:informant:sms", reference="MECC-RACE-0001", trigger="ack",
-        role="informant", channel="sms", recipient="+447700900123", body="hello", at=now).message_id
+    message_id = claim_one(now).message_id
 
     def attempt(_: int) -> bool:
         with sessions() as s:
-            return messages.start_attempt(s, message_id, now) is not None
+            return messages.start_attempts(s, [message_id], now) != []
 
     with ThreadPoolExecutor(8) as pool:
         taken = list(pool.map(attempt, range(16)))
@@ -67,14 +71,17 @@ def test_every_time_column_is_zoned_and_reads_back_in_utc(database_url: str) -> 
 
     sessions = make_sessions(engine)
     then = datetime(2031, 3, 9, 23, 30, tzinfo=UTC)
+    draft = messages.Draft(key="MECC-ZONE-0001:ack:informant:sms", reference="MECC-ZONE-0001", trigger="ack",
+                           role="informant", channel="sms", recipient="+447700900123", body="hello",
+                           due_at=then + timedelta(days=400))
     with sessions() as s:
-        message_id = messages.claim_message(
-            s, key="MECC-ZONE-0001:ack:informant:sms", reference="MECC-ZONE-0001", trigger="ack", role="informant",
-            channel="sms", recipient="+447700900123", body="hello", due_at=then + timedelta(days=400),
-            at=then.astimezone(timezone(timedelta(hours=5, minutes=30))),
-        ).message_id
+        ((claimed,), _) = messages.claim_and_take(
+            s, [messages.ClaimRequest(draft)], then.astimezone(timezone(timedelta(hours=5, minutes=30))),
+            lambda _: [])
+    assert claimed.claim is not None
+    message_id = claimed.claim.message_id
     with sessions() as s:
         row = s.get_one(Message, message_id)
         assert row.created_at == then and row.created_at.tzinfo is UTC
     with sessions() as s:
-        messages.settle(s, message_id, status="failed", detail="test over", at=then)
+        messages.settle(s, message_id, status=MessageStatus.FAILED, detail="test over", at=then)

@@ -38,9 +38,9 @@ def routed(sessions, closed_at: datetime | None = None) -> str:
     with sessions() as s:
         repository.record_routing(s, routed_item(contact, load_routing_config()))
     with sessions() as s:
-        store.claim_message(s, key=f"{contact.reference}:ack:sms", reference=contact.reference, trigger="ack",
-                            role="informant", channel="sms", recipient=PHONE, body="Thanks Jo, ref ...",
-                            at=contact.received_at)
+        draft = store.Draft(key=f"{contact.reference}:ack:sms", reference=contact.reference, trigger="ack",
+                            role="informant", channel="sms", recipient=PHONE, body="Thanks Jo, ref ...")
+        store.claim_and_take(s, [store.ClaimRequest(draft)], contact.received_at, lambda _: [])
     if closed_at is not None:
         update = CaseUpdate(reference=contact.reference, kind=UpdateKind.CLOSURE, actor_id="kempston-npt",
                             actor_name="Kempston", public_text="Patrols done", outcome=Outcome.RESOLVED,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import StatementError
 
+from schemas import MessageStatus
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Message, OptOut
@@ -26,10 +27,12 @@ def sessions(tmp_path):
 
 
 def claim(sessions, at: datetime, due_at: datetime | None = None) -> int:
+    draft = store.Draft(key="MECC-AAAA-BBBB:ack:informant:sms", reference="MECC-AAAA-BBBB", trigger="ack",
+                        role="informant", channel="sms", recipient=PHONE, body="b", due_at=due_at)
     with sessions() as s:
-        return store.claim_message(s, key="MECC-AAAA-BBBB:ack:informant:sms", reference="MECC-AAAA-BBBB",
-                                   trigger="ack", role="informant", channel="sms", recipient=PHONE, body="b",
-                                   due_at=due_at, at=at).message_id
+        ((claimed,), _) = store.claim_and_take(s, [store.ClaimRequest(draft)], at, lambda _: [])
+    assert claimed.claim is not None
+    return claimed.claim.message_id
 
 
 def test_every_stamp_is_the_callers_clock(sessions):
@@ -38,14 +41,14 @@ def test_every_stamp_is_the_callers_clock(sessions):
         row = s.get_one(Message, message_id)
         assert (row.created_at, row.updated_at, row.due_at) == (THEN, THEN, THEN)
     with sessions() as s:
-        assert store.start_attempt(s, message_id, THEN + timedelta(seconds=1)) is not None
+        assert [m.id for m in store.start_attempts(s, [message_id], THEN + timedelta(seconds=1))] == [message_id]
     with sessions() as s:
         assert store.expire_interrupted_sends(s, THEN + timedelta(minutes=1), THEN + timedelta(minutes=2)) == 1
     with sessions() as s:
         row = s.get_one(Message, message_id)
         assert (row.status, row.updated_at) == ("unconfirmed", THEN + timedelta(minutes=2))
     with sessions() as s:
-        store.settle_many(s, [store.Outcome(message_id, "retrying", due_at=THEN + timedelta(hours=1))],
+        store.settle_many(s, [store.Outcome(message_id, MessageStatus.RETRYING, due_at=THEN + timedelta(hours=1))],
                           THEN + timedelta(minutes=3))
     with sessions() as s:
         row = s.get_one(Message, message_id)

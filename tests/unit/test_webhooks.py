@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
-from schemas import DeliveryStatus, InboundMessage, PreferenceChange
+from schemas import DeliveryOutcome, DeliveryStatus, InboundMessage, PreferenceChange
 from services.common.unsubscribe import make_token
 from services.feedback.settings import FeedbackSettings
 from services.intake.settings import IntakeSettings
@@ -44,7 +44,20 @@ def test_a_signed_twilio_status_callback_becomes_a_delivery_status(api):
     assert r.status_code == 204
     ((topic, key, event),) = api.recorder.events
     assert topic == "feedback.delivery-status" and key == "SM123"
-    assert isinstance(event, DeliveryStatus) and (event.status, event.error_code) == ("undelivered", "30003")
+    assert isinstance(event, DeliveryStatus) and event.schema_version == 2
+    assert (event.outcome, event.opted_out, event.error_code) == (DeliveryOutcome.UNDELIVERED, False, "30003")
+
+
+@pytest.mark.parametrize(("state", "code", "outcome", "opted_out"), [
+    ("delivered", None, DeliveryOutcome.DELIVERED, False),
+    ("failed", "21610", DeliveryOutcome.UNDELIVERED, True),
+    ("sent", None, DeliveryOutcome.PENDING, False),
+])
+def test_twilio_statuses_are_translated_into_provider_neutral_outcomes(api, state, code, outcome, opted_out):
+    form = {"MessageSid": "SM7", "MessageStatus": state, **({"ErrorCode": code} if code else {})}
+    assert twilio_post(api, "/webhooks/twilio/status", form).status_code == 204
+    ((_, _, event),) = api.recorder.events
+    assert (event.outcome, event.opted_out, event.provider_status) == (outcome, opted_out, state)
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": "forged"}])
@@ -84,7 +97,14 @@ def test_signed_sendgrid_events_become_delivery_statuses(api):
     ])
     assert r.status_code == 204
     events = [e for _, _, e in api.recorder.events]
-    assert [(e.provider_id, e.status) for e in events] == [("abc123", "bounce"), ("def456", "delivered")]
+    assert [(e.provider_id, e.outcome) for e in events] == [("abc123", DeliveryOutcome.BOUNCED),
+                                                           ("def456", DeliveryOutcome.DELIVERED)]
+
+
+def test_a_sendgrid_spam_report_is_an_opt_out_without_a_delivery_outcome(api):
+    assert sendgrid_post(api, [{"event": "spamreport", "sg_message_id": "ghi789.filter3"}]).status_code == 204
+    ((_, _, event),) = api.recorder.events
+    assert (event.provider_id, event.outcome, event.opted_out) == ("ghi789", DeliveryOutcome.PENDING, True)
 
 
 def test_sendgrid_events_with_a_bad_or_old_signature_are_refused(api):

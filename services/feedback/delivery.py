@@ -1,0 +1,280 @@
+"""The delivery engine: claim, send, settle, fall back. What each outcome means is decided by
+``policy``; this module carries it out over the ports it is given (store, senders, the
+publisher of outcome events), so it can be tested with any of them.
+
+Never twice: each message is claimed in the store under (report, trigger, recipient,
+channel) before any provider is called, and every attempt first moves the claim to
+``sending`` with a conditional update. A redelivered event finds the claim and sends nothing;
+a ``sending`` claim left behind by a worker that died mid-call is marked ``unconfirmed`` and
+never repeated blindly.
+
+Never stuck: a message that must wait (quiet hours, a safe window, the survey delay) or that
+failed for a passing reason (429, 5xx, timeout) is left ``scheduled``/``retrying`` with a due
+time, and a timer sends it then. The stream moves on meanwhile.
+
+Never lost on a dead channel: a message to someone who gave both a phone and an email has a
+``standby`` copy on the other channel, sent if the first fails for good (invalid number,
+bounce, undelivered).
+
+In batches: ``claim_and_send`` claims every message of a batch in one transaction and takes
+the first due slice for sending in the same one (``store.claim_and_take``). The due ones are
+sent a slice of ``send_concurrency`` at a time: one conditional update takes the slice for
+sending (``store.start_attempts``), the providers are called concurrently, one transaction
+settles every outcome (``store.settle_many``) and the outcome events are published together.
+The rare paths (an opt-out reported by the provider, the fallback to the other channel) go
+message by message.
+
+The price of batches: a crash while a slice is being sent leaves every message of that slice
+as ``unconfirmed`` (the provider may or may not have it, so it is not repeated), where one
+message at a time left at most one. Messages of the batch not yet taken stay ``scheduled``
+and the timer sends them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, ThirdPartyContact
+from services.common import metrics
+from services.common.config_files import Categories
+from services.common.logging import get_logger
+from services.common.sql import Store
+from services.feedback import policy, templates
+from services.feedback.senders import Outgoing, PermanentSendError, Sender, Sent, TransientSendError
+from services.store import messages as store
+from services.store.models import Message
+
+log = get_logger(__name__)
+
+#: Publishes outcome events: all handed to the broker first, then its acknowledgements awaited.
+Publish = Callable[[Sequence[FeedbackMessage]], Awaitable[None]]
+Render = Callable[[Channel], templates.Rendered]
+Clock = Callable[[], datetime]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- what to claim (pure) -------------------------------------------------------------------
+
+def requests_for(reference: str, trigger: str, contact: PublicContact | ThirdPartyContact, render: Render,
+                 at: datetime, *, categories: Categories, rules: policy.DeliveryRules,
+                 not_before: datetime | None = None) -> list[store.ClaimRequest]:
+    """What to claim for one event: a ``suppressed`` record for each person not written to,
+    and a request per recipient. Pure."""
+    plan = policy.plan(contact, sensitive=categories.is_sensitive(contact.report.category))
+    requests = [
+        store.ClaimRequest(store.Draft(
+            key=policy.message_key(reference, trigger, skipped.role, "none"), reference=reference,
+            trigger=trigger, role=skipped.role, channel="none", recipient="", body="",
+            status=MessageStatus.SUPPRESSED, detail=skipped.reason,
+        ))
+        for skipped in plan.suppressed
+    ]
+    requests += [request_for(reference, trigger, recipient, render, at, rules=rules, not_before=not_before)
+                 for recipient in plan.recipients]
+    return requests
+
+
+def request_for(reference: str, trigger: str, recipient: policy.Recipient, render: Render, at: datetime, *,
+                rules: policy.DeliveryRules, not_before: datetime | None = None) -> store.ClaimRequest:
+    """One recipient's message on their channel, and on their other channel if they gave one,
+    each due at the first moment it may go. Pure."""
+    start = max(at, not_before or at)
+
+    def draft(person: policy.Recipient) -> store.Draft:
+        rendered = render(person.channel)
+        return store.Draft(
+            key=policy.message_key(reference, trigger, person.role, person.channel), reference=reference,
+            trigger=trigger, role=person.role, channel=person.channel.value, recipient=person.address,
+            body=rendered.body, subject=rendered.subject, html=rendered.html,
+            due_at=policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet),
+        )
+
+    return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
+
+
+def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None) -> Outgoing:
+    """What a sender is handed for a message: an email carries its one-click unsubscribe. Pure."""
+    channel = Channel(message.channel)
+    body, html = message.body, message.html
+    headers: tuple[tuple[str, str], ...] = ()
+    if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
+        url = unsubscribe_url(message.address_digest)
+        headers = (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        body = f"{body}\n\nTo stop these emails: {url}"
+        if html:
+            html = html.replace("</body>", f'<p><a href="{url}">Stop these emails</a></p></body>')
+    return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
+                    reference=message.reference, headers=headers)
+
+
+def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
+    """The messages these claims created that are due now."""
+    due = []
+    for result in claimed:
+        chosen, claim = result.choice.chosen, result.claim
+        if chosen is None or claim is None or not claim.new:
+            continue
+        if chosen.due_at is None or chosen.due_at <= at:
+            due.append(claim.message_id)
+    return due
+
+
+# ---- the engine -----------------------------------------------------------------------------
+
+class Delivery:
+    def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
+                 rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
+                 clock: Clock = now, jitter: Callable[[], float] = random.random) -> None:
+        self.store = store
+        self.senders = senders
+        self.rules = rules or policy.DeliveryRules()
+        self._publish = publish
+        self._unsubscribe_url = unsubscribe_url
+        self.clock = clock
+        self._jitter = jitter
+
+    @property
+    def _slice(self) -> int:
+        return max(1, self.rules.send_concurrency)
+
+    async def claim_and_send(self, requests: Sequence[store.ClaimRequest], at: datetime) -> None:
+        """Claim every request's messages and take the first slice of the new ones that are due
+        for sending, in one transaction; send that slice, then attempt the rest."""
+        if not requests:
+            return
+        due: list[int] = []
+
+        def pick(claimed: list[store.Claimed]) -> list[int]:
+            due.extend(_due(claimed, at))
+            return due[:self._slice]
+
+        claimed, taken = await self.store.run(store.claim_and_take, requests, self.clock(), pick)
+        for result in claimed:
+            for row in result.choice.rows:
+                if row.status == MessageStatus.OPTED_OUT:
+                    metrics.MESSAGES_SUPPRESSED.labels("opted_out").inc()
+                elif row.status == MessageStatus.SUPPRESSED:
+                    metrics.MESSAGES_SUPPRESSED.labels(row.detail or "").inc()
+                    log.info("message_suppressed", reference=row.reference, trigger=row.trigger, role=row.role,
+                             reason=row.detail)
+            chosen, claim = result.choice.chosen, result.claim
+            if chosen is not None and claim is not None and claim.new and chosen.due_at and chosen.due_at > at:
+                log.info("message_scheduled", reference=chosen.reference, trigger=chosen.trigger,
+                         channel=chosen.channel, due_at=chosen.due_at.isoformat())
+        await self._send_taken(taken)
+        await self.attempt_many(due[self._slice:])
+
+    async def attempt_many(self, message_ids: Sequence[int]) -> None:
+        """One attempt at each of these messages that is due and that nobody else holds, a
+        slice of ``send_concurrency`` at a time: one transaction takes the slice for sending,
+        the providers are called concurrently, one transaction settles every outcome, and their
+        events are published together. Only messages whose provider call is under way are
+        ``sending``, so a crash leaves at most one slice unconfirmed."""
+        ids = list(message_ids)
+        for start in range(0, len(ids), self._slice):
+            taken = await self.store.run(store.start_attempts, ids[start:start + self._slice], self.clock())
+            await self._send_taken(taken)
+
+    async def send_due(self) -> int:
+        """Send what has become due (after quiet hours, a safe window, a retry delay), and mark
+        sends interrupted by a crash as unconfirmed."""
+        at = self.clock()
+        expired = await self.store.run(store.expire_interrupted_sends, at - self.rules.send_lease, at)
+        if expired:
+            log.warning("sends_unconfirmed_after_crash", count=expired)
+        due = await self.store.run(store.due_message_ids, at)
+        await self.attempt_many(due)
+        return len(due)
+
+    async def _send_taken(self, taken: list[Message]) -> None:
+        """Send messages taken for sending, concurrently; settle every outcome in one
+        transaction and publish their events together."""
+        if not taken:
+            return
+
+        async def send(message: Message) -> Sent:
+            return await self.senders[Channel(message.channel)].send(outgoing(message, self._unsubscribe_url))
+
+        results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
+        outcomes: list[store.Outcome] = []
+        failed: list[Message] = []
+        unexpected: BaseException | None = None
+        for message, result in zip(taken, results, strict=True):
+            provider = self.senders[Channel(message.channel)].name
+            if not isinstance(result, Sent | PermanentSendError | TransientSendError):
+                # Left ``sending``: after the lease it is marked unconfirmed, never sent again blindly.
+                log.error("send_failed_unexpectedly", reference=message.reference, trigger=message.trigger,
+                          channel=message.channel, error=type(result).__name__)
+                unexpected = unexpected or result
+                continue
+            meant = policy.after_send(result, attempts=message.attempts, rules=self.rules, jitter=self._jitter())
+            if meant.opted_out:
+                await self.opt_out(message, f"{provider} {result.code}" if isinstance(result, PermanentSendError)
+                                   else provider)
+            if meant.fall_back:
+                failed.append(message)
+            if meant.retry_in is not None:
+                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
+                                              due_at=self.clock() + timedelta(seconds=meant.retry_in)))
+                metrics.MESSAGES.labels(message.channel, MessageStatus.RETRYING).inc()
+                log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
+                            attempt=message.attempts, delay=round(meant.retry_in, 2), detail=meant.detail)
+            else:
+                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
+                                              provider_id=result.provider_id if isinstance(result, Sent) else None))
+        await self.store.run(store.settle_many, outcomes, self.clock())
+        by_id = {m.id: m for m in taken}
+        events = []
+        for outcome in outcomes:
+            if outcome.status == MessageStatus.RETRYING:
+                continue
+            message = by_id[outcome.message_id]
+            log.info(f"message_{outcome.status}", reference=message.reference, trigger=message.trigger,
+                     channel=message.channel, attempts=message.attempts, detail=outcome.detail)
+            events.append(FeedbackMessage(
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{message.key}:{outcome.status}"),
+                message_key=message.key, reference=message.reference, trigger=message.trigger,
+                channel=Channel(message.channel), status=outcome.status,
+                provider_id=outcome.provider_id, detail=outcome.detail,
+            ))
+        if events:
+            await self._publish(events)
+        await self.fall_back(failed)
+        if unexpected is not None:
+            raise unexpected
+
+    async def settle(self, message: Message, status: MessageStatus, detail: str | None) -> None:
+        await self.store.run(store.settle, message.id, status=status, detail=detail, at=self.clock())
+
+    async def fall_back(self, messages: Sequence[Message]) -> None:
+        """Send the standby copies on these people's other channels, where there are any."""
+        woken: list[int] = []
+        for message in messages:
+            other = policy.other_channel(message.channel)
+            key = policy.message_key(message.reference, message.trigger, message.role, other)
+            at = self.clock()
+            due = policy.earliest_send(other, at, quiet=self.rules.quiet)
+            standby = await self.store.run(store.activate_standby, key, due, at)
+            if standby is None:
+                continue
+            reason = await self.store.run(store.opt_out_reason, other.value, standby.address_digest or "")
+            if reason is not None:
+                await self.settle(standby, MessageStatus.OPTED_OUT, reason)
+                continue
+            log.info("falling_back", reference=message.reference, trigger=message.trigger, to_channel=other.value)
+            woken.append(standby.id)
+        await self.attempt_many(woken)
+
+    async def opt_out(self, message: Message, source: str) -> None:
+        """Record that the address of a message opted out of its channel."""
+        if message.address_digest:
+            await self.store.run(store.set_opt_out, channel=message.channel, digest=message.address_digest,
+                                 opted_out=True, source=source, at=self.clock())
+            log.info("opted_out", channel=message.channel, source=source)

@@ -1,0 +1,83 @@
+"""Replies to our messages: STOP and START, an answer to a survey, or new information about
+the report, which is routed like any other contact and linked to the report it answers.
+What a reply means is decided by ``policy.keyword``, ``policy.is_survey_answer`` and
+``policy.survey_answers``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from schemas import InboundMessage, PublicContact, ThirdPartyContact
+from schemas.events import CONTACT, reference_from_key
+from services.common.logging import get_logger
+from services.common.sql import Store
+from services.common.streams import PermanentFailure
+from services.feedback import policy
+from services.store import messages as store
+from services.store import repository
+
+log = get_logger(__name__)
+
+PublishContact = Callable[[PublicContact], Awaitable[None]]
+
+
+async def report_contact(db: Store, reference: str) -> PublicContact | ThirdPartyContact:
+    """The contact a routed report came from; a permanent failure if there is none."""
+    found = await db.run(repository.report_contact, reference)
+    if found is None:
+        raise PermanentFailure(f"no routed report {reference}")
+    return CONTACT.validate_python(found)
+
+
+class Replies:
+    def __init__(self, *, store: Store, publish_contact: PublishContact, rules: policy.DeliveryRules) -> None:
+        self._store = store
+        self._publish_contact = publish_contact
+        self._rules = rules
+
+    async def on_inbound(self, inbound: InboundMessage) -> None:
+        """A reply: STOP/START, a survey answer, or new information about the report."""
+        digest = store.address_digest(inbound.sender)
+        channel = inbound.channel.value
+        keyword, word = policy.keyword(inbound.body, inbound.opt_out_type)
+        if keyword is not None:
+            stop = keyword is policy.Keyword.STOP
+            await self._store.run(store.set_opt_out, channel=channel, digest=digest, opted_out=stop,
+                                  source=f"{channel} {word}", at=inbound.emitted_at)
+            log.info("opted_out" if stop else "opted_in", channel=channel, source=word)
+            return
+        if await self._answer_survey(inbound, channel, digest):
+            return
+        last = await self._store.run(store.latest_message_to, channel, digest, None)
+        if last is None:
+            raise PermanentFailure("a reply from an address we have not written to; kept for review")
+        await self._attach(inbound, last.reference)
+
+    async def _answer_survey(self, inbound: InboundMessage, channel: str, digest: str) -> bool:
+        """Record the answers in a reply to a recent survey; False if it holds none."""
+        survey = await self._store.run(store.latest_message_to, channel, digest, "survey")
+        if survey is None or not policy.is_survey_answer(survey.created_at, inbound.emitted_at, self._rules):
+            return False
+        answers = policy.survey_answers(inbound.body)
+        for question, answer in answers.items():
+            await self._store.run(store.record_survey_answer, reference=survey.reference, question=question,
+                                  answer=answer, at=inbound.emitted_at)
+        if answers:
+            log.info("survey_answered", reference=survey.reference, questions=sorted(answers))
+        return bool(answers)
+
+    async def _attach(self, inbound: InboundMessage, reference: str) -> None:
+        """Route a reply like any other contact, linked to the report it answers."""
+        original = await report_contact(self._store, reference)
+        informant = original.informant if isinstance(original, PublicContact) else original.reporter
+        contact = PublicContact(
+            event_id=uuid.uuid5(inbound.event_id, "reply"),
+            reference=reference_from_key(f"reply:{inbound.event_id}"),
+            report=original.report.model_copy(update={"description": inbound.body.strip()[:5000] or "(empty reply)",
+                                                      "happened_at": None}),
+            informant=informant,
+            related_reference=reference,
+        )
+        await self._publish_contact(contact)
+        log.info("reply_attached", reference=reference, new_reference=contact.reference, channel=inbound.channel.value)

@@ -18,6 +18,7 @@ from schemas import (
     ReportDetails,
     SafeWindow,
 )
+from schemas import MessageStatus as S
 from schemas.events import new_reference
 from services.feedback.policy import DeliveryRules
 from services.feedback.senders import Outgoing, PermanentSendError, SendFailure, Sent, TransientSendError
@@ -51,7 +52,7 @@ def test_a_send_interrupted_by_a_crash_is_marked_unconfirmed_not_repeated(world)
     world.tick(timedelta(minutes=5))
     assert world.sms.sent == []
     (message,) = [m for m in world.messages(item.reference) if m.channel == "sms"]
-    assert message.status == "unconfirmed"
+    assert message.status == S.UNCONFIRMED
 
 
 def test_transient_failures_are_retried_later_without_blocking(world):
@@ -60,14 +61,14 @@ def test_transient_failures_are_retried_later_without_blocking(world):
     world.acknowledge(item)
     assert world.sms.sent == []
     (message,) = world.messages(item.reference)
-    assert message.status == "retrying" and message.due_at is not None
+    assert message.status == S.RETRYING and message.due_at is not None
     world.tick(timedelta(seconds=0.1))  # not yet due: nothing happens
     assert world.sms.sent == [] and world.messages(item.reference)[0].attempts == 1
     world.tick(timedelta(seconds=30))
     world.tick(timedelta(seconds=30))
     assert len(world.sms.sent) == 1
     (message,) = world.messages(item.reference)
-    assert (message.status, message.attempts) == ("sent", 3)
+    assert (message.status, message.attempts) == (S.SENT, 3)
 
 
 def test_permanent_failures_are_not_retried_and_fall_back_to_email(world):
@@ -77,8 +78,8 @@ def test_permanent_failures_are_not_retried_and_fall_back_to_email(world):
     world.tick(timedelta(minutes=10))
     assert world.sms.sent == [] and len(world.email.sent) == 1
     by_channel = {m.channel: m for m in world.messages(item.reference)}
-    assert by_channel["sms"].status == "failed" and by_channel["sms"].attempts == 1
-    assert by_channel["email"].status == "sent"
+    assert by_channel["sms"].status == S.FAILED and by_channel["sms"].attempts == 1
+    assert by_channel["email"].status == S.SENT
 
 
 def test_without_a_failure_the_standby_copy_is_never_sent(world):
@@ -86,7 +87,7 @@ def test_without_a_failure_the_standby_copy_is_never_sent(world):
     world.acknowledge(item)
     world.tick(timedelta(days=1))
     assert len(world.sms.sent) == 1 and world.email.sent == []
-    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": "sent", "email": "standby"}
+    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": S.SENT, "email": S.STANDBY}
 
 
 def test_sms_waits_for_the_end_of_quiet_hours_and_email_does_not(world):
@@ -97,7 +98,7 @@ def test_sms_waits_for_the_end_of_quiet_hours_and_email_does_not(world):
     world.acknowledge(emailed)
     assert world.sms.sent == [] and len(world.email.sent) == 1
     (waiting,) = world.messages(texted.reference)
-    assert waiting.status == "scheduled" and waiting.due_at.hour == 8
+    assert waiting.status == S.SCHEDULED and waiting.due_at.hour == 8
     world.tick(timedelta(hours=9))  # 07:30
     assert world.sms.sent == []
     world.tick(timedelta(hours=1))  # 08:30
@@ -125,10 +126,10 @@ def test_a_send_refused_as_opted_out_records_the_opt_out_and_uses_email_instead(
     item = world.routed(informant=Informant(phone=PHONE, email=EMAIL))
     world.acknowledge(item)
     assert len(world.email.sent) == 1
-    assert {m.channel: m.status for m in world.messages(item.reference)}["sms"] == "opted_out"
+    assert {m.channel: m.status for m in world.messages(item.reference)}["sms"] == S.OPTED_OUT
     later = world.routed(informant=Informant(phone=PHONE))
     world.acknowledge(later)
-    assert world.sms.sent == [] and world.messages(later.reference)[0].status == "opted_out"
+    assert world.sms.sent == [] and world.messages(later.reference)[0].status == S.OPTED_OUT
 
 
 # ---- batches of routed reports ---------------------------------------------------------------
@@ -215,7 +216,7 @@ def test_a_batch_gives_exactly_the_messages_of_one_at_a_time(tmp_path, now):
     assert sorted((m.message_key, m.status) for m in batched.published) == sorted(
         (m.message_key, m.status) for m in alone.published)
     statuses = {(m.reference, m.channel): m.status for item in items for m in batched.messages(item.reference)}
-    assert set(statuses.values()) >= {"suppressed", "opted_out", "standby"}  # the batch covered every way
+    assert set(statuses.values()) >= {S.SUPPRESSED, S.OPTED_OUT, S.STANDBY}  # the batch covered every way
     # and the timer, later, sends what waited (quiet hours, the safe window) the same way
     alone.tick(timedelta(days=1))
     batched.tick(timedelta(days=1))
@@ -237,7 +238,7 @@ def test_replaying_a_batch_sends_nothing_new(world):
 def test_the_same_report_twice_in_one_batch_is_sent_once(world):
     item = world.routed()
     world.run(world.handlers.on_routed_batch([item, item, item]))
-    assert len(world.sms.sent) == 1 and [m.status for m in world.published] == ["sent"]
+    assert len(world.sms.sent) == 1 and [m.status for m in world.published] == [S.SENT]
 
 
 def test_a_429_for_one_message_of_a_batch_retries_only_that_one(world):
@@ -247,14 +248,14 @@ def test_a_429_for_one_message_of_a_batch_retries_only_that_one(world):
     items = [world.routed(informant=Informant(phone=n)) for n in numbers]
     world.run(world.handlers.on_routed_batch(items))
     by_number = {m.recipient: (m.status, m.attempts) for item in items for m in world.messages(item.reference)}
-    assert by_number == {numbers[0]: ("sent", 1), numbers[1]: ("sent", 1), numbers[2]: ("retrying", 1),
-                         numbers[3]: ("sent", 1)}
-    assert sorted(m.status for m in world.published) == ["sent"] * 3
+    assert by_number == {numbers[0]: (S.SENT, 1), numbers[1]: (S.SENT, 1), numbers[2]: (S.RETRYING, 1),
+                         numbers[3]: (S.SENT, 1)}
+    assert sorted(m.status for m in world.published) == [S.SENT] * 3
     world.tick(timedelta(seconds=30))
     assert sorted(world.sms.calls) == sorted([*numbers, numbers[2]])  # one more call, for that one only
     assert sorted(m.to for m in world.sms.sent) == numbers
     (retried,) = world.messages(items[2].reference)
-    assert (retried.status, retried.attempts) == ("sent", 2)
+    assert (retried.status, retried.attempts) == (S.SENT, 2)
 
 
 def test_a_permanent_failure_in_a_batch_falls_back_for_that_person_only(world):
@@ -264,9 +265,9 @@ def test_a_permanent_failure_in_a_batch_falls_back_for_that_person_only(world):
              for i in range(3)]
     world.run(world.handlers.on_routed_batch(items))
     assert [m.to for m in world.email.sent] == ["p1@example.org"]
-    assert {m.channel: m.status for m in world.messages(items[1].reference)} == {"sms": "opted_out", "email": "sent"}
+    assert {m.channel: m.status for m in world.messages(items[1].reference)} == {"sms": S.OPTED_OUT, "email": S.SENT}
     for other in (items[0], items[2]):
-        assert {m.channel: m.status for m in world.messages(other.reference)} == {"sms": "sent", "email": "standby"}
+        assert {m.channel: m.status for m in world.messages(other.reference)} == {"sms": S.SENT, "email": S.STANDBY}
     with world.sessions() as s:
         assert store.opt_out_reason(s, "sms", store.address_digest("+447700900401")) is not None
 
@@ -288,7 +289,7 @@ def test_attempt_many_never_sends_what_another_call_took(world):
     world.run(race())
     assert sorted(m.to for m in world.sms.sent) == sorted(f"+4477009005{i:02d}" for i in range(2, 6))
     statuses = [world.messages(item.reference)[0].status for item in items]
-    assert statuses == ["sending", "sending", "sent", "sent", "sent", "sent"]
+    assert statuses == [S.SENDING, S.SENDING, S.SENT, S.SENT, S.SENT, S.SENT]
     world.run(world.delivery.attempt_many(ids))
     assert len(world.sms.sent) == 4
 
@@ -317,18 +318,18 @@ def test_the_channel_choice_is_the_first_not_opted_out():
     both = {**stopped, ("email", store.address_digest(EMAIL)): "opted out (email link)"}
 
     first = store.choose(store.ClaimRequest(sms, email), {})
-    assert first.chosen == sms and [(r.channel, r.status) for r in first.rows] == [("sms", "scheduled"),
-                                                                                   ("email", "standby")]
+    assert first.chosen == sms and [(r.channel, r.status) for r in first.rows] == [("sms", S.SCHEDULED),
+                                                                                   ("email", S.STANDBY)]
     assert first.rows[1].due_at is None
     other = store.choose(store.ClaimRequest(sms, email), stopped)
     assert other.chosen == email
-    assert [(r.channel, r.status, r.detail) for r in other.rows] == [("sms", "opted_out", "opted out (sms STOP)"),
-                                                                     ("email", "scheduled", None)]
+    assert [(r.channel, r.status, r.detail) for r in other.rows] == [("sms", S.OPTED_OUT, "opted out (sms STOP)"),
+                                                                     ("email", S.SCHEDULED, None)]
     assert store.choose(store.ClaimRequest(sms), stopped).chosen is None
     none = store.choose(store.ClaimRequest(sms, email), both)
-    assert none.chosen is None and [r.status for r in none.rows] == ["opted_out", "opted_out"]
+    assert none.chosen is None and [r.status for r in none.rows] == [S.OPTED_OUT, S.OPTED_OUT]
     skipped = store.Draft(key="R:ack:informant:none", reference="R", trigger="ack", role="informant",
-                          channel="none", recipient="", body="", status="suppressed", detail="anonymous")
+                          channel="none", recipient="", body="", status=S.SUPPRESSED, detail="anonymous")
     assert store.choose(store.ClaimRequest(skipped), both) == store.Choice((skipped,), None)
 
 
@@ -351,7 +352,7 @@ def test_a_claim_made_elsewhere_between_the_lookup_and_the_insert_is_found(world
     world.run(world.handlers.on_routed_batch([item, other]))
     assert [m.to for m in world.sms.sent] == ["+447700900601"]
     statuses = {m.channel: (m.id, m.status) for m in world.messages(item.reference)}
-    assert statuses == {"sms": (elsewhere.message_id, "scheduled"), "email": (statuses["email"][0], "standby")}
+    assert statuses == {"sms": (elsewhere.message_id, S.SCHEDULED), "email": (statuses["email"][0], S.STANDBY)}
 
 
 def test_a_batch_is_taken_for_sending_a_slice_at_a_time(tmp_path):
@@ -372,5 +373,5 @@ def test_a_batch_is_taken_for_sending_a_slice_at_a_time(tmp_path):
     world.use_sender(Channel.SMS, Watching("twilio"))
     world.run(world.handlers.on_routed_batch(items))
     assert len(world.sms.sent) == 8
-    assert max(statuses.count("sending") for statuses in in_flight) == 3
-    assert in_flight[0].count("scheduled") == 5  # the first slice is out; the others wait their turn
+    assert max(statuses.count(S.SENDING) for statuses in in_flight) == 3
+    assert in_flight[0].count(S.SCHEDULED) == 5  # the first slice is out; the others wait their turn

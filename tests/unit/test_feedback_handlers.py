@@ -16,6 +16,7 @@ from schemas import (
     Informant,
     PreferenceChange,
 )
+from schemas import MessageStatus as S
 from services.common.config_files import DEFAULT_ROUTING_DIR
 from services.feedback.coordinators import load_directory
 from services.feedback.handlers import decode_delivery_status
@@ -39,7 +40,7 @@ def test_a_redelivered_routed_item_sends_the_acknowledgement_once(world):
     world.acknowledge(item)
     assert len(world.sms.sent) == 1
     assert item.reference in world.sms.sent[0].body and world.sms.sent[0].to == PHONE
-    assert [m.status for m in world.published] == ["sent"]
+    assert [m.status for m in world.published] == [S.SENT]
 
 
 def test_each_action_reaches_the_informant_once(world):
@@ -57,7 +58,7 @@ def test_a_sensitive_report_without_a_safe_channel_is_recorded_as_suppressed(wor
     world.acknowledge(item)
     assert world.sms.sent == [] and world.email.sent == []
     (message,) = world.messages(item.reference)
-    assert message.status == "suppressed" and "not confirmed safe" in (message.detail or "")
+    assert message.status == S.SUPPRESSED and "not confirmed safe" in (message.detail or "")
 
 
 def test_an_undelivered_sms_callback_falls_back_to_email(world):
@@ -67,7 +68,7 @@ def test_an_undelivered_sms_callback_falls_back_to_email(world):
         DeliveryStatus(provider="twilio", provider_id="twilio-1", outcome=DeliveryOutcome.UNDELIVERED,
                        provider_status="undelivered", error_code="30003")))
     assert len(world.email.sent) == 1 and item.reference in (world.email.sent[0].subject or "")
-    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": "undelivered", "email": "sent"}
+    assert {m.channel: m.status for m in world.messages(item.reference)} == {"sms": S.UNDELIVERED, "email": S.SENT}
 
 
 def test_every_email_carries_a_one_click_unsubscribe(world):
@@ -109,14 +110,14 @@ def test_a_delivered_callback_is_recorded_and_an_opt_out_callback_stops_the_chan
     world.acknowledge(first)
     world.run(world.handlers.on_delivery_status(DeliveryStatus(
         provider="twilio", provider_id="twilio-1", outcome=DeliveryOutcome.DELIVERED, provider_status="delivered")))
-    assert [m.status for m in world.messages(first.reference)] == ["delivered"]
+    assert [m.status for m in world.messages(first.reference)] == [S.DELIVERED]
     world.run(world.handlers.on_delivery_status(DeliveryStatus(
         provider="twilio", provider_id="twilio-1", outcome=DeliveryOutcome.PENDING, opted_out=True,
         provider_status="read")))
-    assert [m.status for m in world.messages(first.reference)] == ["delivered"]
+    assert [m.status for m in world.messages(first.reference)] == [S.DELIVERED]
     later = world.routed()
     world.acknowledge(later)
-    assert len(world.sms.sent) == 1 and world.messages(later.reference)[0].status == "opted_out"
+    assert len(world.sms.sent) == 1 and world.messages(later.reference)[0].status == S.OPTED_OUT
 
 
 @pytest.mark.parametrize(("provider", "status", "code", "outcome", "opted_out"), [

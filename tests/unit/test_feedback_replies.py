@@ -13,6 +13,7 @@ from schemas import (
     Outcome,
     UpdateKind,
 )
+from schemas import MessageStatus as S
 from tests.unit.feedback_world import (
     PHONE,
     World,
@@ -33,7 +34,7 @@ def test_stop_suppresses_sms_and_start_resubscribes(world):
     world.acknowledge(second)
     assert len(world.sms.sent) == 1
     (opted,) = world.messages(second.reference)
-    assert opted.status == "opted_out" and "STOP" in (opted.detail or "")
+    assert opted.status == S.OPTED_OUT and "STOP" in (opted.detail or "")
     world.run(world.replies.on_inbound(InboundMessage(channel=Channel.SMS, sender=PHONE, body="START",
                                                                       emitted_at=world.now)))
     world.acknowledge(world.routed())

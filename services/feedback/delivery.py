@@ -105,11 +105,7 @@ def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None) -> 
     body, html = message.body, message.html
     headers: tuple[tuple[str, str], ...] = ()
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
-        url = unsubscribe_url(message.address_digest)
-        headers = (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        body = f"{body}\n\nTo stop these emails: {url}"
-        if html:
-            html = html.replace("</body>", f'<p><a href="{url}">Stop these emails</a></p></body>')
+        body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
     return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
                     reference=message.reference, headers=headers)
 

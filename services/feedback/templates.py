@@ -162,3 +162,14 @@ def watch_digest(channel: Channel, *, watch_name: str, day: str, items: list[Wat
                   [f"{len(items)} new report(s) for {watch_name} on {day}:", *lines,
                    "The full (redacted) items are in your watch inbox."],
                   None)
+
+
+def with_unsubscribe(body: str, html_body: str | None, url: str
+                     ) -> tuple[str, str | None, tuple[tuple[str, str], ...]]:
+    """An email's text and HTML with its one-click unsubscribe link added, and the RFC 8058
+    headers that go with it: (body, html, headers)."""
+    headers = (("List-Unsubscribe", f"<{url}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+    body = f"{body}\n\nTo stop these emails: {url}"
+    if html_body:
+        html_body = html_body.replace("</body>", f'<p><a href="{url}">Stop these emails</a></p></body>')
+    return body, html_body, headers

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas import (
     CaseUpdate,
@@ -48,6 +49,22 @@ class ActionRequest(Model):
     kind: UpdateKind = UpdateKind.ACTION
     outcome: Outcome | None = None
     outcome_reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _closure_is_honest(self) -> ActionRequest:
+        # What ``CaseUpdate`` requires, checked here so the client hears which field is missing
+        # (422) instead of the event refusing it after the request was let through.
+        if self.kind is UpdateKind.CLOSURE and self.outcome is None:
+            raise _field_error("outcome", "a closure needs an outcome")
+        if self.outcome is Outcome.NO_FURTHER_ACTION and not self.outcome_reason:
+            raise _field_error("outcome_reason", "no further action needs a reason the informant can read")
+        return self
+
+
+def _field_error(field: str, message: str) -> ValidationError:
+    """A validation error located at ``field`` (a model validator's own errors name no field)."""
+    return ValidationError.from_exception_data(
+        "ActionRequest", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)])
 
 
 class Accepted(Model):

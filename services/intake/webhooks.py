@@ -123,7 +123,8 @@ def _sendgrid_signed(public_key: str, payload: str, signature: str, timestamp: s
 @router.post("/webhooks/sendgrid/inbound/{token}", summary="SendGrid Inbound Parse")
 async def sendgrid_inbound(token: str, request: Request, ctx: Ctx) -> dict[str, str]:
     expected = ctx.settings.sendgrid_inbound_token
-    if not expected or not hmac.compare_digest(token, expected):
+    # Bytes: a token with a non-ASCII character is a wrong one (compare_digest on str would raise).
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "unknown inbound address")
     form = await request.form()
     sender = _bare_address(str(form.get("from", "")))

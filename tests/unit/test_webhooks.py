@@ -130,3 +130,18 @@ def test_a_public_deployment_refuses_to_start_with_development_secrets():
     with pytest.raises(ValueError, match="set TRACK_SECRET"):
         FeedbackSettings(public_base_url=BASE, unsubscribe_secret="u")
     assert FeedbackSettings(public_base_url="http://localhost:8000").track_secret  # a laptop may use the default
+
+
+@pytest.mark.parametrize("token", ["inbound-secrét", "ключ", "inbound-secret\u2028"])
+def test_inbound_email_with_a_non_ascii_token_is_refused_like_a_wrong_one(api, token):
+    form = {"from": "sam@example.org", "text": "More"}
+    assert api.post(f"/webhooks/sendgrid/inbound/{token}", data=form).status_code == 403
+    assert api.recorder.events == []
+
+
+def test_an_unsubscribe_link_with_a_non_ascii_token_is_not_found(api):
+    token = make_token("s3cret", address_digest("resident@example.org"))
+    for forged in (token[:-1] + "é", "é" * 97, token + "\u00a0"):
+        assert api.get(f"/v1/unsubscribe/{forged}").status_code == 404
+        assert api.post(f"/v1/unsubscribe/{forged}").status_code == 404
+    assert api.recorder.events == []

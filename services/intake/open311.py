@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -38,7 +38,15 @@ from services.intake.publisher import PublishFailed
 from services.intake.reports import ThirdPartyReportRequest
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+#: Every answer, errors included (a list of ``{code, description}``), is JSON or XML as the path's format says.
+_EITHER: dict[str, Any] = {"content": {"application/json": {}, "text/xml": {}}}
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], responses={
+    200: {"description": "The document, as JSON or XML", **_EITHER},
+    **{code: {"description": words, **_EITHER} for code, words in (
+        (400, "Open311 error: a parameter or field is wrong, and which"),
+        (403, "Open311 error: a valid api_key of an organisation is required"),
+        (404, "Open311 error: no such format, service or request"),
+        (503, "Open311 error: nothing was recorded; try again"))}})
 
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\b", re.IGNORECASE)
 #: Our outcomes as mySociety's extended statuses.
@@ -239,6 +247,14 @@ def request_from_form(form: Mapping[str, str]) -> ThirdPartyReportRequest:
 
 # ---- routes ----------------------------------------------------------------------------------------
 
+ApiKeyParam = Annotated[str | None, Query(description="An organisation's API key.")]
+Text = Annotated[str | None, Query()]
+# Formats and ids as the document describes them; the routes check them themselves (json_schema_extra
+# is not enforced by FastAPI), so that a wrong one gets Open311's own 404 rather than a 422.
+Format = Annotated[str, Path(json_schema_extra={"enum": ["json", "xml"]})]
+CodeFormat = Annotated[str, Path(json_schema_extra={"pattern": r"^[a-z][a-z0-9-]{1,39}\.(json|xml)$"})]
+IdFormat = Annotated[str, Path(json_schema_extra={"pattern": REFERENCE_PATTERN.rstrip("$") + r"\.(json|xml)$"})]
+
 
 def _ctx(request: Request) -> Context:
     ctx: Context = request.app.state.context
@@ -274,7 +290,7 @@ async def _guard(fmt: str, call: Any) -> Response:
 
 
 @router.get("/discovery.{fmt}", summary="Open311 discovery")
-async def discovery(request: Request, fmt: str) -> Response:
+async def discovery(request: Request, fmt: Format) -> Response:
     base = _ctx(request).settings.public_base_url.rstrip("/")
     doc = {"changeset": "2026-01-01T00:00:00Z", "contact": "Force contact centre",
            "key_service": "Ask the force for an organisation api_key",
@@ -287,7 +303,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}", summary="List services (categories)")
-async def list_services(request: Request, fmt: str) -> Response:
+async def list_services(request: Request, fmt: Format) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
 
     async def run() -> Response:
@@ -297,7 +313,7 @@ async def list_services(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services/{code_fmt}", summary="A service definition")
-async def get_service(request: Request, code_fmt: str) -> Response:
+async def get_service(request: Request, code_fmt: CodeFormat) -> Response:
     safe = code_fmt.rpartition(".")[2] if code_fmt.rpartition(".")[2] in ("json", "xml") else "json"
 
     async def run() -> Response:
@@ -317,10 +333,6 @@ _POST_BODY = {"requestBody": {"required": True, "content": {"application/x-www-f
     "type": "object", "required": ["service_code"],
     "properties": {name: {"type": "string"} for name in _POST_FIELDS}}}}}}
 
-ApiKeyParam = Annotated[str | None, Query(description="An organisation's API key.")]
-Text = Annotated[str | None, Query()]
-
-
 async def _read_form(request: Request) -> dict[str, str]:
     try:
         form = await request.form()
@@ -331,7 +343,7 @@ async def _read_form(request: Request) -> dict[str, str]:
 
 @router.post("/requests.{fmt}", summary="Create a service request (organisations, api_key)",
              openapi_extra=_POST_BODY)
-async def create_request(request: Request, fmt: str, api_key: ApiKeyParam = None) -> Response:
+async def create_request(request: Request, fmt: Format, api_key: ApiKeyParam = None) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
     ctx = _ctx(request)
 
@@ -359,7 +371,7 @@ async def create_request(request: Request, fmt: str, api_key: ApiKeyParam = None
 
 @router.get("/requests.{fmt}", summary="Service requests this organisation sent (api_key)")
 async def list_requests(
-    request: Request, fmt: str, api_key: ApiKeyParam = None, service_request_id: Text = None,
+    request: Request, fmt: Format, api_key: ApiKeyParam = None, service_request_id: Text = None,
     service_code: Text = None, status: Text = None, start_date: Text = None, end_date: Text = None,
     extended_statuses: Text = None, lat: Text = None, long: Text = None,
 ) -> Response:
@@ -394,7 +406,7 @@ async def list_requests(
 
 
 @router.get("/requests/{id_fmt}", summary="One service request this organisation sent (api_key)")
-async def get_request(request: Request, id_fmt: str, api_key: ApiKeyParam = None,
+async def get_request(request: Request, id_fmt: IdFormat, api_key: ApiKeyParam = None,
                       extended_statuses: Text = None) -> Response:
     safe = id_fmt.rpartition(".")[2] if id_fmt.rpartition(".")[2] in ("json", "xml") else "json"
     ctx = _ctx(request)

@@ -89,9 +89,9 @@ def w3c_date(name: str, value: str | None) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or one whose zone takes it past year 1 or 9999
         raise Open311Error(400, f"{name} must be a date and time, like 2026-03-01T00:00:00Z") from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def request_ids(value: str | None) -> list[str] | None:

@@ -187,7 +187,8 @@ def open311_error(r, fmt: str) -> str:
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize(("param", "value"), [
     ("start_date", "yesterday"), ("start_date", "2026-13-45T00:00:00Z"), ("end_date", "2026-03-01T25:00"),
-    ("end_date", "not a date"), ("lat", "north"), ("long", "-0.49°"), ("lat", "nan"), ("long", "inf"),
+    ("end_date", "not a date"), ("start_date", "0001-01-01T00:00:00+01:00"),
+    ("end_date", "9999-12-31T23:59:59-01:00"), ("lat", "north"), ("long", "-0.49°"), ("lat", "nan"), ("long", "inf"),
     ("service_request_id", "MECC-0000-0000,nonsense"), ("status", "lost"),
 ])
 def test_a_bad_read_parameter_is_a_400_naming_it_in_the_requested_format(api, fmt, param, value):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas import (
@@ -21,14 +22,28 @@ from schemas.events import FreeText, Model, new_reference, reference_from_key
 EMERGENCY = "If anyone is in danger or a crime is happening now, call 999."
 
 
-class PublicReportRequest(ReportDetails):
+#: The earliest ``happened_at`` taken: older is a typo, and a date near year 1 cannot even be
+#: shown in UK time (the track page would fail on it).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+class _Report(ReportDetails):
+    @field_validator("happened_at")
+    @classmethod
+    def _not_ancient(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (value if value.tzinfo else value.replace(tzinfo=UTC)) < EARLIEST:
+            raise ValueError("happened_at must be in 1900 or later")
+        return value
+
+
+class PublicReportRequest(_Report):
     """A report from a member of the public. Leave out ``informant`` to stay anonymous (and get
     no updates)."""
 
     informant: Informant | None = None
 
 
-class ThirdPartyReportRequest(ReportDetails):
+class ThirdPartyReportRequest(_Report):
     """A report an organisation makes on someone's behalf."""
 
     reporter: Informant

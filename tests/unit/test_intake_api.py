@@ -227,3 +227,10 @@ def test_a_track_page_with_a_non_ascii_secret_is_not_found(tmp_path):
 def test_a_sign_in_form_with_a_non_ascii_csrf_token_is_refused(api):
     r = api.post("/sign-in", data={"api_key": "dev-team-kempston", "csrf_token": "jeton-é"}, follow_redirects=False)
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00", "1899-12-31T23:59:59Z"])
+def test_a_report_of_something_before_1900_is_a_422_naming_happened_at(api, when):
+    r = api.post("/v1/reports", json={**REPORT, "happened_at": when})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["happened_at"]
+    assert api.post("/v1/reports", json={**REPORT, "happened_at": "1900-01-01T00:00:00Z"}).status_code == 202

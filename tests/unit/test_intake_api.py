@@ -229,6 +229,12 @@ def test_a_sign_in_form_with_a_non_ascii_csrf_token_is_refused(api):
     assert r.status_code == 403
 
 
+def test_a_report_of_something_in_the_future_is_a_422_naming_happened_at(api):
+    r = api.post("/v1/reports", json={**REPORT, "happened_at": "2999-01-01T00:00:00Z"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["happened_at"]
+
+
 @pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00", "1899-12-31T23:59:59Z"])
 def test_a_report_of_something_before_1900_is_a_422_naming_happened_at(api, when):
     r = api.post("/v1/reports", json={**REPORT, "happened_at": when})

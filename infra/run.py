@@ -36,6 +36,8 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Ctrl-C stops it even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = CommonSettings()
     broker = kafka.Broker.from_env()
     logs = Path(os.environ.get("RUN_LOGS_DIR", ROOT / ".local" / "logs"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from services.store.models import Base
+from services.store.models import Base  # every table: models.py holds them all
 
 config = context.config
 target_metadata = Base.metadata

@@ -132,12 +132,6 @@ def add_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
     ], "reference"))
 
 
-def record_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
-    """Project watch items for coordinators to list; returns how many were new."""
-    with session.begin():
-        return add_watch_items(session, items)
-
-
 def add_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:
     """A batch of routing decisions and the watch items they made, inside the caller's
     transaction; returns how many reports were new."""

@@ -53,10 +53,10 @@ def routed(informant: Informant, database_url: str) -> RoutedItem:
         informant=informant,
     )
     item = routed_item(contact, load_routing_config())
-    from services.store import repository
+    from tests.fakes.store import record_routing
 
     with make_sessions(make_engine(database_url))() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return item
 
 

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from schemas import DeadLetter, Informant, Location, PublicContact, ReportDetails, RoutedItem, WatchItem
 from schemas.events import new_reference
 from services.store.db import make_engine, make_sessions
-from services.store.models import Report, RoutingDecision
-from services.store.routing import WatchItemRow
+from services.store.models import Report, RoutingDecision, WatchItemRow
 from tests.harness import Stack, running_stack, service_env
 from tests.integration.conftest import read_until
 

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import event, inspect
 
 from services.store import messages
-from services.store import routing as _routing_tables  # noqa: F401  (registers their tables)
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Base, Message
 

@@ -9,9 +9,9 @@ import pytest
 from schemas import CaseUpdate, PublicContact, RoutedItem, ThirdPartyContact
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
-from services.store import repository
 from services.store.routing import MemberRow, NewCluster, add_clusters
 from tests.fakes.intake import intake_client
+from tests.fakes.store import record_routing
 
 REPORT = {
     "category": "speeding",
@@ -94,7 +94,7 @@ def _routed(api, category="speeding") -> str:
     contact = api.recorder.events[-1][2]
     item: RoutedItem = routed_item(contact, load_routing_config())
     with api.sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return contact.reference
 
 

@@ -35,9 +35,8 @@ from services.feedback.senders import Outgoing, PermanentSendError, Sent, Transi
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import messages as store
-from services.store import repository
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.routing import record_watch_items
+from tests.fakes.store import record_routing, record_watch_items
 
 PHONE = "+447700900123"
 EMAIL = "resident@example.org"
@@ -95,7 +94,7 @@ class World:
         )
         item = routed_item(contact, load_routing_config())
         with self.sessions() as s:
-            repository.record_routing(s, item)
+            record_routing(s, item)
         return item
 
     def messages(self, reference):
@@ -427,7 +426,7 @@ def prepared(tmp_path, name: str, items, stopped: list[str], now: datetime) -> W
     world.now = now
     with world.sessions() as s:
         for item in items:
-            repository.record_routing(s, item)
+            record_routing(s, item)
     for number in stopped:
         world.run(world.notifier.on_inbound(InboundMessage(channel=Channel.SMS, sender=number, body="STOP",
                                                                           emitted_at=world.now)))

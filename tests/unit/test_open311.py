@@ -17,6 +17,7 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
 from tests.fakes.intake import intake_client
+from tests.fakes.store import record_routing
 
 SPEC = Path(__file__).resolve().parent / "open311"
 KEY = "dev-org-stop-hate"
@@ -118,7 +119,7 @@ def store_request(api, **changes: str) -> str:
     event = api.recorder.events[-1][2]
     item = routed_item(event, load_routing_config())
     with api.sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return str(r.json()[0]["service_request_id"])
 
 

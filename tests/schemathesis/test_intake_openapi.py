@@ -26,10 +26,10 @@ from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
-from services.store import repository
 from services.store import routing as routing_store
 from services.store.db import make_engine, make_sessions, migrate
 from tests.fakes.intake import RecordingPublisher
+from tests.fakes.store import record_routing, record_watch_items
 
 #: The role's key, as the API takes it (the public has none).
 ORGANISATION, TEAM, WATCH = "dev-org-stop-hate", "dev-team-kempston", "dev-watch-kempston-speed"
@@ -53,9 +53,9 @@ def _seed() -> tuple[str, str]:
     item = routed_item(contact, config)
     sessions = make_sessions(make_engine(_URL))
     with sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     with sessions() as s:
-        routing_store.record_watch_items(s, watch_items(item, config))
+        record_watch_items(s, watch_items(item, config))
     cluster_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "mecc:schemathesis:cluster"))
     first = datetime(2026, 11, 3, 21, 0, tzinfo=UTC)
     with sessions() as s, s.begin():

@@ -19,7 +19,7 @@ from schemas.topics import (
     WATCH_ITEMS,
 )
 from services.common import metrics
-from services.common.faust_worker import app_options, raw_topic
+from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -61,6 +61,7 @@ def create_app(settings: RouterSettings) -> faust.App:
         settings.router_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port,
                       session_timeout=settings.kafka_session_timeout_seconds),
+        datadir=data_folder(settings.router_datadir, settings.router_app_id),
     )
     contacts = raw_topic(app, CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)
     routed = raw_topic(app, REPORTS_ROUTED.name)

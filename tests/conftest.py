@@ -34,7 +34,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-
 @pytest.fixture(scope="module")
 def twilio() -> Iterator[FakeTwilio]:
     """A fake Twilio for the module's services (the real twilio client talks to it)."""

@@ -14,7 +14,7 @@ from schemas.topics import (
     ROUTER_DEAD_LETTERS,
     WATCH_ITEMS,
 )
-from services.common.faust_worker import app_options, raw_topic
+from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -35,6 +35,7 @@ def create_app(settings: RouterSettings) -> faust.App:
         settings.router_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port,
                       session_timeout=settings.kafka_session_timeout_seconds),
+        datadir=data_folder(settings.router_datadir, settings.router_app_id),
     )
     contacts = raw_topic(app, CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)
     routed = raw_topic(app, REPORTS_ROUTED.name)

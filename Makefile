@@ -6,18 +6,34 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install run stop outbox test test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
+.PHONY: help install lock run stop outbox test test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Every Python dependency (runtime and dev) is pinned with its hashes in $(LOCK); `make lock` writes it
+# with uv, itself pinned here and kept in its own virtualenv, apart from the project's.
+LOCK := requirements.lock
+UV_VERSION := 0.13.8
+UV_VENV := .local/uv-$(UV_VERSION)
+UV := $(UV_VENV)/bin/uv
+
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install the project with its dev tools
+install: $(STAMP) ## Create .venv and install the locked dependencies (requirements.lock, hashes checked) and the project
+
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install -q uv==$(UV_VERSION)
+
+lock: $(UV) ## Re-resolve requirements.lock from pyproject.toml, keeping pinned versions (UPGRADE=1: all to newest; UPGRADE="pkg ...": those)
+	$(UV) pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	  --custom-compile-command "make lock" -o $(LOCK) \
+	  $(if $(filter 1,$(UPGRADE)),--upgrade,$(foreach p,$(UPGRADE),--upgrade-package $(p)))
 
 run: $(STAMP) ## Run everything locally: Kafka, the three services, and the outbox of messages
 	$(PY) -m infra.frontend install || echo "govuk-frontend not installed (no npm?): the pages will be unstyled"

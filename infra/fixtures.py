@@ -48,7 +48,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if docker_available():
         from testcontainers.kafka import KafkaContainer
 
-        with KafkaContainer("apache/kafka:3.9.1").with_kraft() as container:
+        with KafkaContainer(f"apache/kafka:{local_kafka.default_version()}").with_kraft() as container:
             bootstrap = container.get_bootstrap_server()
             create_topics(bootstrap)
             yield bootstrap

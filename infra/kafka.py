@@ -2,9 +2,14 @@
 
 No Docker engine is needed: the broker's jars come from Maven Central (``pom.xml`` beside
 this file), storage is formatted with ``kafka.tools.StorageTool`` and the broker runs as
-``java -cp 'lib/*' kafka.Kafka server.properties`` on loopback only.
+``java -cp 'lib-<version>/*' kafka.Kafka server.properties`` on loopback only.
 
-    python -m infra.kafka fetch     # download the jars once (cached in .local/kafka/lib)
+The version is Kafka 4.4.0 (logging through Log4j 2) unless ``KAFKA_VERSION`` says otherwise:
+``KAFKA_VERSION=3.9.1`` runs the last 3.x (logging through reload4j) for those whose clusters are
+still on 3.x. Each version's jars are cached in their own ``.local/kafka/lib-<version>`` and its
+data in its own ``data-<port>-<version>``, so switching back and forth downloads and formats once.
+
+    python -m infra.kafka fetch     # download the jars once (cached in .local/kafka/lib-<version>)
     python -m infra.kafka start     # format storage if needed, start, wait, create topics
     python -m infra.kafka stop
     python -m infra.kafka status
@@ -13,6 +18,7 @@ this file), storage is formatted with ``kafka.tools.StorageTool`` and the broker
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -21,12 +27,22 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
 DEFAULT_HOME = ROOT / ".local" / "kafka"
+#: The broker version unless ``KAFKA_VERSION`` is set; infra/fixtures.py's container image follows it.
+DEFAULT_VERSION = "4.4.0"
+
+
+def default_version() -> str:
+    return os.environ.get("KAFKA_VERSION", "").strip() or DEFAULT_VERSION
+
+
+def _major(version: str) -> int:
+    return int(version.split(".", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -34,14 +50,24 @@ class Broker:
     home: Path = DEFAULT_HOME
     port: int = 19092
     controller_port: int = 19093
+    version: str = field(default_factory=default_version)
+    #: Where the jars are cached (``lib-<version>`` below it), shared by brokers with other homes.
+    jars: Path = DEFAULT_HOME
+
+    @classmethod
+    def from_env(cls) -> Broker:
+        """The broker ``make run`` and ``python -m infra.kafka`` use: ``KAFKA_PORT`` (controller on the
+        next port), ``KAFKA_HOME_DIR`` for its data, pid and log files, ``KAFKA_VERSION``."""
+        port = int(os.environ.get("KAFKA_PORT", "19092"))
+        return cls(home=Path(os.environ.get("KAFKA_HOME_DIR", DEFAULT_HOME)), port=port, controller_port=port + 1)
 
     @property
     def lib(self) -> Path:
-        return self.home / "lib"
+        return self.jars / f"lib-{self.version}"
 
     @property
     def data(self) -> Path:
-        return self.home / f"data-{self.port}"
+        return self.home / f"data-{self.port}-{self.version}"
 
     @property
     def pid_file(self) -> Path:
@@ -65,19 +91,22 @@ def _port_open(port: int, host: str = "127.0.0.1") -> bool:
 def fetch(broker: Broker) -> None:
     """Copy the broker's runtime jars from Maven Central; a second run downloads nothing."""
     marker = broker.lib / ".complete"
-    if marker.exists() and marker.read_text() == POM.read_text():
+    wanted = f"{broker.version}\n{POM.read_text()}"
+    if marker.exists() and marker.read_text() == wanted:
         return
     if shutil.which("mvn") is None:
         sys.exit("infra.kafka: Maven (mvn) is required to fetch Kafka: apt-get install maven")
     broker.lib.mkdir(parents=True, exist_ok=True)
+    logging_profile = "reload4j" if _major(broker.version) < 4 else "log4j2"
     subprocess.run(
         [
             "mvn", "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
+            f"-Dkafka.version={broker.version}", "-P", logging_profile,
             f"-DoutputDirectory={broker.lib}", "-DincludeScope=runtime",
         ],
         check=True,
     )
-    marker.write_text(POM.read_text())
+    marker.write_text(wanted)
 
 
 def _server_properties(broker: Broker) -> Path:
@@ -99,6 +128,9 @@ def _server_properties(broker: Broker) -> Path:
                 "offsets.topic.num.partitions=4",
                 "transaction.state.log.replication.factor=1",
                 "transaction.state.log.min.isr=1",
+                # Kafka 4.x: share groups keep their state in an internal topic; one broker, one replica.
+                *(["share.coordinator.state.topic.replication.factor=1",
+                   "share.coordinator.state.topic.min.isr=1"] if _major(broker.version) >= 4 else []),
                 "min.insync.replicas=1",
                 "group.initial.rebalance.delay.ms=0",
                 "auto.create.topics.enable=false",
@@ -110,35 +142,68 @@ def _server_properties(broker: Broker) -> Path:
     return props
 
 
-def _log4j(broker: Broker) -> Path:
-    cfg = broker.home / "log4j.properties"
+def _logging_option(broker: Broker) -> str:
+    """Warnings and the server's start/stop lines to the broker's log: Log4j 2 for Kafka 4.x, reload4j for 3.x."""
+    broker.home.mkdir(parents=True, exist_ok=True)
+    if _major(broker.version) < 4:
+        cfg = broker.home / "log4j.properties"
+        cfg.write_text(
+            "log4j.rootLogger=WARN, stdout\n"
+            "log4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
+            "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n"
+            "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
+            "log4j.logger.kafka.server.KafkaServer=INFO\n"
+            "log4j.logger.kafka.server.BrokerServer=INFO\n"
+        )
+        return f"-Dlog4j.configuration=file:{cfg}"
+    cfg = broker.home / "log4j2.properties"
     cfg.write_text(
-        "log4j.rootLogger=WARN, stdout\n"
-        "log4j.appender.stdout=org.apache.log4j.ConsoleAppender\n"
-        "log4j.appender.stdout.layout=org.apache.log4j.PatternLayout\n"
-        "log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
-        "log4j.logger.kafka.server.KafkaServer=INFO\n"
-        "log4j.logger.kafka.server.BrokerServer=INFO\n"
+        "status = warn\n"
+        "appender.stdout.type = Console\n"
+        "appender.stdout.name = STDOUT\n"
+        "appender.stdout.layout.type = PatternLayout\n"
+        "appender.stdout.layout.pattern = [%d] %p %m (%c)%n\n"
+        "rootLogger.level = WARN\n"
+        "rootLogger.appenderRef.stdout.ref = STDOUT\n"
+        "logger.kafkaraftserver.name = kafka.server.KafkaRaftServer\n"
+        "logger.kafkaraftserver.level = INFO\n"
     )
-    return cfg
+    return f"-Dlog4j2.configurationFile={cfg}"
 
 
 def _java(broker: Broker, main: str, *args: str) -> list[str]:
     heap = os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx512m").split()
     return [
         "java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true",
-        f"-Dlog4j.configuration=file:{_log4j(broker)}",
+        _logging_option(broker),
         "-cp", f"{broker.lib}/*", main, *args,
     ]
+
+
+#: Brokers this process started, by pid, so that stopping one also reaps it (no zombie left behind).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return True
+        del _children[pid]
+        return False
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def running_pid(broker: Broker) -> int | None:
     try:
         pid = int(broker.pid_file.read_text())
-        os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return None
+    return pid if _alive(pid) else None
 
 
 def start(broker: Broker, timeout: float = 90.0) -> str:
@@ -148,6 +213,7 @@ def start(broker: Broker, timeout: float = 90.0) -> str:
         return broker.bootstrap
     if _port_open(broker.port):
         sys.exit(f"infra.kafka: port {broker.port} is taken by something that is not our broker")
+    broker.home.mkdir(parents=True, exist_ok=True)
     props = _server_properties(broker)
     if not (broker.data / "meta.properties").exists():
         broker.data.mkdir(parents=True, exist_ok=True)
@@ -164,6 +230,7 @@ def start(broker: Broker, timeout: float = 90.0) -> str:
         _java(broker, "kafka.Kafka", str(props)),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    _children[proc.pid] = proc
     broker.pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -198,16 +265,19 @@ def stop(broker: Broker, timeout: float = 30.0) -> None:
     if pid is None:
         broker.pid_file.unlink(missing_ok=True)
         return
-    os.killpg(pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         time.sleep(0.2)
     else:
-        os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        child = _children.pop(pid, None)
+        if child is not None:
+            child.wait()
     broker.pid_file.unlink(missing_ok=True)
 
 
@@ -222,8 +292,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m infra.kafka", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["fetch", "start", "stop", "status", "reset", "topics"])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT", "19092")))
-    parser.add_argument("--home", type=Path, default=Path(os.environ.get("KAFKA_HOME_DIR", DEFAULT_HOME)))
+    env = Broker.from_env()
+    parser.add_argument("--port", type=int, default=env.port)
+    parser.add_argument("--home", type=Path, default=env.home)
     args = parser.parse_args(argv)
     broker = Broker(home=args.home, port=args.port, controller_port=args.port + 1)
     if args.command == "fetch":
@@ -244,7 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         reset(broker)
     else:
         pid = running_pid(broker)
-        print(f"running pid={pid} {broker.bootstrap}" if pid else "stopped")
+        print(f"running pid={pid} {broker.bootstrap} (Kafka {broker.version})" if pid else "stopped")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Stoplight Prism, a mock server that serves an OpenAPI description and rejects requests that break it.
 
 The contract tests point the real ``twilio`` and ``sendgrid`` clients at Prism serving the providers'
-own API descriptions (``shared/contracts``), so a request the project sends that the provider does not
+own API descriptions (``contracts/`` in this repository), so a request the project sends that the provider does not
 document fails the test. Prism comes from npm, installed into ``.local/node`` (never globally)::
 
     python -m infra.prism install           # once; does nothing when this version is already there
@@ -10,7 +10,7 @@ document fails the test. Prism comes from npm, installed into ``.local/node`` (n
 
 In code::
 
-    with serve(Path(".../twilio_api_v2010.json")) as base_url:
+    with serve(Path("contracts/twilio/twilio_api_v2010.json")) as base_url:
         ...  # http://127.0.0.1:PORT
 """
 

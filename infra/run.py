@@ -2,12 +2,18 @@
 
 Starts a local Kafka broker (fetching its jars the first time) and creates the topics,
 migrates the embedded SQLite store, starts the intake, router and feedback services, and
-prints every message that would be sent (the local outbox) as it is written. Ctrl-C stops
-everything it started.
+prints every message that would be sent (the local outbox) as it is written. Ctrl-C or SIGTERM
+stops everything it started (the services, the outbox follower and the broker, if it started it)
+and exits 0.
+
+Everything defaults to the developer's ports and ``.local/``; to run a second copy beside it, set
+``KAFKA_PORT`` (the controller takes the next port), ``KAFKA_HOME_DIR``, ``INTAKE_PORT``,
+``ROUTER_WEB_PORT``, ``FEEDBACK_WEB_PORT``, ``DATABASE_URL``, ``OUTBOX_PATH`` and ``RUN_LOGS_DIR``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,33 +27,77 @@ from services.common.settings import CommonSettings
 from services.store.db import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-LOGS = ROOT / ".local" / "logs"
 SERVICES = ("router", "feedback", "intake")
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # SIGTERM (a supervisor, `timeout`) stops everything like Ctrl-C
+    raise KeyboardInterrupt  # SIGTERM (a supervisor, `timeout`, `kill`) stops everything like Ctrl-C
 
 
 def main() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Ctrl-C stops it even when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     settings = CommonSettings()
-    broker = kafka.Broker()
+    broker = kafka.Broker.from_env()
+    logs = Path(os.environ.get("RUN_LOGS_DIR", ROOT / ".local" / "logs"))
+    procs: list[subprocess.Popen[bytes]] = []  # the services, each in its own session
+    followers: list[subprocess.Popen[bytes]] = []  # the outbox follower, in ours (Ctrl-C reaches it too)
     started_broker = kafka.running_pid(broker) is None
-    print("Starting Kafka (the first run downloads its jars from Maven Central)...", flush=True)
-    bootstrap = kafka.start(broker)
-    create_topics(bootstrap)
-    migrate(settings.database_url)
-    LOGS.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false")}
-    procs = []
-    for name in SERVICES:
-        log = (LOGS / f"{name}.log").open("ab")
-        procs.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+    try:
+        print(f"Starting Kafka {broker.version} (the first run downloads its jars from Maven Central)...",
+              flush=True)
+        bootstrap = kafka.start(broker)
+        create_topics(bootstrap)
+        migrate(settings.database_url)
+        logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false")}
+        for name in SERVICES:
+            with (logs / f"{name}.log").open("ab") as log:
+                procs.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
+                                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        _serve(bootstrap, settings.database_url, logs, procs, followers, env)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the shutdown short and leave something running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop(procs, followers)
+        if started_broker:
+            kafka.stop(broker)
+        print("\nStopped.", flush=True)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]], followers: list[subprocess.Popen[bytes]]) -> None:
+    for f in followers:
+        if f.poll() is None:
+            f.terminate()
+    for p in procs:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    for f in followers:
+        try:
+            f.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            f.kill()
+            f.wait()
+
+
+def _serve(bootstrap: str, database_url: str, logs: Path, procs: list[subprocess.Popen[bytes]],
+           followers: list[subprocess.Popen[bytes]], env: dict[str, str]) -> None:
+    """Print how to use the running system, follow the outbox, and return when a service stops."""
     port = os.environ.get("INTAKE_PORT", "8000")
     print(f"""
-Running. Broker {bootstrap}; store {settings.database_url}; logs in {LOGS}/.
+Running. Broker {bootstrap}; store {database_url}; logs in {logs}/.
 
   Report something:   curl -X POST http://127.0.0.1:{port}/v1/reports -H 'content-type: application/json' \\
                         -d '{{"category": "speeding", "description": "Cars racing on Bedford Road",
@@ -60,28 +110,13 @@ Running. Broker {bootstrap}; store {settings.database_url}; logs in {LOGS}/.
 Messages that would be sent appear below (without Twilio/SendGrid credentials they go to the
 local outbox). Ctrl-C stops everything.
 """, flush=True)
-    outbox = subprocess.Popen([sys.executable, "-m", "services.feedback", "outbox", "--follow"], cwd=ROOT, env=env)
-    try:
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-        for name, p in zip(SERVICES, procs, strict=True):
-            if p.poll() is not None:
-                print(f"\n{name} stopped (exit {p.returncode}); see {LOGS / (name + '.log')}", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        outbox.terminate()
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        if started_broker:
-            kafka.stop(broker)
-        print("\nStopped.")
+    followers.append(subprocess.Popen([sys.executable, "-m", "services.feedback", "outbox", "--follow"],
+                                      cwd=ROOT, env=env))
+    while all(p.poll() is None for p in procs):
+        time.sleep(1)
+    for name, p in zip(SERVICES, procs, strict=True):
+        if p.poll() is not None:
+            print(f"\n{name} stopped (exit {p.returncode}); see {logs / (name + '.log')}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pydantic import (
     EmailStr,
     Field,
     TypeAdapter,
+    field_validator,
     model_validator,
 )
 
@@ -162,13 +163,12 @@ class ReportDetails(Model):
     location: Location
     happened_at: datetime | None = None
 
-    @model_validator(mode="after")
-    def _not_in_future(self) -> ReportDetails:
-        if self.happened_at is not None:
-            when = self.happened_at if self.happened_at.tzinfo else self.happened_at.replace(tzinfo=UTC)
-            if when > utcnow():
-                raise ValueError("happened_at is in the future")
-        return self
+    @field_validator("happened_at")
+    @classmethod
+    def _not_in_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (value if value.tzinfo else value.replace(tzinfo=UTC)) > utcnow():
+            raise ValueError("happened_at is in the future")
+        return value
 
 
 class Event(Model):

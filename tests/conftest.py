@@ -2,12 +2,36 @@
 ``infra.fixtures``; tests that use them are integration or end-to-end tests."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
 
 pytest_plugins = ["infra.fixtures"]
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_FOLDERS = pytest.StashKey[set[str]]()
+
+
+def data_folders() -> set[str]:
+    """faust's data folders (``<app id>-data``) in the checkout's root."""
+    return {p.name for p in ROOT.glob("*-data") if p.is_dir()}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.stash[DATA_FOLDERS] = data_folders()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run writes nothing in the checkout's root: workers keep their data in a temporary folder."""
+    left = sorted(data_folders() - session.stash.get(DATA_FOLDERS, set()))
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(f"FAILED: the run left data folders in {ROOT}: {', '.join(left)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="module")

@@ -59,6 +59,7 @@ def start_group_at_end(bootstrap: str, group_id: str, topics: tuple[str, ...]) -
         consumer.close()
 
 
+ROUTER_TOPICS = ("contacts.public", "contacts.third-party")
 FEEDBACK_TOPICS = ("reports.routed", "cases.updates", "watch.items", "feedback.inbound", "feedback.preferences",
                    "feedback.delivery-status")
 
@@ -75,9 +76,11 @@ class Service:
 
     def start(self, timeout: float = 60.0) -> Service:
         log = self.log_path.open("ab")
+        # faust's data folder beside the log (a restart finds its own again), never in the checkout
+        datadir = {f"{self.name.upper()}_DATADIR": str(self.log_path.parent / f"{self.log_path.stem}-faust")}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{self.name}"],
-            cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, env={**os.environ, **datadir, **self.env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         wait_until(lambda: self._alive() and port_open(self.port), timeout, f"{self.name} to listen")
@@ -119,9 +122,11 @@ class Stack:
 
 
 def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Environment shared by the services of one test stack: its own consumer groups and ports."""
+    """Environment shared by the services of one test stack: its own consumer groups, which start
+    at the current end of their topics (the workers see what is published from now on, never
+    what earlier tests or runs left on the broker)."""
     run = uuid.uuid4().hex[:8]
-    return {
+    env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
         "DATABASE_URL": database_url,
         "LOG_JSON": "true",
@@ -141,6 +146,9 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "SESSION_SECRET": "test-session-secret",
         **(extra or {}),
     }
+    start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS)
+    start_group_at_end(kafka, env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
+    return env
 
 
 @contextmanager

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import faust
 
+from services.common.config_files import ROOT
 from services.common.logging import configure_logging
+
+#: Where faust keeps each app's data folder unless told otherwise: never the working directory.
+LOCAL_DATA = ROOT / ".local" / "faust"
 
 
 def app_options(*, bootstrap: str, web_port: int, session_timeout: float = 30.0) -> dict[str, Any]:
@@ -26,6 +31,14 @@ def app_options(*, bootstrap: str, web_port: int, session_timeout: float = 30.0)
         "web_in_thread": False,
         "broker_commit_interval": 1.0,
     }
+
+
+def data_folder(configured: Path | None, app_id: str) -> str:
+    """faust's data folder for an app: the one configured, or ``.local/faust/<app id>``. Its
+    parent is created here (faust makes only the last level)."""
+    folder = configured if configured is not None else LOCAL_DATA / app_id
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    return str(folder)
 
 
 def raw_topic(app: faust.App, *names: str) -> faust.TopicT:

@@ -17,7 +17,10 @@ def track_secret(secret: str, reference: str) -> str:
 
 
 def check_track_secret(secret: str, reference: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(track_secret(secret, reference), (given or "").strip().lower())
+    # Bytes, not str: compare_digest refuses a str with a non-ASCII character (TypeError), and
+    # such a secret is simply a wrong one.
+    return bool(given) and hmac.compare_digest(track_secret(secret, reference).encode(),
+                                               (given or "").strip().lower().encode())
 
 
 def track_url(base_url: str, secret: str, reference: str) -> str:

@@ -24,4 +24,4 @@ def read_token(secret: str, token: str) -> str | None:
     if match is None:
         return None
     digest, signature = match.groups()
-    return digest if hmac.compare_digest(signature, _signature(secret, digest)) else None
+    return digest if hmac.compare_digest(signature.encode(), _signature(secret, digest).encode()) else None

@@ -36,7 +36,7 @@ from schemas.topics import (
 )
 from services.common import metrics
 from services.common.config_files import load_categories
-from services.common.faust_worker import app_options, raw_topic
+from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -92,6 +92,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         settings.feedback_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.feedback_web_port,
                       session_timeout=settings.kafka_session_timeout_seconds),
+        datadir=data_folder(settings.feedback_datadir, settings.feedback_app_id),
     )
     routed = raw_topic(app, REPORTS_ROUTED.name)
     updates = raw_topic(app, CASES_UPDATES.name)

@@ -53,3 +53,5 @@ class FeedbackSettings(CommonSettings):
     routing_config_dir: Path = DEFAULT_ROUTING_DIR
     feedback_web_port: int = 6068
     feedback_app_id: str = "mecc-feedback"
+    #: faust's data folder; unset, ``.local/faust/<app id>`` (never the working directory).
+    feedback_datadir: Path | None = None

@@ -65,9 +65,16 @@ def acknowledgement(
     if notice:
         next_step = f"{notice} {next_step}"
     if channel is Channel.SMS:
-        template = f"Police: thank you for your report about {category_label.lower()}. Ref {reference}. " \
-                   f"{{text}} {f'Track it: {track_url} ' if track_url else ''}{EMERGENCY}"
-        return Rendered(body=sms.fit(template, next_step))
+        def text(link: str | None) -> str:
+            template = f"Police: thank you for your report about {category_label.lower()}. Ref {reference}. " \
+                       f"{{text}} {f'Track it: {link} ' if link else ''}{EMERGENCY}"
+            return sms.fit(template, next_step)
+
+        body = text(track_url)
+        if redirect and track_url and sms.normalise(redirect) not in body:
+            # Who handles a matter that is not for the police matters more than the track page.
+            body = text(None)
+        return Rendered(body=body)
     return _email(
         f"We have your report {reference}",
         [

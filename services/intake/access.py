@@ -50,7 +50,7 @@ class Access:
         digest = hash_key(key)
         found = None
         for principal_id, principal in self._config.principals.items():
-            if hmac.compare_digest(digest, principal.key_sha256):
+            if hmac.compare_digest(digest.encode(), principal.key_sha256.encode()):
                 found = (principal_id, principal)
         return found
 

@@ -87,7 +87,9 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+        too_large = length is not None and (
+            not (length.isascii() and length.isdigit()) or int(length) > settings.max_body_bytes)
+        if too_large:
             return JSONResponse(
                 {"error": "request body too large", "limit_bytes": settings.max_body_bytes},
                 status_code=413,

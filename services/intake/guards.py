@@ -59,7 +59,7 @@ class Guards:
                               {"Retry-After": retry_after(wait)})
                 return
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > self.limit):
             await _answer(send, 413, {"error": "request body too large", "limit_bytes": self.limit})
             return
         if length is not None or scope["method"] in READS:

@@ -17,16 +17,18 @@ resolved, ``internal_referral`` for passed to a partner, ``no_further_action``).
 from __future__ import annotations
 
 import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from schemas.events import REFERENCE_PATTERN
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.intake import pages_store, routes
@@ -36,12 +38,23 @@ from services.intake.publisher import PublishFailed
 from services.intake.reports import ThirdPartyReportRequest
 
 log = get_logger(__name__)
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
+#: Every answer, errors included (a list of ``{code, description}``), is JSON or XML as the path's format says.
+_EITHER: dict[str, Any] = {"content": {"application/json": {}, "text/xml": {}}}
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], responses={
+    200: {"description": "The document, as JSON or XML", **_EITHER},
+    **{code: {"description": words, **_EITHER} for code, words in (
+        (400, "Open311 error: a parameter or field is wrong, and which"),
+        (403, "Open311 error: a valid api_key of an organisation is required"),
+        (404, "Open311 error: no such format, service or request"),
+        (503, "Open311 error: nothing was recorded; try again"))}})
 
 _POSTCODE = re.compile(r"\b([A-Z]{1,2}[0-9][0-9A-Z]?\s*[0-9][A-Z]{2})\b", re.IGNORECASE)
 #: Our outcomes as mySociety's extended statuses.
 EXTENDED = {"resolved": "fixed", "action_taken": "closed", "passed_to_partner": "internal_referral",
             "no_further_action": "no_further_action"}
+#: Every status a request can have, plain or extended: what ``status=`` may ask for.
+STATUSES = frozenset({"open", "closed", "in_progress", *EXTENDED.values()})
+_REFERENCE = re.compile(REFERENCE_PATTERN)
 
 
 class Open311Error(Exception):
@@ -49,6 +62,52 @@ class Open311Error(Exception):
         super().__init__(description)
         self.code = code
         self.description = description
+
+
+# ---- parameters: each bad one is a 400 naming it ------------------------------------------------
+
+
+def number(name: str, value: str | None) -> float | None:
+    """A coordinate parameter (``lat``, ``long``) as a number; None if absent."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a number, like 52.125") from None
+    if not math.isfinite(parsed):
+        raise Open311Error(400, f"{name} must be a number, like 52.125")
+    return parsed
+
+
+def w3c_date(name: str, value: str | None) -> datetime | None:
+    """A ``start_date``/``end_date`` parameter (W3C date and time, e.g. 2026-03-01T00:00:00Z), as
+    an aware UTC datetime; None if absent. A date without a zone is read as UTC."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # not a date, or one whose zone takes it past year 1 or 9999
+        raise Open311Error(400, f"{name} must be a date and time, like 2026-03-01T00:00:00Z") from None
+
+
+def request_ids(value: str | None) -> list[str] | None:
+    """``service_request_id``: a comma-separated list of our references; None if absent."""
+    ids = [i.strip() for i in (value or "").split(",") if i.strip()]
+    if any(not _REFERENCE.match(i) for i in ids):
+        raise Open311Error(400, "service_request_id must be references like MECC-7K3Q-9XJD, separated by commas")
+    return ids or None
+
+
+def statuses(value: str | None) -> set[str] | None:
+    """``status``: a comma-separated list of statuses; None if absent."""
+    wanted = {s.strip() for s in (value or "").split(",") if s.strip()}
+    if wanted - STATUSES:
+        raise Open311Error(400, "status must be one or more of " + ", ".join(sorted(STATUSES)))
+    return wanted or None
 
 
 # ---- pure: documents and their encodings ----------------------------------------------------------
@@ -155,9 +214,9 @@ def request_from_form(form: Mapping[str, str]) -> ThirdPartyReportRequest:
     code = (form.get("service_code") or "").strip()
     if not code:
         raise Open311Error(400, "service_code is required")
-    lat, lon = (form.get("lat") or "").strip(), (form.get("long") or "").strip()
+    lat, lon = number("lat", form.get("lat")), number("long", form.get("long"))
     address = (form.get("address_string") or "").strip() or None
-    if not (lat and lon) and not address and not form.get("address_id"):
+    if (lat is None or lon is None) and not address and not (form.get("address_id") or "").strip():
         raise Open311Error(400, "a location is required: lat and long, or address_string")
     postcode = _POSTCODE.search(address or "")
     name = " ".join(p for p in ((form.get("first_name") or "").strip(), (form.get("last_name") or "").strip()) if p)
@@ -169,9 +228,9 @@ def request_from_form(form: Mapping[str, str]) -> ThirdPartyReportRequest:
         "category": code,
         "description": (form.get("description") or "").strip(),
         "location": {
-            "latitude": float(lat) if lat else None, "longitude": float(lon) if lon else None,
+            "latitude": lat, "longitude": lon,
             "postcode": postcode.group(1).upper() if postcode else None,
-            "description": (address or form.get("address_id") or None),
+            "description": (address or (form.get("address_id") or "").strip() or None),
         },
         "reporter": {"name": name or None, "email": email, "phone": phone,
                      "preferences": {"channel": "email" if email else "sms"}},
@@ -187,6 +246,14 @@ def request_from_form(form: Mapping[str, str]) -> ThirdPartyReportRequest:
 
 
 # ---- routes ----------------------------------------------------------------------------------------
+
+ApiKeyParam = Annotated[str | None, Query(description="An organisation's API key.")]
+Text = Annotated[str | None, Query()]
+# Formats and ids as the document describes them; the routes check them themselves (json_schema_extra
+# is not enforced by FastAPI), so that a wrong one gets Open311's own 404 rather than a 422.
+Format = Annotated[str, Path(json_schema_extra={"enum": ["json", "xml"]})]
+CodeFormat = Annotated[str, Path(json_schema_extra={"pattern": r"^[a-z][a-z0-9-]{1,39}\.(json|xml)$"})]
+IdFormat = Annotated[str, Path(json_schema_extra={"pattern": REFERENCE_PATTERN.rstrip("$") + r"\.(json|xml)$"})]
 
 
 def _ctx(request: Request) -> Context:
@@ -223,7 +290,7 @@ async def _guard(fmt: str, call: Any) -> Response:
 
 
 @router.get("/discovery.{fmt}", summary="Open311 discovery")
-async def discovery(request: Request, fmt: str) -> Response:
+async def discovery(request: Request, fmt: Format) -> Response:
     base = _ctx(request).settings.public_base_url.rstrip("/")
     doc = {"changeset": "2026-01-01T00:00:00Z", "contact": "Force contact centre",
            "key_service": "Ask the force for an organisation api_key",
@@ -236,7 +303,7 @@ async def discovery(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}", summary="List services (categories)")
-async def list_services(request: Request, fmt: str) -> Response:
+async def list_services(request: Request, fmt: Format) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
 
     async def run() -> Response:
@@ -246,7 +313,7 @@ async def list_services(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services/{code_fmt}", summary="A service definition")
-async def get_service(request: Request, code_fmt: str) -> Response:
+async def get_service(request: Request, code_fmt: CodeFormat) -> Response:
     safe = code_fmt.rpartition(".")[2] if code_fmt.rpartition(".")[2] in ("json", "xml") else "json"
 
     async def run() -> Response:
@@ -258,15 +325,32 @@ async def get_service(request: Request, code_fmt: str) -> Response:
     return await _guard(safe, run)
 
 
-@router.post("/requests.{fmt}", summary="Create a service request (organisations, api_key)")
-async def create_request(request: Request, fmt: str) -> Response:
+#: The GeoReport POST's fields, documented for clients (and for schemathesis); the route reads the
+#: form itself so that a bad one gets Open311's own 400, not the JSON API's 422.
+_POST_FIELDS = ("api_key", "service_code", "lat", "long", "address_string", "address_id", "email", "phone",
+                "first_name", "last_name", "description", "device_id", "account_id", "media_url")
+_POST_BODY = {"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "required": ["service_code"],
+    "properties": {name: {"type": "string"} for name in _POST_FIELDS}}}}}}
+
+async def _read_form(request: Request) -> dict[str, str]:
+    try:
+        form = await request.form()
+    except HTTPException as exc:  # a multipart body the parser cannot read
+        raise Open311Error(400, "the body must be a form (application/x-www-form-urlencoded)") from exc
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/requests.{fmt}", summary="Create a service request (organisations, api_key)",
+             openapi_extra=_POST_BODY)
+async def create_request(request: Request, fmt: Format, api_key: ApiKeyParam = None) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
     ctx = _ctx(request)
 
     async def run() -> Response:
         _format(fmt)
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        key = form.get("api_key") or request.query_params.get("api_key")
+        form = await _read_form(request)
+        key = form.get("api_key") or api_key
         _organisation(ctx, key)
         body = request_from_form(form)
         try:
@@ -286,45 +370,55 @@ async def create_request(request: Request, fmt: str) -> Response:
 
 
 @router.get("/requests.{fmt}", summary="Service requests this organisation sent (api_key)")
-async def list_requests(request: Request, fmt: str) -> Response:
+async def list_requests(
+    request: Request, fmt: Format, api_key: ApiKeyParam = None, service_request_id: Text = None,
+    service_code: Text = None, status: Text = None, start_date: Text = None, end_date: Text = None,
+    extended_statuses: Text = None, lat: Text = None, long: Text = None,
+) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
     ctx = _ctx(request)
-    params = request.query_params
 
     async def run() -> Response:
         _format(fmt)
-        org = _organisation(ctx, params.get("api_key"))
-        ids = [i.strip() for i in (params.get("service_request_id") or "").split(",") if i.strip()] or None
+        org = _organisation(ctx, api_key)
+        ids = request_ids(service_request_id)
+        wanted = statuses(status)
+        start, end = w3c_date("start_date", start_date), w3c_date("end_date", end_date)
+        # Not filters here (an organisation's own requests are few), but a client that sends them
+        # hears when they are not numbers rather than having them silently ignored.
+        number("lat", lat)
+        number("long", long)
         rows = await ctx.store.run(pages_store.organisation_reports, org, ids, 1000)
-        extended = params.get("extended_statuses", "").lower() == "true"
+        extended = (extended_statuses or "").lower() == "true"
         docs = [request_doc(r, ctx.categories, extended=extended) for r in rows]
-        if params.get("service_code"):
-            codes = set(params["service_code"].split(","))
+        if service_code:
+            codes = set(service_code.split(","))
             docs = [d for d in docs if d["service_code"] in codes]
-        if params.get("status"):
-            wanted = set(params["status"].split(","))
+        if wanted:
             docs = [d for d in docs if d["status"] in wanted]
-        if params.get("start_date"):
-            docs = [d for d in docs if d["requested_datetime"] >= _w3c(params["start_date"])]
-        if params.get("end_date"):
-            docs = [d for d in docs if d["requested_datetime"] <= _w3c(params["end_date"])]
+        if start is not None:
+            docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) >= start]
+        if end is not None:
+            docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) <= end]
         return encode(fmt, "service_requests", "request", docs)
 
     return await _guard(safe, run)
 
 
 @router.get("/requests/{id_fmt}", summary="One service request this organisation sent (api_key)")
-async def get_request(request: Request, id_fmt: str) -> Response:
+async def get_request(request: Request, id_fmt: IdFormat, api_key: ApiKeyParam = None,
+                      extended_statuses: Text = None) -> Response:
     safe = id_fmt.rpartition(".")[2] if id_fmt.rpartition(".")[2] in ("json", "xml") else "json"
     ctx = _ctx(request)
 
     async def run() -> Response:
         reference, fmt = _split(id_fmt)
-        org = _organisation(ctx, request.query_params.get("api_key"))
-        rows = await ctx.store.run(pages_store.organisation_reports, org, [reference], 1)
+        org = _organisation(ctx, api_key)
+        rows = (await ctx.store.run(pages_store.organisation_reports, org, [reference], 1)
+                if _REFERENCE.match(reference) else [])
         if not rows:
             raise Open311Error(404, f"no service request {reference} from this organisation (yet)")
-        extended = request.query_params.get("extended_statuses", "").lower() == "true"
+        extended = (extended_statuses or "").lower() == "true"
         return encode(fmt, "service_requests", "request", [request_doc(rows[0], ctx.categories, extended=extended)])
 
     return await _guard(safe, run)

@@ -95,7 +95,7 @@ def _signed_in(request: Request, session: dict[str, Any]) -> tuple[str, Principa
 
 def _csrf_ok(session: dict[str, Any], form: Any) -> bool:
     given = form.get("csrf_token")
-    return isinstance(given, str) and hmac.compare_digest(given, session["csrf"])
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), session["csrf"].encode())
 
 
 def _render(request: Request, session: dict[str, Any] | None, template: str, status_code: int = 200,

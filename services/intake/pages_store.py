@@ -8,8 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.store.models import Action, Message, Report, RoutingDecision, SurveyAnswer
-from services.store.routing import ClusterMember, WatchItemRow
+from services.store.models import (
+    Action,
+    ClusterMember,
+    Message,
+    Report,
+    RoutingDecision,
+    SurveyAnswer,
+    WatchItemRow,
+)
 
 #: How many recent routed reports a team's inbox looks through.
 INBOX_WINDOW = 500

@@ -71,7 +71,7 @@ def _when(state: FormState) -> datetime | None:
     try:
         on = date(int(year), int(month), int(day))
         clock = time.fromisoformat(at.replace(".", ":")) if at else time(12, 0)
-    except ValueError:
+    except (ValueError, OverflowError):
         state.add("when", "Enter a real date, for example 27 3 2026, and a time like 21:30")
         return None
     return datetime.combine(on, clock, tzinfo=UK).astimezone(UTC)
@@ -99,7 +99,8 @@ _MESSAGES: tuple[tuple[str, str, str, str], ...] = (
     ("location.longitude", "", "latitude", "Enter a point in the UK: latitude 49.8 to 60.9, longitude -8.7 to 1.8"),
     ("location", "latitude and longitude", "latitude", "Enter both the latitude and the longitude"),
     ("location", "", "postcode", "Enter a postcode or describe where it happened"),
-    ("", "future", "when", "The date it happened must be today or in the past"),
+    ("happened_at", "future", "when", "The date it happened must be today or in the past"),
+    ("happened_at", "1900", "when", "The date it happened must be in 1900 or later"),
     ("informant.phone", "", "phone", "Enter a UK mobile number, like 07700 900123"),
     ("informant.email", "", "email", "Enter an email address in the correct format, like name@example.com"),
     ("informant.name", "", "name", "Your name must be 200 characters or fewer"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from schemas import (
     CaseUpdate,
@@ -20,14 +22,28 @@ from schemas.events import FreeText, Model, new_reference, reference_from_key
 EMERGENCY = "If anyone is in danger or a crime is happening now, call 999."
 
 
-class PublicReportRequest(ReportDetails):
+#: The earliest ``happened_at`` taken: older is a typo, and a date near year 1 cannot even be
+#: shown in UK time (the track page would fail on it).
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+class _Report(ReportDetails):
+    @field_validator("happened_at")
+    @classmethod
+    def _not_ancient(cls, value: datetime | None) -> datetime | None:
+        if value is not None and (value if value.tzinfo else value.replace(tzinfo=UTC)) < EARLIEST:
+            raise ValueError("happened_at must be in 1900 or later")
+        return value
+
+
+class PublicReportRequest(_Report):
     """A report from a member of the public. Leave out ``informant`` to stay anonymous (and get
     no updates)."""
 
     informant: Informant | None = None
 
 
-class ThirdPartyReportRequest(ReportDetails):
+class ThirdPartyReportRequest(_Report):
     """A report an organisation makes on someone's behalf."""
 
     reporter: Informant
@@ -48,6 +64,22 @@ class ActionRequest(Model):
     kind: UpdateKind = UpdateKind.ACTION
     outcome: Outcome | None = None
     outcome_reason: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _closure_is_honest(self) -> ActionRequest:
+        # What ``CaseUpdate`` requires, checked here so the client hears which field is missing
+        # (422) instead of the event refusing it after the request was let through.
+        if self.kind is UpdateKind.CLOSURE and self.outcome is None:
+            raise _field_error("outcome", "a closure needs an outcome")
+        if self.outcome is Outcome.NO_FURTHER_ACTION and not self.outcome_reason:
+            raise _field_error("outcome_reason", "no further action needs a reason the informant can read")
+        return self
+
+
+def _field_error(field: str, message: str) -> ValidationError:
+    """A validation error located at ``field`` (a model validator's own errors name no field)."""
+    return ValidationError.from_exception_data(
+        "ActionRequest", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)])
 
 
 class Accepted(Model):

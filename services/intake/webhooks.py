@@ -18,10 +18,12 @@ import hmac
 import html
 import json
 import time
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ValidationError
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 from twilio.request_validator import RequestValidator
 
@@ -35,6 +37,18 @@ from services.intake.routes import Ctx
 log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+E = TypeVar("E", bound=BaseModel)
+
+
+def _event(cls: type[E], names: Mapping[str, str], **values: Any) -> E:
+    """The event a provider's request becomes; 422 naming the provider's fields (``names``: the
+    event's field → the request's) when it breaks the event's limits, instead of a 500."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        fields = [{"field": names.get(str(err["loc"][0]) if err["loc"] else "", "(body)"),
+                   "message": str(err["msg"])} for err in exc.errors()]
+        raise HTTPException(422, {"error": "invalid request", "fields": fields}) from exc
 
 
 async def _twilio_form(request: Request, ctx: Ctx, signature: str | None) -> dict[str, str]:
@@ -63,8 +77,10 @@ async def twilio_status(request: Request, ctx: Ctx, signature: TwilioSignature =
                                   "fields": [{"field": "MessageSid/MessageStatus", "message": "required"}]})
     error_code = form.get("ErrorCode") or None
     outcome, opted_out = twilio.callback_outcome(state, error_code)
-    event = DeliveryStatus(provider="twilio", provider_id=sid, outcome=outcome, opted_out=opted_out,
-                           provider_status=state, error_code=error_code)
+    event = _event(DeliveryStatus, {"provider_id": "MessageSid", "provider_status": "MessageStatus",
+                                    "error_code": "ErrorCode"},
+                   provider="twilio", provider_id=sid, outcome=outcome, opted_out=opted_out,
+                   provider_status=state, error_code=error_code)
     await ctx.publisher.publish(FEEDBACK_DELIVERY.name, sid, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -75,8 +91,10 @@ async def twilio_inbound(request: Request, ctx: Ctx, signature: TwilioSignature 
     sender = form.get("From")
     if not sender:
         raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "From", "message": "required"}]})
-    event = InboundMessage(channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
-                           provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None)
+    event = _event(InboundMessage, {"sender": "From", "body": "Body", "provider_id": "MessageSid",
+                                    "opt_out_type": "OptOutType"},
+                   channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
+                   provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None)
     await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -111,9 +129,15 @@ async def sendgrid_events(
         # sg_message_id is the X-Message-Id of the send plus a ".filter..." suffix
         message_id = str(item["sg_message_id"]).split(".", 1)[0]
         outcome, opted_out = sendgrid.event_outcome(str(item["event"]))
-        event = DeliveryStatus(provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
-                               provider_status=str(item["event"]),
-                               error_code=str(item.get("status") or item.get("reason") or "")[:100] or None)
+        try:
+            event = DeliveryStatus(provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
+                                   provider_status=str(item["event"]),
+                                   error_code=str(item.get("status") or item.get("reason") or "")[:100] or None)
+        except ValidationError:
+            # One event we cannot read (an id or status past the limits): skip it like one
+            # without them, rather than refusing the batch SendGrid would then resend forever.
+            log.warning("sendgrid_event_skipped", reason="outside the event's limits")
+            continue
         await ctx.publisher.publish(FEEDBACK_DELIVERY.name, message_id, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -130,13 +154,15 @@ def _sendgrid_signed(public_key: str, payload: str, signature: str, timestamp: s
 @router.post("/webhooks/sendgrid/inbound/{token}", summary="SendGrid Inbound Parse")
 async def sendgrid_inbound(token: str, request: Request, ctx: Ctx) -> dict[str, str]:
     expected = ctx.settings.sendgrid_inbound_token
-    if not expected or not hmac.compare_digest(token, expected):
+    # Bytes: a token with a non-ASCII character is a wrong one (compare_digest on str would raise).
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "unknown inbound address")
     form = await request.form()
     sender = _bare_address(str(form.get("from", "")))
     if not sender:
         raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "from", "message": "required"}]})
-    event = InboundMessage(channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000])
+    event = _event(InboundMessage, {"sender": "from", "body": "text"},
+                   channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000])
     await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
     return {"status": "received"}
 

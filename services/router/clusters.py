@@ -38,13 +38,6 @@ class ClusterRequest:
     label: str
 
 
-def assign_clusters(session: Session, requests: Sequence[ClusterRequest], params: ClusterParams
-                    ) -> list[ClusterRef]:
-    """The clusters of a batch of reports, in one transaction (``place_in_clusters``)."""
-    with session.begin():
-        return place_in_clusters(session, requests, params)
-
-
 def place_in_clusters(session: Session, requests: Sequence[ClusterRequest], params: ClusterParams
                       ) -> list[ClusterRef]:
     """The clusters of a batch of reports, in order, inside the caller's transaction: each
@@ -80,22 +73,6 @@ def place_in_clusters(session: Session, requests: Sequence[ClusterRequest], para
     timelines = store.cluster_timelines(session, list(placed.values()))
     return [_position(request, placed[request.reference], *timelines[placed[request.reference]])
             for request in requests]
-
-
-def assign_cluster(
-    session: Session,
-    *,
-    reference: str,
-    category: str,
-    category_label: str,
-    place: Place,
-    received_at: datetime,
-    label: str,
-    params: ClusterParams,
-) -> ClusterRef:
-    """The cluster of one report (``assign_clusters`` for a batch of one)."""
-    request = ClusterRequest(reference, category, category_label, place, received_at, label)
-    return assign_clusters(session, [request], params)[0]
 
 
 def _search(request: ClusterRequest, params: ClusterParams) -> store.Search:

@@ -13,3 +13,5 @@ class RouterSettings(CommonSettings):
     router_web_port: int = 6067
     #: Kafka consumer group id (the faust app id).
     router_app_id: str = "mecc-router"
+    #: faust's data folder; unset, ``.local/faust/<app id>`` (never the working directory).
+    router_datadir: Path | None = None

@@ -6,9 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from services.store.models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 DEFAULT_URL = "sqlite:///.local/mecc.db"
@@ -46,3 +50,17 @@ def migrate(url: str, revision: str = "head") -> None:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     engine.dispose()
+
+
+def schema_drift(url: str) -> list[Any]:
+    """What ``alembic revision --autogenerate`` would change to make the database at ``url``
+    match the models (``Base.metadata``, the one metadata Alembic's env compares against): tables, columns, types,
+    nullability, server defaults, indexes and constraints. Empty when migrations and models agree."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True})
+            return list(compare_metadata(context, Base.metadata))
+    finally:
+        engine.dispose()

@@ -1,11 +1,25 @@
-"""Tables. Every write is keyed so a redelivered event changes nothing."""
+"""Every table of the store, in one metadata (``Base.metadata``): what Alembic compares the
+migrations against. Every write is keyed so a redelivered event changes nothing. Who writes and
+who reads each table is mapped in the package docstring (``services/store/__init__.py``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Dialect, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -100,7 +114,7 @@ class Message(Base):
     reference: Mapped[str] = mapped_column(String(20), index=True)
     trigger: Mapped[str] = mapped_column(String(80))
     #: informant, reporter (a third party's case worker) or subject (the person reported for)
-    role: Mapped[str] = mapped_column(String(20), default="informant")
+    role: Mapped[str] = mapped_column(String(20), default="informant", server_default="informant")
     channel: Mapped[str] = mapped_column(String(10))
     #: Encrypted at rest (services/store/crypto.py); matched on ``address_digest``, never on this.
     recipient: Mapped[str] = mapped_column(EncryptedText)
@@ -142,3 +156,51 @@ class SurveyAnswer(Base):
     question: Mapped[str] = mapped_column(String(20), primary_key=True)
     answer: Mapped[str] = mapped_column(String(10))
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Routing: clusters of related reports, and the redacted items each watch may list (the
+# functions over them are in ``services.store.routing``).
+
+
+class Cluster(Base):
+    """Reports of the same category close in place and time."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    category: Mapped[str] = mapped_column(String(40))
+    #: What it is about, coarse enough for a watch: a street, postcode sector or area.
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ClusterMember(Base):
+    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once."""
+
+    __tablename__ = "cluster_members"
+    __table_args__ = (
+        Index("ix_cluster_members_category_received", "category", "received_at"),
+        Index("ix_cluster_members_postcode", "postcode"),
+    )
+
+    reference: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    postcode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WatchItemRow(Base):
+    """A redacted item as a watch's coordinators may list it (the ``WatchItem`` event)."""
+
+    __tablename__ = "watch_items"
+    __table_args__ = (Index("ix_watch_items_watch_received", "watch_id", "received_at"),)
+
+    watch_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    category: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    item: Mapped[dict[str, Any]] = mapped_column(JSON)

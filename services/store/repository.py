@@ -72,12 +72,6 @@ def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     ], "reference"))
 
 
-def record_routing(session: Session, item: RoutedItem) -> bool:
-    """Project one routed item: the report and its decision. False if already recorded."""
-    with session.begin():
-        return add_routings(session, [item]) == 1
-
-
 def report_contact(session: Session, reference: str) -> dict[str, Any] | None:
     """The contact event of a report as JSON, or None if no such report has been routed."""
     with session.begin():

@@ -1,5 +1,6 @@
 """Routing's part of the store: clusters of related reports, and the redacted items each watch
-may list. Tables and the functions over them; every write is idempotent under redelivery.
+may list. The functions over those tables (the tables are in ``models``); every write is
+idempotent under redelivery.
 
 Which cluster a report joins is decided by the router (``services.router.clustering``, pure);
 this module fetches the nearby reports that decision needs and keeps the result, keyed by
@@ -13,56 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Float, ForeignKey, Index, String, and_, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
 
 from schemas import RoutedItem, WatchItem
-from services.store.models import Base, UTCDateTime
+from services.store.models import Cluster, ClusterMember, WatchItemRow
 from services.store.repository import add_routings, first_of_each, insert_new
-
-
-class Cluster(Base):
-    """Reports of the same category close in place and time."""
-
-    __tablename__ = "clusters"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    category: Mapped[str] = mapped_column(String(40))
-    #: What it is about, coarse enough for a watch: a street, postcode sector or area.
-    label: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ClusterMember(Base):
-    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once."""
-
-    __tablename__ = "cluster_members"
-    __table_args__ = (
-        Index("ix_cluster_members_category_received", "category", "received_at"),
-        Index("ix_cluster_members_postcode", "postcode"),
-    )
-
-    reference: Mapped[str] = mapped_column(String(20), primary_key=True)
-    cluster_id: Mapped[str] = mapped_column(ForeignKey("clusters.id"), index=True)
-    category: Mapped[str] = mapped_column(String(40))
-    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
-    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
-    postcode: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class WatchItemRow(Base):
-    """A redacted item as a watch's coordinators may list it (the ``WatchItem`` event)."""
-
-    __tablename__ = "watch_items"
-    __table_args__ = (Index("ix_watch_items_watch_received", "watch_id", "received_at"),)
-
-    watch_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), unique=True)
-    category: Mapped[str] = mapped_column(String(40))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    item: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 @dataclass(frozen=True)
@@ -173,12 +130,6 @@ def add_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
          "received_at": i.received_at, "item": i.model_dump(mode="json")}
         for i in unique
     ], "reference"))
-
-
-def record_watch_items(session: Session, items: Sequence[WatchItem]) -> int:
-    """Project watch items for coordinators to list; returns how many were new."""
-    with session.begin():
-        return add_watch_items(session, items)
 
 
 def add_routed(session: Session, items: Sequence[RoutedItem], watch_items: Sequence[WatchItem]) -> int:

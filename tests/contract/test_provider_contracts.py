@@ -1,5 +1,6 @@
 """The real provider clients, as the feedback worker's adapters drive them, against Stoplight Prism
-serving Twilio's and SendGrid's own OpenAPI descriptions (``shared/contracts``).
+serving Twilio's and SendGrid's own OpenAPI descriptions, pinned in the repository
+(``contracts/``, see ``contracts/README.md``).
 
 Prism refuses a request that breaks the description (a 4xx), so a send that succeeds here is one the
 provider documents; each file also has a test that sends a deliberately broken request through the
@@ -9,7 +10,6 @@ same client and expects the refusal, which shows the check is real and not a moc
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +26,7 @@ from services.feedback.senders import Outgoing, PermanentSendError, SendGridEmai
 pytestmark = pytest.mark.contract
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACTS = Path(os.environ.get("MECC_CONTRACTS_DIR", ROOT.parent / "shared" / "contracts"))
+CONTRACTS = ROOT / "contracts"
 TWILIO_SPEC = CONTRACTS / "twilio" / "twilio_api_v2010.json"
 SENDGRID_SPEC = CONTRACTS / "sendgrid" / "tsg_mail_v3.json"
 
@@ -41,7 +41,7 @@ TO_EMAIL = "informant@example.org"
 
 def _serve(spec: Path) -> Iterator[str]:
     if not spec.is_file():
-        pytest.fail(f"provider contract {spec} is missing (set MECC_CONTRACTS_DIR to shared/contracts)")
+        pytest.fail(f"provider contract {spec} is missing from the checkout (see contracts/README.md)")
     if not prism.is_installed() and not prism.npm_available():
         pytest.skip("npm is not installed, so Stoplight Prism cannot be installed (apt-get install npm)")
     with prism.serve(spec) as url:

@@ -20,9 +20,8 @@ from services.intake.publisher import PublishFailed
 from services.intake.settings import IntakeSettings
 from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
-from services.store import repository
-from services.store import routing as routing_store
 from services.store.db import make_engine, make_sessions, migrate
+from tests.fakes.store import record_routing, record_watch_items
 
 
 class RecordingPublisher:
@@ -75,7 +74,7 @@ def route(client: IntakeTestClient, category: str = "speeding",
     )
     item = routed_item(contact, config)
     with client.sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     with client.sessions() as s:
-        routing_store.record_watch_items(s, watch_items(item, config))
+        record_watch_items(s, watch_items(item, config))
     return contact.reference

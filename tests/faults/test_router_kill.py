@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ def test_killing_the_router_mid_stream_loses_and_repeats_nothing(
 ) -> None:
     env = service_env(kafka=kafka_bootstrap, database_url=database_url, extra={"RATE_LIMIT_PER_MINUTE": "0"})
     accepted: list[str] = []
+    # this run's own keys (a key decides the reference): the broker may hold an earlier run's reports
+    run = uuid.uuid4().hex[:8]
     with running_stack(env, tmp_path, names=("router", "intake")) as stack:
         router = stack.services["router"]
 
@@ -31,7 +34,7 @@ def test_killing_the_router_mid_stream_loses_and_repeats_nothing(
             with stack.client() as client:
                 for i in range(REPORTS):
                     response = client.post("/v1/reports", json=report_body(i, anonymous=True),
-                                           headers={"Idempotency-Key": f"router-kill-{i}-{tmp_path.name}"})
+                                           headers={"Idempotency-Key": f"router-kill-{i}-{run}"})
                     assert response.status_code == 202, response.text
                     accepted.append(response.json()["reference"])
                     time.sleep(0.05)

@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from schemas import Informant, RoutedItem
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import FEEDBACK_TOPICS, provider_env, running_stack, service_env, start_group_at_end, wait_until
+from tests.harness import provider_env, running_stack, service_env, wait_until
 from tests.integration.test_feedback_kafka import publish, routed, statuses
 
 pytestmark = pytest.mark.integration
@@ -37,8 +37,6 @@ def test_killing_the_worker_mid_send_leaves_no_duplicate_and_no_missing_message(
     with FakeSendGrid() as sendgrid:
         env = service_env(kafka=kafka_bootstrap, database_url=database_url,
                           extra={**provider_env(twilio, sendgrid), "FEEDBACK_APP_ID": f"crash-{uuid.uuid4().hex[:6]}"})
-        # The worker must be busy with this test's reports only, not the session's history.
-        start_group_at_end(kafka_bootstrap, env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
         run_crash(env, producer, twilio, database_url, tmp_path)
 
 

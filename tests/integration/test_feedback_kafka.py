@@ -17,15 +17,7 @@ from services.router.routing import routed_item
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions
 from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import (
-    FEEDBACK_TOPICS,
-    Stack,
-    provider_env,
-    running_stack,
-    service_env,
-    start_group_at_end,
-    wait_until,
-)
+from tests.harness import Stack, provider_env, running_stack, service_env, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +30,6 @@ def env(kafka_bootstrap: str, database_url: str, twilio: FakeTwilio, sendgrid: F
 
 @pytest.fixture(scope="module")
 def feedback(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    # Failures are injected per test: the worker must not be busy with the session's history.
-    start_group_at_end(env["KAFKA_BOOTSTRAP_SERVERS"], env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
     with running_stack(env, Path(tmp_path_factory.mktemp("feedback-logs")), names=("feedback",)) as stack:
         yield stack
 
@@ -53,10 +43,10 @@ def routed(informant: Informant, database_url: str) -> RoutedItem:
         informant=informant,
     )
     item = routed_item(contact, load_routing_config())
-    from services.store import repository
+    from tests.fakes.store import record_routing
 
     with make_sessions(make_engine(database_url))() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return item
 
 

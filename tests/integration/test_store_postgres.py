@@ -12,7 +12,6 @@ from sqlalchemy import event, inspect
 
 from schemas import MessageStatus
 from services.store import messages
-from services.store import routing as _routing_tables  # noqa: F401  (registers their tables)
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Base, Message
 

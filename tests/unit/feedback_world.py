@@ -19,9 +19,9 @@ from services.feedback.timers import Timers
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import messages as store
-from services.store import repository
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Message
+from tests.fakes.store import record_routing
 
 PHONE = "+447700900123"
 EMAIL = "resident@example.org"
@@ -93,7 +93,7 @@ class World:
         )
         item = routed_item(contact, load_routing_config())
         with self.sessions() as s:
-            repository.record_routing(s, item)
+            record_routing(s, item)
         return item
 
     def messages(self, reference) -> list[Message]:

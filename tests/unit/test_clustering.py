@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from schemas import ClusterRef
 from services.router.clustering import (
     ClusterParams,
     Member,
@@ -19,7 +20,7 @@ from services.router.clustering import (
     new_cluster_id,
     summary,
 )
-from services.router.clusters import ClusterRequest, assign_cluster, assign_clusters
+from services.router.clusters import ClusterRequest, place_in_clusters
 from services.store.db import make_engine, make_sessions, migrate
 
 PARAMS = ClusterParams(distance_m=250, window=timedelta(days=7))
@@ -78,10 +79,16 @@ def sessions(tmp_path):
     return make_sessions(make_engine(url))
 
 
-def assign(sessions, ref: str, place: Place, when: datetime, category: str = "speeding"):
+def placed_in(session: Session, requests: list[ClusterRequest]) -> list[ClusterRef]:
+    """The router's batch placement, in a transaction of its own."""
+    with session.begin():
+        return place_in_clusters(session, requests, PARAMS)
+
+
+def assign(sessions, ref: str, place: Place, when: datetime, category: str = "speeding") -> ClusterRef:
     with sessions() as s:
-        return assign_cluster(s, reference=ref, category=category, category_label="Speeding", place=place,
-                              received_at=when, label="Bedford Road", params=PARAMS)
+        (cluster,) = placed_in(s, [ClusterRequest(ref, category, "Speeding", place, when, "Bedford Road")])
+        return cluster
 
 
 def test_reports_along_a_road_in_a_week_form_one_cluster_with_a_running_count(sessions):
@@ -150,11 +157,11 @@ def test_a_batch_clusters_exactly_as_the_reports_would_one_at_a_time(tmp_path, s
     alone = []
     for request in requests:
         with one_by_one() as s:
-            alone.extend(assign_clusters(s, [request], PARAMS))
+            alone.extend(placed_in(s, [request]))
     together = []
     for start in range(0, len(requests), 37):  # uneven batches, so some clusters span two
         with batched() as s:
-            together.extend(assign_clusters(s, requests[start:start + 37], PARAMS))
+            together.extend(placed_in(s, requests[start:start + 37]))
     assert together == alone
     assert len({c.id for c in alone}) < len(alone) / 2  # the data does cluster
 
@@ -162,11 +169,11 @@ def test_a_batch_clusters_exactly_as_the_reports_would_one_at_a_time(tmp_path, s
 def test_a_replayed_or_repeated_batch_changes_nothing(sessions):
     requests = batch_of(40, 7)
     with sessions() as s:
-        first = assign_clusters(s, requests, PARAMS)
+        first = placed_in(s, requests)
     with sessions() as s:
-        replayed = assign_clusters(s, requests, PARAMS)
+        replayed = placed_in(s, requests)
     with sessions() as s:
-        doubled = assign_clusters(s, requests[:5] + requests[:5], PARAMS)
+        doubled = placed_in(s, requests[:5] + requests[:5])
     assert replayed == first
     assert doubled == first[:5] + first[:5]
 
@@ -176,6 +183,6 @@ def test_a_report_repeated_later_in_a_batch_keeps_its_first_place(sessions):
     second = ClusterRequest("MECC-0000-0002", "speeding", "Speeding", ROAD[1], T0 + timedelta(hours=1),
                             "Bedford Road")
     with sessions() as s:
-        placed = assign_clusters(s, [first, second, first], PARAMS)
+        placed = placed_in(s, [first, second, first])
     assert placed[0].id == placed[1].id == placed[2].id == new_cluster_id("MECC-0000-0001")
     assert [c.reports for c in placed] == [1, 2, 1]

@@ -25,7 +25,7 @@ from services.feedback.senders import Outgoing, PermanentSendError, SendFailure,
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import messages as store
-from services.store import repository
+from tests.fakes.store import record_routing
 from tests.unit.feedback_world import (
     EMAIL,
     NOON,
@@ -186,7 +186,7 @@ def prepared(tmp_path, name: str, items, stopped: list[str], now: datetime) -> W
     world.now = now
     with world.sessions() as s:
         for item in items:
-            repository.record_routing(s, item)
+            record_routing(s, item)
     for number in stopped:
         world.run(world.replies.on_inbound(InboundMessage(channel=Channel.SMS, sender=number, body="STOP",
                                                                           emitted_at=world.now)))

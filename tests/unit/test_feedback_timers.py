@@ -9,7 +9,7 @@ import pytest
 from services.common.config_files import DEFAULT_ROUTING_DIR
 from services.feedback.coordinators import load_directory
 from services.feedback.timers import keep_going
-from services.store.routing import record_watch_items
+from tests.fakes.store import record_watch_items
 from tests.unit.feedback_world import (
     World,
     watch_item,

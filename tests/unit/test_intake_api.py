@@ -9,9 +9,9 @@ import pytest
 from schemas import CaseUpdate, PublicContact, RoutedItem, ThirdPartyContact
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
-from services.store import repository
 from services.store.routing import MemberRow, NewCluster, add_clusters
 from tests.fakes.intake import intake_client
+from tests.fakes.store import record_routing
 
 REPORT = {
     "category": "speeding",
@@ -94,7 +94,7 @@ def _routed(api, category="speeding") -> str:
     contact = api.recorder.events[-1][2]
     item: RoutedItem = routed_item(contact, load_routing_config())
     with api.sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return contact.reference
 
 
@@ -170,3 +170,73 @@ def test_a_cluster_action_needs_a_report_routed_to_the_caller(api):
     rural = _clustered(api, [_routed(api, "rural-crime")])
     r = api.post(f"/v1/clusters/{rural}/actions", json={"public_text": "x"}, headers={"X-API-Key": "dev-team-kempston"})
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"kind": "closure", "outcome": "no_further_action"}, "outcome_reason"),
+    ({"kind": "closure", "outcome": "no_further_action", "outcome_reason": "   "}, "outcome_reason"),
+    ({"kind": "closure"}, "outcome"),
+    ({"outcome": "no_further_action"}, "outcome_reason"),
+])
+def test_a_closure_missing_what_the_informant_must_read_is_a_422_naming_the_field(api, body, field):
+    ref = _routed(api)
+    before = len(api.recorder.events)
+    r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "We looked into it", **body},
+                 headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == [field]
+    assert len(api.recorder.events) == before
+
+
+def test_a_cluster_closure_without_a_reason_is_a_422_naming_it(api):
+    cluster_id = _clustered(api, [_routed(api)])
+    before = len(api.recorder.events)
+    r = api.post(f"/v1/clusters/{cluster_id}/actions",
+                 json={"public_text": "We looked into it", "kind": "closure", "outcome": "no_further_action"},
+                 headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["outcome_reason"]
+    assert len(api.recorder.events) == before
+
+
+def test_a_closure_with_its_reason_is_accepted(api):
+    ref = _routed(api)
+    r = api.post(f"/v1/reports/{ref}/actions",
+                 json={"public_text": "We looked into it", "kind": "closure", "outcome": "no_further_action",
+                       "outcome_reason": "No vehicles were over the limit"},
+                 headers={"X-API-Key": "dev-team-kempston"})
+    assert r.status_code == 202
+    update = api.recorder.events[-1][2]
+    assert isinstance(update, CaseUpdate) and update.outcome_reason == "No vehicles were over the limit"
+
+
+@pytest.mark.parametrize("key", ["dev-team-kempstön", "ключ", "dev-team-kempston\u00e9"])
+def test_a_non_ascii_api_key_is_an_unknown_key(api, key):
+    ref = _routed(api)
+    # Sent as UTF-8 bytes (httpx refuses a non-ASCII str header).
+    r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "x"}, headers={"X-API-Key": key.encode()})
+    assert r.status_code == 401
+
+
+def test_a_track_page_with_a_non_ascii_secret_is_not_found(tmp_path):
+    with intake_client(tmp_path, track_secret="t") as client:
+        ref = _routed(client)
+        for secret in ("é", "ü" * 16, "".join(chr(0xFF10 + i) for i in range(10)) + "abcdef"):
+            assert client.get(f"/track/{ref}", params={"secret": secret}).status_code == 404
+
+
+def test_a_sign_in_form_with_a_non_ascii_csrf_token_is_refused(api):
+    r = api.post("/sign-in", data={"api_key": "dev-team-kempston", "csrf_token": "jeton-é"}, follow_redirects=False)
+    assert r.status_code == 403
+
+
+def test_a_report_of_something_in_the_future_is_a_422_naming_happened_at(api):
+    r = api.post("/v1/reports", json={**REPORT, "happened_at": "2999-01-01T00:00:00Z"})
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == ["happened_at"]
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00", "1899-12-31T23:59:59Z"])
+def test_a_report_of_something_before_1900_is_a_422_naming_happened_at(api, when):
+    r = api.post("/v1/reports", json={**REPORT, "happened_at": when})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["happened_at"]
+    assert api.post("/v1/reports", json={**REPORT, "happened_at": "1900-01-01T00:00:00Z"}).status_code == 202

@@ -4,13 +4,18 @@ a clear 4xx naming fields, never a server error, and never echoes a value back."
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from schemas import Outcome
+from services.intake import reports
 from services.intake.app import create_app
+from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
 from services.intake.settings import IntakeSettings
 from services.store.db import migrate
 from tests.fakes.intake import RecordingPublisher
@@ -55,3 +60,42 @@ def test_any_value_in_any_field_gets_202_or_a_422_naming_it(field: str, value: o
 def test_any_description_is_accepted_as_text_or_refused_cleanly(text: str) -> None:
     response = client.post("/v1/reports", json={**REPORT, "description": text})
     assert response.status_code in (202, 422), response.text
+
+
+# ---- what a request model lets through, its event accepts ------------------------------------------
+
+_action_fields = st.fixed_dictionaries({
+    "public_text": st.sampled_from(["Patrols on Bedford Road", " ", "x" * 5000]),
+}, optional={
+    "kind": st.sampled_from(["action", "closure"]),
+    "outcome": st.none() | st.sampled_from([o.value for o in Outcome]),
+    "outcome_reason": st.none() | st.sampled_from(["", "   ", "No vehicles over the limit", "r" * 1000]),
+})
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(body=_action_fields)
+def test_an_action_the_request_accepts_becomes_an_event_and_one_it_refuses_names_a_field(body: dict[str, object]
+                                                                                        ) -> None:
+    try:
+        request = ActionRequest.model_validate(body)
+    except ValidationError as exc:
+        # Refused: every error names a field of the request (the 422 says which).
+        assert all(err["loc"] for err in exc.errors()), exc.errors()
+        return
+    # Accepted: the event it becomes accepts it too (else the client would get a 500).
+    reports.case_update("MECC-0000-0000", request, "kempston-npt", "Kempston neighbourhood team", None)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(happened_at=st.none() | st.datetimes(timezones=st.none() | st.just(UTC)))
+def test_a_report_the_request_accepts_becomes_an_event(happened_at: datetime | None) -> None:
+    body = {**REPORT, "happened_at": None if happened_at is None else happened_at.isoformat()}
+    try:
+        public = PublicReportRequest.model_validate(body)
+    except ValidationError:
+        return
+    reports.public_contact(public, None)
+    third = ThirdPartyReportRequest.model_validate({**{k: v for k, v in body.items() if k != "informant"},
+                                                    "reporter": {"email": "worker@example.org"}})
+    reports.third_party_contact(third, "stop-hate-beds", None)

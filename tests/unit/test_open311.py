@@ -17,6 +17,7 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import repository
 from tests.fakes.intake import intake_client
+from tests.fakes.store import record_routing
 
 SPEC = Path(__file__).resolve().parent / "open311"
 KEY = "dev-org-stop-hate"
@@ -118,7 +119,7 @@ def store_request(api, **changes: str) -> str:
     event = api.recorder.events[-1][2]
     item = routed_item(event, load_routing_config())
     with api.sessions() as s:
-        repository.record_routing(s, item)
+        record_routing(s, item)
     return str(r.json()[0]["service_request_id"])
 
 
@@ -168,3 +169,59 @@ def test_outcomes_map_to_extended_statuses(outcome, extended):
                                             "outcome_reason": None}]}
     assert status_of(row, extended=True)[0] == extended
     assert status_of(row, extended=False)[0] == "closed"
+
+
+def open311_error(r, fmt: str) -> str:
+    """The one error of a GeoReport error answer (its list of code and description), in ``fmt``."""
+    if fmt == "json":
+        assert r.headers["content-type"].startswith("application/json")
+        (err,) = r.json()
+        assert err["code"] == r.status_code
+        return str(err["description"])
+    assert r.headers["content-type"].startswith("text/xml")
+    ours = ET.fromstring(r.content)
+    assert ours.tag == "errors" and shape(ours[0]) == shape(fixture("error.xml")[0])
+    assert ours[0].findtext("code") == str(r.status_code)
+    return ours[0].findtext("description") or ""
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(("param", "value"), [
+    ("start_date", "yesterday"), ("start_date", "2026-13-45T00:00:00Z"), ("end_date", "2026-03-01T25:00"),
+    ("end_date", "not a date"), ("start_date", "0001-01-01T00:00:00+01:00"),
+    ("end_date", "9999-12-31T23:59:59-01:00"), ("lat", "north"), ("long", "-0.49°"), ("lat", "nan"), ("long", "inf"),
+    ("service_request_id", "MECC-0000-0000,nonsense"), ("status", "lost"),
+])
+def test_a_bad_read_parameter_is_a_400_naming_it_in_the_requested_format(api, fmt, param, value):
+    store_request(api)
+    r = api.get(f"/open311/v2/requests.{fmt}", params={"api_key": KEY, param: value})
+    assert r.status_code == 400
+    assert param in open311_error(r, fmt)
+
+
+def test_dates_filter_the_organisations_requests(api):
+    ref = store_request(api)
+    listed = api.get("/open311/v2/requests.json", params={"api_key": KEY, "start_date": "2000-01-01T00:00:00Z",
+                                                          "end_date": "2999-01-01"}).json()
+    assert [d["service_request_id"] for d in listed] == [ref]
+    assert api.get("/open311/v2/requests.json", params={"api_key": KEY, "start_date": "2999-01-01T00:00:00+01:00"}
+                   ).json() == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize(("param", "value"), [("lat", "north"), ("long", "west"), ("lat", "nan")])
+def test_a_post_with_coordinates_that_are_not_numbers_is_a_400_naming_them(api, fmt, param, value):
+    r = api.post(f"/open311/v2/requests.{fmt}", data=spec_post(**{param: value}))
+    assert r.status_code == 400
+    assert param in open311_error(r, fmt)
+    assert api.recorder.events == []
+
+
+def test_one_request_with_an_id_that_is_not_a_reference_is_not_found(api):
+    r = api.get("/open311/v2/requests/nonsense.xml", params={"api_key": KEY})
+    assert r.status_code == 404 and "nonsense" in open311_error(r, "xml")
+
+
+def test_a_non_ascii_api_key_is_refused_like_a_wrong_one(api):
+    r = api.get("/open311/v2/requests.json", params={"api_key": "clé-de-l'organisation"})
+    assert r.status_code == 403 and "api_key" in open311_error(r, "json")

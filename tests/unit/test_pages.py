@@ -93,6 +93,11 @@ def test_a_future_date_is_an_error_on_the_date(web):
     assert dict(summary(r.text)) == {"when": "The date it happened must be today or in the past"}
     r = web.post("/report", data={**FORM, "when_day": "31", "when_month": "2", "when_year": "2026"})
     assert list(dict(summary(r.text))) == ["when"]
+    # A year no calendar has, or one before 1900, is an error on the date too, never a 500.
+    r = web.post("/report", data={**FORM, "when_day": "1", "when_month": "1", "when_year": "9" * 30})
+    assert r.status_code == 400 and list(dict(summary(r.text))) == ["when"]
+    r = web.post("/report", data={**FORM, "when_day": "1", "when_month": "1", "when_year": "1899"})
+    assert dict(summary(r.text)) == {"when": "The date it happened must be in 1900 or later"}
 
 
 def test_a_valid_form_publishes_the_same_event_as_the_api_and_shows_the_reference(web):

@@ -17,6 +17,7 @@ from services.store import messages as store
 from services.store import repository
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Message, Report, RoutingDecision
+from tests.fakes.store import record_routing
 
 PHONE = "+447700900321"
 EMAIL = "jo.bloggs@example.org"
@@ -36,7 +37,7 @@ def routed(sessions, closed_at: datetime | None = None) -> str:
         informant=Informant(name="Jo Bloggs", phone=PHONE, email=EMAIL),
     )
     with sessions() as s:
-        repository.record_routing(s, routed_item(contact, load_routing_config()))
+        record_routing(s, routed_item(contact, load_routing_config()))
     with sessions() as s:
         draft = store.Draft(key=f"{contact.reference}:ack:sms", reference=contact.reference, trigger="ack",
                             role="informant", channel="sms", recipient=PHONE, body="Thanks Jo, ref ...")

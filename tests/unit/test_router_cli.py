@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from schemas import Channel
+from schemas.events import Destination, DestinationKind
 from services.common.config_files import DEFAULT_ROUTING_DIR
+from services.feedback import templates
+from services.router.config import load_routing_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -122,13 +126,27 @@ def test_a_redirect_shows_what_the_informant_is_told(tmp_path):
     assert [d["kind"] for d in by_email["destinations"]] == ["redirect"]
     told = by_email["informant_message"]
     assert told["channel"] == "email" and told["would_send"] is True
-    assert "This is dealt with by Bedford Borough Council, not the police. We have passed your report to the " \
-           "council's environmental services team, who will contact you if they need to." in told["text"]
+    partner = load_routing_config(DEFAULT_ROUTING_DIR).rules.redirects["council-environmental-services"]
+    assert partner.message in told["text"]
     assert f"Your reference: {by_email['reference']}" in told["text"]
     # Nobody to tell: shown as the SMS it would be, marked as not sent.
     assert anonymous["informant_message"]["channel"] == "sms"
     assert anonymous["informant_message"]["would_send"] is False
-    assert "This is dealt with by Bedford Borough Council" in anonymous["informant_message"]["text"]
+    assert partner.message in anonymous["informant_message"]["text"]
+
+
+def test_every_partner_redirect_reaches_the_informant_uncut_by_text_message():
+    """The SMS acknowledgement has two segments: a partner's message longer than what is left
+    after the reference and the 999 line would be cut off mid-sentence (the track link gives way)."""
+    config = load_routing_config(DEFAULT_ROUTING_DIR)
+    longest_label = max((c.label for c in config.categories.categories.values()), key=len)
+    for partner_id, partner in config.rules.redirects.items():
+        told = templates.acknowledgement(
+            Channel.SMS, reference="MECC-ABCD-EFGH", category_label=longest_label,
+            destinations=(Destination(kind=DestinationKind.REDIRECT, id=partner_id, name=partner.name,
+                                      public_message=partner.message),),
+            track_url="https://report.example.police.uk/track/MECC-ABCD-EFGH?secret=" + "x" * 43)
+        assert partner.message in told.body, partner_id
 
 
 def test_a_config_warning_is_shown_and_the_decisions_still_run(tmp_path):

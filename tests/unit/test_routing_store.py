@@ -11,9 +11,9 @@ from schemas.events import new_reference
 from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.models import Report, RoutingDecision
+from services.store.models import Report, RoutingDecision, WatchItemRow
 from services.store.repository import insert_new
-from services.store.routing import WatchItemRow, add_routed, watch_items_for
+from services.store.routing import add_routed, watch_items_for
 
 
 def sessions_in(tmp_path):

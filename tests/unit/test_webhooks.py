@@ -150,3 +150,48 @@ def test_a_public_deployment_refuses_to_start_with_development_secrets():
     with pytest.raises(ValueError, match="set TRACK_SECRET"):
         FeedbackSettings(public_base_url=BASE, unsubscribe_secret="u")
     assert FeedbackSettings(public_base_url="http://localhost:8000").track_secret  # a laptop may use the default
+
+
+@pytest.mark.parametrize("token", ["inbound-secrét", "ключ", "inbound-secret\u2028"])
+def test_inbound_email_with_a_non_ascii_token_is_refused_like_a_wrong_one(api, token):
+    form = {"from": "sam@example.org", "text": "More"}
+    assert api.post(f"/webhooks/sendgrid/inbound/{token}", data=form).status_code == 403
+    assert api.recorder.events == []
+
+
+def test_an_unsubscribe_link_with_a_non_ascii_token_is_not_found(api):
+    token = make_token("s3cret", address_digest("resident@example.org"))
+    for forged in (token[:-1] + "é", "é" * 97, token + "\u00a0"):
+        assert api.get(f"/v1/unsubscribe/{forged}").status_code == 404
+        assert api.post(f"/v1/unsubscribe/{forged}").status_code == 404
+    assert api.recorder.events == []
+
+
+@pytest.mark.parametrize(("path", "form", "field"), [
+    ("/webhooks/twilio/status", {"MessageSid": "SM" + "1" * 300, "MessageStatus": "delivered"}, "MessageSid"),
+    ("/webhooks/twilio/status", {"MessageSid": "SM1", "MessageStatus": "d" * 300}, "MessageStatus"),
+    ("/webhooks/twilio/inbound", {"From": "12", "Body": "hi"}, "From"),
+    ("/webhooks/twilio/inbound", {"From": "+447700900123", "Body": "x" * 10_001}, "Body"),
+    ("/webhooks/twilio/inbound", {"From": "+447700900123", "Body": "STOP", "OptOutType": "S" * 50}, "OptOutType"),
+])
+def test_a_signed_twilio_request_past_the_events_limits_is_a_422_naming_the_field(api, path, form, field):
+    r = twilio_post(api, path, form)
+    assert r.status_code == 422
+    assert [f["field"] for f in r.json()["fields"]] == [field]
+    assert api.recorder.events == []
+
+
+def test_an_inbound_email_from_an_address_too_short_to_be_one_is_a_422_naming_from(api):
+    r = api.post("/webhooks/sendgrid/inbound/inbound-secret", data={"from": "<a@>", "text": "More"})
+    assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["from"]
+    assert api.recorder.events == []
+
+
+def test_a_sendgrid_event_past_the_limits_is_skipped_and_the_rest_kept(api):
+    r = sendgrid_post(api, [
+        {"email": "a@example.org", "event": "bounce", "sg_message_id": "x" * 300 + ".filter0001"},
+        {"email": "a@example.org", "event": "d" * 300, "sg_message_id": "abc123.filter0001"},
+        {"email": "a@example.org", "event": "delivered", "sg_message_id": "def456.filter0002"},
+    ])
+    assert r.status_code == 204
+    assert [e.provider_id for _, _, e in api.recorder.events] == ["def456"]

@@ -34,6 +34,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Name the order the tests ran in, even under ``-q``: ``-p randomly --randomly-seed=N`` repeats it."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if config.pluginmanager.hasplugin("randomly") and isinstance(seed, int):
+        terminalreporter.write_line(
+            f"Test order shuffled by pytest-randomly: repeat it with -p randomly --randomly-seed={seed}")
+
+
 @pytest.fixture(scope="module")
 def twilio() -> Iterator[FakeTwilio]:
     """A fake Twilio for the module's services (the real twilio client talks to it)."""

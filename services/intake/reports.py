@@ -87,6 +87,10 @@ class Accepted(Model):
     message: str
 
 
+class ClusterAccepted(Accepted):
+    reports: int
+
+
 def _identity(idempotency_key: str | None, scope: str) -> tuple[uuid.UUID, str]:
     """Event id and reference: random, or derived from the client's idempotency key so that a
     retried request yields the same report."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from schemas import CaseUpdate, PublicContact
+from services.common.metrics import parse, total
 from services.common.track import track_secret, track_url
 from services.store import repository
 from services.store.models import Message
@@ -329,6 +330,33 @@ def test_an_organisation_reports_on_someones_behalf_with_consent(web):
     ((topic, _, event),) = web.recorder.events
     assert topic == "contacts.third-party" and event.organisation_id == "stop-hate-beds"
     assert event.subject_consents_to_contact and event.subject.preferences.safe_to_contact
+
+
+def received(web, kind: str) -> float:
+    return total(parse(web.get("/metrics").text), "mecc_reports_received_total", kind=kind)
+
+
+def test_reports_and_actions_made_through_the_pages_count_as_received(web):
+    before = {kind: received(web, kind) for kind in ("public", "third_party", "action")}
+    assert web.post("/report", data=FORM).status_code == 200
+    ref = route(web)
+    sign_in(web, "dev-team-kempston")
+    token = csrf(web.get(f"/inbox/{ref}").text)
+    r = web.post(f"/inbox/{ref}", data={"csrf_token": token, "kind": "action", "public_text": "Patrols tonight",
+                                        "send": "yes"}, follow_redirects=False)
+    assert r.status_code == 303
+    web.cookies.clear()
+    sign_in(web, "dev-org-stop-hate")
+    token = csrf(web.get("/third-party/report").text)
+    r = web.post("/third-party/report", data={
+        "csrf_token": token, "category": "hate-incident", "description": "Abuse shouted at a neighbour",
+        "postcode": "MK42 8AA", "reporter_contact": "email", "reporter_email": "caseworker@example.org",
+        "consent": "no"})
+    assert r.status_code == 200, r.text
+    assert [topic for topic, _, _ in web.recorder.events] == ["contacts.public", "cases.updates",
+                                                              "contacts.third-party"]
+    assert {kind: received(web, kind) - before[kind] for kind in before} == {
+        "public": 1, "third_party": 1, "action": 1}
 
 
 def test_a_team_key_cannot_report_for_an_organisation(web):

@@ -1,0 +1,113 @@
+"""Who is asking, as FastAPI dependencies: the JSON API knows a principal by its ``X-API-Key``,
+the pages by the signed session cookie. Whether that principal may do a thing is decided once, by
+``usecases.authorise``; ``require`` (API) and ``signed_in`` (pages) only say the refusal their
+way: 401/403 JSON, or a redirect to sign in.
+
+    Team = Annotated[Principal, Depends(require(PrincipalKind.TEAM, PrincipalKind.WATCH))]
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from services.intake.access import Principal, PrincipalKind
+from services.intake.context import Context
+from services.intake.usecases import Forbidden, IntakeError, Unauthenticated, authorise
+
+COOKIE = "mecc_session"
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.context
+    return ctx
+
+
+Ctx = Annotated[Context, Depends(context)]
+ApiKey = Annotated[str | None, Header(alias="X-API-Key", description="Organisation or team API key.")]
+
+
+# ---- the JSON API: X-API-Key ---------------------------------------------------------------------
+
+
+def api_principal(ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
+    """Whose ``X-API-Key`` this is; None for a missing or unknown one."""
+    return ctx.access.authenticate(api_key)
+
+
+def require(*kinds: PrincipalKind) -> Callable[..., Principal]:
+    """A dependency: the caller, if its key is one of ``kinds``; else 401 (no or unknown key) or
+    403 (a key of another kind)."""
+
+    def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
+        try:
+            return authorise(principal, *kinds)
+        except Unauthenticated as exc:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
+        except Forbidden as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+
+    return dependency
+
+
+# ---- the pages: the signed session cookie ---------------------------------------------------------
+
+Session = dict[str, Any]
+
+
+def serializer(ctx: Context) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(ctx.settings.session_secret, salt="mecc-pages-session")
+
+
+def new_session(principal_id: str | None = None) -> Session:
+    """A fresh session (a new CSRF token too), signed in as ``principal_id`` or nobody."""
+    return {"csrf": secrets.token_urlsafe(24), "p": principal_id}
+
+
+def page_session(request: Request, ctx: Ctx) -> Session:
+    """The session the cookie holds, if it is ours and not expired; else a new one."""
+    raw = request.cookies.get(COOKIE)
+    if raw:
+        try:
+            data = serializer(ctx).loads(raw, max_age=ctx.settings.session_max_age_seconds)
+            if isinstance(data, dict) and isinstance(data.get("csrf"), str):
+                return data
+        except BadSignature:
+            pass
+    return new_session()
+
+
+PageSession = Annotated[Session, Depends(page_session)]
+
+
+def session_principal(ctx: Context, session: Session) -> Principal | None:
+    """Who the session is signed in as (None if nobody, or a principal no longer configured)."""
+    principal_id = session.get("p")
+    return ctx.access.principal(principal_id) if principal_id else None
+
+
+class SignInRequired(Exception):
+    """The page needs someone of another kind signed in: the pages answer with a redirect."""
+
+    def __init__(self, next_url: str, session: Session) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+        self.session = session
+
+
+def signed_in(*kinds: PrincipalKind, next_url: str | None = None) -> Callable[..., Principal]:
+    """A dependency for pages: the signed-in principal, if one of ``kinds``; else SignInRequired,
+    which sends the browser to sign in and come back to ``next_url`` (default: this page)."""
+
+    def dependency(request: Request, ctx: Ctx, session: PageSession) -> Principal:
+        try:
+            return authorise(session_principal(ctx, session), *kinds)
+        except IntakeError as exc:
+            raise SignInRequired(next_url or quote(request.scope["path"]), session) from exc
+
+    return dependency

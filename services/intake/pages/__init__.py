@@ -1,0 +1,31 @@
+"""Pages for people: server-rendered HTML (Jinja2, autoescaped), GOV.UK Design System patterns,
+no JavaScript needed. One module per feature, each a thin adapter over ``usecases``:
+
+- ``report``: ``/`` and the public form ``/report``; ``third_party``: ``/third-party/report``
+  (organisations, signed in);
+- ``track``: ``/track/{reference}?secret=``, an informant's own report;
+- ``session``: ``/sign-in``, ``/sign-out`` and the CSRF check; ``inbox``: ``/inbox`` for teams and
+  watch coordinators, each scoped to its own items;
+- ``dashboard``: confidence per area and month; ``outbox``: local runs only;
+- ``render``: what they share (templates, the session cookie, security headers).
+
+Forms become the same events as the JSON API, through the same use cases; who is signed in is
+``auth.signed_in`` (the signed session cookie), checked by the same ``usecases.authorise``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from services.intake.pages import dashboard, inbox, outbox, report, session, third_party, track
+from services.intake.pages.render import GOVUK_STATIC, HERE
+
+
+def install(app: FastAPI) -> None:
+    """Add the pages, their refusals and their static files to the intake's app."""
+    for module in (report, track, session, third_party, inbox, dashboard, outbox):
+        app.include_router(module.router)
+    session.install(app)
+    app.mount("/static/govuk", StaticFiles(directory=GOVUK_STATIC, check_dir=False), name="govuk")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -1,0 +1,86 @@
+"""Signing in and out, and the CSRF check: a signed cookie (``auth.page_session``) names the
+principal and holds a CSRF token that every state-changing form echoes back."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+
+from services.common.logging import get_logger
+from services.intake import pages_views
+from services.intake.access import PrincipalKind
+from services.intake.auth import Ctx, PageSession, Session, SignInRequired, new_session
+from services.intake.pages.render import message, read_form, redirect, render
+
+log = get_logger(__name__)
+router = APIRouter(include_in_schema=False)
+
+
+class SessionExpired(Exception):
+    """A form came back without this session's CSRF token."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__("session expired")
+        self.session = session
+
+
+async def checked_form(request: Request, session: PageSession) -> dict[str, str]:
+    """A dependency: the posted form, if it echoes this session's CSRF token; else SessionExpired."""
+    form = await read_form(request)
+    given = form.get("csrf_token")
+    if not (isinstance(given, str) and hmac.compare_digest(given.encode(), session["csrf"].encode())):
+        raise SessionExpired(session)
+    return form
+
+
+CheckedForm = Annotated[dict[str, str], Depends(checked_form)]
+
+
+def install(app: FastAPI) -> None:
+    """Answer a page's refusals: a form without its CSRF token, or nobody (suitable) signed in."""
+
+    async def expired(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SessionExpired)
+        return message(request, exc.session, 403, "Your session has expired",
+                       "For your security, the form could not be sent. Go back, reload the page and try again.")
+
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        return redirect(request, f"/sign-in?next={exc.next_url}", exc.session)
+
+    app.add_exception_handler(SessionExpired, expired)
+    app.add_exception_handler(SignInRequired, sign_in_first)
+
+
+def safe_next(url: str) -> str:
+    parts = urlsplit(url)
+    return url if not parts.scheme and not parts.netloc and url.startswith("/") else "/inbox"
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+async def sign_in_form(request: Request, session: PageSession, next: str = "/inbox") -> HTMLResponse:
+    return render(request, session, "sign_in.html", form=pages_views.FormState(), next=safe_next(next))
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request, ctx: Ctx, session: PageSession, form: CheckedForm) -> Response:
+    principal = ctx.access.authenticate(form.get("api_key", "").strip())
+    next_url = safe_next(form.get("next", "/inbox"))
+    if principal is None:
+        state = pages_views.FormState()
+        state.add("api_key", "Enter the key you were given; that one is not recognised")
+        return render(request, session, "sign_in.html", 401, form=state, next=next_url)
+    # A new session on sign-in: a new CSRF token too (no session fixation).
+    log.info("page_sign_in", principal=principal.id, kind=principal.kind.value)
+    if principal.kind is PrincipalKind.ORGANISATION and next_url == "/inbox":
+        next_url = "/third-party/report"
+    return redirect(request, next_url, new_session(principal.id))
+
+
+@router.post("/sign-out")
+async def sign_out(request: Request, form: CheckedForm) -> Response:
+    return redirect(request, "/sign-in", new_session())

@@ -1,0 +1,188 @@
+"""What the intake does, once: the JSON API, the pages and Open311 are adapters over these.
+
+Each use case takes plain inputs (a request model, the principal asking, an idempotency key) and
+the ports (``Ports``: publisher, store, categories), publishes the event, counts it and logs it.
+It raises the domain errors below, never an HTTP answer: each adapter says them in its own way
+(the API as 4xx JSON, the pages as form errors, Open311 as its own error documents).
+``PublishFailed`` (the broker did not acknowledge) passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from schemas import UpdateKind, WatchItem
+from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from services.common import metrics
+from services.common.config_files import Categories
+from services.common.logging import get_logger
+from services.common.sql import Store
+from services.intake import reports
+from services.intake.access import Principal, PrincipalKind
+from services.intake.publisher import EventPublisher
+from services.intake.reports import (
+    Accepted,
+    ActionRequest,
+    ClusterAccepted,
+    PublicReportRequest,
+    ThirdPartyReportRequest,
+)
+from services.store import repository
+from services.store import routing as routing_store
+
+log = get_logger(__name__)
+
+
+class Ports(Protocol):
+    """What the use cases need of the outside world (``Context`` has them)."""
+
+    @property
+    def publisher(self) -> EventPublisher: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def categories(self) -> Categories: ...
+
+
+# ---- domain errors ---------------------------------------------------------------------------------
+
+
+class IntakeError(Exception):
+    """Something the asker can be told; ``str()`` is the words."""
+
+
+class Unauthenticated(IntakeError):
+    """No principal: a missing or unknown key, or nobody signed in."""
+
+
+class Forbidden(IntakeError):
+    """This principal may not do this."""
+
+
+class NotFound(IntakeError):
+    """No such report or cluster (for this principal)."""
+
+
+class NotRoutedYet(NotFound):
+    """The report is not (yet) routed anywhere: nobody may act on it."""
+
+
+class UnknownCategory(IntakeError):
+    def __init__(self, field: str, allowed: Sequence[str]) -> None:
+        super().__init__(f"unknown category for {field}")
+        self.field = field
+        self.allowed = sorted(allowed)
+
+
+# ---- who may do what ---------------------------------------------------------------------------------
+
+
+def authorise(principal: Principal | None, *kinds: PrincipalKind) -> Principal:
+    """``principal`` if it is one of ``kinds``: Unauthenticated if there is none, Forbidden if
+    it is of another kind. The one check of kind every entry point makes."""
+    if principal is None:
+        raise Unauthenticated("missing or unknown X-API-Key")
+    if principal.kind not in kinds:
+        raise Forbidden(f"this key is not for a {' or '.join(k.value for k in kinds)}")
+    return principal
+
+
+def may_act_on(principal: Principal, destinations: Sequence[str]) -> bool:
+    """Is a report routed to ``destinations`` this principal's to see and act on?"""
+    return principal.scope == "all" or principal.id in destinations
+
+
+def _may_record(actor: Principal, body: ActionRequest) -> None:
+    if actor.kind is PrincipalKind.WATCH and body.kind is not UpdateKind.ACTION:
+        # A watch says what it did; whether the report is closed is the police's call.
+        raise Forbidden("a watch may record actions; closing a report is for the police")
+
+
+def _check_category(ports: Ports, category: str) -> None:
+    if category not in ports.categories.categories:
+        raise UnknownCategory("category", list(ports.categories.categories))
+
+
+# ---- use cases -------------------------------------------------------------------------------------
+
+
+async def submit_public_report(ports: Ports, body: PublicReportRequest, idempotency_key: str | None,
+                               *, via: str = "api") -> Accepted:
+    """A member of the public's report, published as a ``PublicContact``."""
+    _check_category(ports, body.category)
+    contact = reports.public_contact(body, idempotency_key)
+    await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
+    metrics.REPORTS_RECEIVED.labels("public").inc()
+    log.info("report_accepted", reference=contact.reference, category=body.category, kind="public", via=via)
+    hears_back = contact.informant is not None and contact.informant.channel_to_use() is not None
+    return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, hears_back))
+
+
+async def submit_third_party_report(ports: Ports, organisation: Principal, body: ThirdPartyReportRequest,
+                                    idempotency_key: str | None, *, via: str = "api") -> Accepted:
+    """An organisation's report on someone's behalf, published as a ``ThirdPartyContact``."""
+    authorise(organisation, PrincipalKind.ORGANISATION)
+    _check_category(ports, body.category)
+    contact = reports.third_party_contact(body, organisation.id, idempotency_key)
+    await ports.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
+    metrics.REPORTS_RECEIVED.labels("third_party").inc()
+    log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
+             organisation=organisation.id, via=via)
+    return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, True))
+
+
+async def record_action(ports: Ports, actor: Principal, reference: str, body: ActionRequest,
+                        idempotency_key: str | None, *, via: str = "api") -> Accepted:
+    """What a team or watch did about a report routed to it, published as a ``CaseUpdate``.
+    NotRoutedYet for a report not routed (yet); Forbidden for one routed elsewhere, or a watch
+    trying to close."""
+    authorise(actor, PrincipalKind.TEAM, PrincipalKind.WATCH)
+    _may_record(actor, body)
+    destinations = await ports.store.run(repository.routed_to, reference)
+    if destinations is None:
+        raise NotRoutedYet(f"no routed report {reference}")
+    if not may_act_on(actor, destinations):
+        raise Forbidden(f"{reference} was not routed to {actor.id}")
+    update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key)
+    await ports.publisher.publish(CASES_UPDATES.name, reference, update)
+    metrics.REPORTS_RECEIVED.labels("action").inc()
+    log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via)
+    return Accepted(reference=reference, message="Recorded. The informant will be told.")
+
+
+async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str, body: ActionRequest,
+                                idempotency_key: str | None) -> ClusterAccepted:
+    """One action for every report in the cluster routed to ``actor``: each informant hears it."""
+    authorise(actor, PrincipalKind.TEAM, PrincipalKind.WATCH)
+    _may_record(actor, body)
+    references = await ports.store.run(routing_store.cluster_references, cluster_id)
+    if not references:
+        raise NotFound(f"no cluster {cluster_id}")
+    mine = []
+    for reference in references:
+        destinations = await ports.store.run(repository.routed_to, reference)
+        if destinations is not None and may_act_on(actor, destinations):
+            mine.append(reference)
+    if not mine:
+        raise Forbidden(f"no report in cluster {cluster_id} was routed to {actor.id}")
+    key = f"cluster:{cluster_id}:{idempotency_key or uuid.uuid4().hex}"
+    for reference in mine:
+        update = reports.case_update(reference, body, actor.id, actor.name, key)
+        await ports.publisher.publish(CASES_UPDATES.name, reference, update)
+    log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
+    return ClusterAccepted(reference=mine[0], reports=len(mine),
+                           message=f"Recorded for {len(mine)} reports. Each informant will be told.")
+
+
+async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int) -> list[WatchItem]:
+    """A watch's own items, newest first (redacted by the router before they were stored)."""
+    authorise(watch, PrincipalKind.WATCH)
+    if watch.id != watch_id:
+        raise Forbidden("this key may list only its own watch's items")
+    rows = await ports.store.run(routing_store.watch_items_for, watch_id, limit=limit)
+    log.info("watch_items_listed", watch=watch_id, count=len(rows))
+    return [WatchItem.model_validate(r) for r in rows]

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 
 def _serve(conn: Connection) -> None:
-    from tests.fakes.providers import FakeSendGrid, FakeTwilio
+    from harness.providers import FakeSendGrid, FakeTwilio
 
     with FakeTwilio() as twilio, FakeSendGrid() as sendgrid:
         conn.send((twilio.url, sendgrid.url))

@@ -20,8 +20,8 @@ from harness.kafka import FEEDBACK_TOPICS, ROUTER_TOPICS, start_group_at_end
 from harness.providers import FakeSendGrid, FakeTwilio
 from infra.ports import free_port, port_open
 
-__all__ = ["ROOT", "Service", "Stack", "free_port", "port_open", "provider_env", "running_stack", "service_env",
-           "wait_until"]
+__all__ = ["ROOT", "Service", "Stack", "free_port", "port_open", "provider_env", "provider_settings", "running_stack",
+           "service_env", "wait_until"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,15 +144,19 @@ FROM_EMAIL = "reports@police.example"
 PUBLIC_BASE_URL = "https://report.example"
 
 
-def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
-    """Point the services' real twilio and sendgrid clients at the fake providers."""
+def provider_settings(twilio_url: str, sendgrid_url: str) -> dict[str, str]:
+    """Point the services' real twilio and sendgrid clients at fake providers at these URLs."""
     return {
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "test-token",
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio.url,
+        "TWILIO_API_BASE_URL": twilio_url,
         "SENDGRID_API_KEY": "SG.test-key",
         "SENDGRID_FROM_EMAIL": FROM_EMAIL,
-        "SENDGRID_API_HOST": sendgrid.url,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "SENDGRID_API_HOST": sendgrid_url,
     }
+
+
+def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
+    """The fake providers' settings, with the public address Twilio signs its requests for."""
+    return {**provider_settings(twilio.url, sendgrid.url), "PUBLIC_BASE_URL": PUBLIC_BASE_URL}

@@ -76,8 +76,8 @@ test-contract: $(STAMP) ## Check provider requests against the official API spec
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
 
-typecheck: $(STAMP) ## mypy
-	$(VENV)/bin/mypy schemas services infra tests bench
+typecheck: $(STAMP) ## mypy: the shipped packages, the tests, the benchmarks and their shared harness
+	$(VENV)/bin/mypy schemas services infra harness tests bench
 
 check: lint typecheck test ## Lint, type-check and test: what CI runs
 

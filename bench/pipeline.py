@@ -6,7 +6,7 @@ ONE run on ONE machine, so that the ratios between them mean something on a nois
 It starts its own Kafka broker (port 39092, fresh data, removed afterwards), its own
 PostgreSQL cluster (port 16032, a fresh database per scenario) and its own fake Twilio and
 SendGrid (in a child process, answering at once), runs the real services as processes
-(``tests.harness.Service``), and measures:
+(``harness.processes.Service``), and measures:
 
 1. the floor: ``org.apache.kafka.tools.ProducerPerformance`` (the broker's own producer, the
    physical ceiling), and a plain aiokafka consume-produce pass-through of the same messages
@@ -56,37 +56,31 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from bench.fakes import FakeProviders
 from bench.routing import reports, write_config
 from bench.stats import distribution, ratio
+from harness.kafka import FEEDBACK_TOPICS, ROUTER_TOPICS, start_group_at_end
+from harness.processes import ROOT, Service, free_port, service_env
+from harness.providers_process import FakeProviders
 from infra import kafka as local_kafka
 from infra import postgres as local_postgres
 from infra.topics import create_topics
 from schemas import PublicContact
 from schemas.topics import (
-    CASES_UPDATES,
     CONTACTS_PUBLIC,
     CONTACTS_THIRD_PARTY,
-    FEEDBACK_DELIVERY,
-    FEEDBACK_INBOUND,
-    FEEDBACK_PREFERENCES,
     REPORTS_ROUTED,
     TOPICS,
-    WATCH_ITEMS,
 )
 from services.common.config_files import load_categories
 from services.feedback import policy
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store.db import migrate
-from tests.harness import ROOT, Service, free_port, service_env
 
 KAFKA_PORT, CONTROLLER_PORT, POSTGRES_PORT = 39092, 39093, 16032
 OUT = ROOT / "build" / "bench"
 SOURCE, PASSTHROUGH, PERF = "bench.source", "bench.passthrough", "bench.perf"
 BENCH_TOPICS = {SOURCE: 4, PASSTHROUGH: 4, PERF: 4}
-FEEDBACK_TOPICS = [REPORTS_ROUTED.name, CASES_UPDATES.name, FEEDBACK_DELIVERY.name, FEEDBACK_INBOUND.name,
-                   FEEDBACK_PREFERENCES.name, WATCH_ITEMS.name]
 REFERENCE = re.compile(r"MECC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
 #: What the issue asks of the pipeline.
 TARGETS = {"stage_to_floor": 0.5, "large_to_realistic": 0.8, "e2e_p99_ms": 500.0, "e2e_rate": 100.0,
@@ -253,18 +247,10 @@ class Kafka:
             await consumer.stop()
         return values
 
-    async def skip_to_end(self, group_id: str, topics: list[str]) -> None:
+    async def skip_to_end(self, group_id: str, topics: tuple[str, ...]) -> None:
         """Commit the end of ``topics`` for a consumer group nobody has joined yet, so that its
         workers start with nothing to read."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=group_id, enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [tp for topic in topics for tp in self.partitions(topic)]
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.commit({tp: int(offset) for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()
+        await asyncio.to_thread(start_group_at_end, self.bootstrap, group_id, topics)
 
     def group_ready(self, group_id: str, members: int) -> bool:
         """Whether the group is stable with ``members`` members (each then holds its partitions)."""
@@ -484,7 +470,7 @@ class Bench:
         records = contact_records(contacts)
         env = self.env(config_dir, self.fresh_database(label))
         group = env["ROUTER_APP_ID"]
-        await self.kafka.skip_to_end(group, [CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name])
+        await self.kafka.skip_to_end(group, ROUTER_TOPICS)
         try:
             started = time.monotonic()
             procs = [self.services.start("router", env, f"{label}-{i}") for i in range(workers)]
@@ -619,7 +605,7 @@ class Bench:
     async def end_to_end(self) -> dict[str, Any]:
         plan = self.plan
         env = self.env(self.realistic, self.fresh_database("e2e"))
-        await self.kafka.skip_to_end(env["ROUTER_APP_ID"], [CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name])
+        await self.kafka.skip_to_end(env["ROUTER_APP_ID"], ROUTER_TOPICS)
         await self.kafka.skip_to_end(env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
         rnd = random.Random(22)
         total = int(plan.e2e_rate * plan.e2e_seconds)

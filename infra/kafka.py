@@ -22,7 +22,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,10 +29,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.ports import port_open
+
 ROOT = Path(__file__).resolve().parent.parent
 POM = Path(__file__).resolve().parent / "kafka" / "pom.xml"
 DEFAULT_HOME = ROOT / ".local" / "kafka"
-#: The broker version unless ``KAFKA_VERSION`` is set; infra/fixtures.py's container image follows it.
+#: The broker version unless ``KAFKA_VERSION`` is set; tests/fixtures.py's container image follows it.
 DEFAULT_VERSION = "4.4.0"
 
 
@@ -80,12 +81,6 @@ class Broker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-
-def _port_open(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
 
 
 def fetch(broker: Broker) -> None:
@@ -209,9 +204,9 @@ def running_pid(broker: Broker) -> int | None:
 def start(broker: Broker, timeout: float = 90.0) -> str:
     """Start the broker (formatting storage on first use) and wait until it answers."""
     fetch(broker)
-    if running_pid(broker) and _port_open(broker.port):
+    if running_pid(broker) and port_open(broker.port):
         return broker.bootstrap
-    if _port_open(broker.port):
+    if port_open(broker.port):
         sys.exit(f"infra.kafka: port {broker.port} is taken by something that is not our broker")
     broker.home.mkdir(parents=True, exist_ok=True)
     props = _server_properties(broker)
@@ -236,7 +231,7 @@ def start(broker: Broker, timeout: float = 90.0) -> str:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"infra.kafka: broker exited ({proc.returncode}); see {broker.log_file}")
-        if _port_open(broker.port) and _metadata_ready(broker.bootstrap):
+        if port_open(broker.port) and _metadata_ready(broker.bootstrap):
             return broker.bootstrap
         time.sleep(0.5)
     stop(broker)

@@ -33,7 +33,6 @@ import pwd
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+
+from infra.ports import port_open
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 15432
@@ -259,12 +260,6 @@ def _running_pid(layout: Layout) -> int | None:
     return pid
 
 
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _initdb(layout: Layout, bindir: Path) -> None:
     data = layout.data
     if data.exists():
@@ -323,7 +318,7 @@ def _initdb(layout: Layout, bindir: Path) -> None:
 
 
 def _start(layout: Layout, bindir: Path, timeout: int = 60) -> None:
-    if _port_open(layout.port):
+    if port_open(layout.port):
         raise PostgresUnavailable(
             f"127.0.0.1:{layout.port} is already in use by another process; pick another --port"
         )

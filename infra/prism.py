@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO
 
 from infra.node import NODE_PREFIX, install_lock, installed_version, npm_available, npm_install
+from infra.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "@stoplight/prism-cli"
@@ -70,12 +71,6 @@ def ensure_prism() -> Path:
     return prism_bin() if is_installed() else install(quiet=True)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def _answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -110,7 +105,7 @@ def serve(spec: Path, port: int | None = None, *, host: str = "127.0.0.1", error
     if not spec.is_file():
         raise FileNotFoundError(spec)
     executable = ensure_prism()
-    port = port or _free_port(host)
+    port = port or free_port(host)
     command = [str(executable), "mock", str(spec), "--host", host, "--port", str(port)]
     if errors:
         command.append("--errors")

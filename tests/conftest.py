@@ -1,14 +1,15 @@
 """Shared test set-up. The real-infrastructure fixtures (Kafka, PostgreSQL) live in
-``infra.fixtures``; tests that use them are integration or end-to-end tests."""
+``tests/fixtures.py``; tests that use them are integration or end-to-end tests. What tests share
+with the benchmarks and load runs (processes, ports, fake providers) is the ``harness`` package."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from harness.providers import FakeSendGrid, FakeTwilio
 
-pytest_plugins = ["infra.fixtures"]
+pytest_plugins = ["tests.fixtures"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_FOLDERS = pytest.StashKey[set[str]]()

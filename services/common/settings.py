@@ -40,6 +40,9 @@ class CommonSettings(BaseSettings):
     #: Derives the secret in track links (HMAC of the reference); the intake and the feedback worker
     #: must share it.
     track_secret: str = DEVELOPMENT_SECRET
+    #: Fernet key(s), comma-separated (the first encrypts, all decrypt), for the personal data the
+    #: store encrypts at rest; empty: a development key, with a warning (services/store/crypto.py).
+    store_encryption_key: str = ""
 
     #: Settings that sign something a stranger could otherwise forge.
     SECRETS: ClassVar[tuple[str, ...]] = ("unsubscribe_secret", "track_secret")

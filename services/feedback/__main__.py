@@ -44,10 +44,10 @@ def main() -> None:
     import sys
 
     from services.common.faust_worker import run
-    from services.feedback.app import app
+    from services.feedback.app import create_app
 
     sys.argv = sys.argv[:1]
-    run(app, log_level=settings.log_level, log_json=settings.log_json)
+    run(create_app(settings), log_level=settings.log_level, log_json=settings.log_json)
 
 
 if __name__ == "__main__":

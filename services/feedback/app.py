@@ -1,7 +1,7 @@
 """The feedback worker's faust app. ``create_app(settings)`` builds the pieces (the delivery
 engine, the event handlers, the replies and the timers) over the adapters ``build_senders``
-and the store give, and wires them to topics and timers; the module-level ``app`` is what
-``faust -A services.feedback.app worker`` loads."""
+and the store give, and wires them to topics and timers. Nothing is built at import:
+``python -m services.feedback`` builds it and runs the worker."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from services.common.config_files import load_categories
 from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
+from services.common.process import configure_process
 from services.common.sql import Store
 from services.common.streams import Handler, one_by_one, process
 from services.common.track import track_url
@@ -88,6 +89,7 @@ def delivery_rules(settings: FeedbackSettings) -> DeliveryRules:
 
 
 def create_app(settings: FeedbackSettings) -> faust.App:
+    configure_process(settings)
     app = faust.App(
         settings.feedback_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.feedback_web_port,
@@ -171,5 +173,3 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     log.info("feedback_configured", sms=senders[Channel.SMS].name, email=senders[Channel.EMAIL].name)
     return app
 
-
-app = create_app(FeedbackSettings())

@@ -18,8 +18,9 @@ def main() -> None:
         return
     settings = IntakeSettings()
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run("services.intake.app:app", host=settings.intake_host, port=settings.intake_port,
-                log_config=None, access_log=False)
+    # The app is built by its factory in the server's process; create_app configures logging again.
+    uvicorn.run("services.intake.app:app_factory", factory=True, host=settings.intake_host,
+                port=settings.intake_port, log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

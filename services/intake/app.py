@@ -1,5 +1,6 @@
 """The intake's FastAPI app. ``create_app(settings)`` wires the publisher, store and config;
-the module-level ``app`` is what ``uvicorn services.intake.app:app`` serves."""
+nothing is built at import: ``app_factory`` is what ``uvicorn --factory services.intake.app:app_factory``
+(and ``python -m services.intake``) serves."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.config_files import load_categories
+from services.common.process import configure_process
 from services.common.sql import Store
 from services.intake import open311, pages, webhooks
 from services.intake.access import Access
@@ -51,6 +53,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None) -> FastAPI:
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
+    configure_process(settings)
     publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
     engine = make_engine(settings.database_url)
     ctx = Context(
@@ -118,4 +121,6 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     return app
 
 
-app = create_app(IntakeSettings())
+def app_factory() -> FastAPI:
+    """The intake with its settings from the environment: uvicorn's ``--factory`` target."""
+    return create_app(IntakeSettings())

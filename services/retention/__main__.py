@@ -8,7 +8,8 @@ import argparse
 import sys
 from datetime import UTC, datetime, timedelta
 
-from services.common.logging import configure_logging, get_logger
+from services.common.logging import get_logger
+from services.common.process import configure_process
 from services.common.settings import CommonSettings
 from services.retention.purge import purge
 from services.store.db import make_engine, make_sessions
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.retention", description=__doc__)
     parser.add_argument("--days", type=float, default=settings.retention_days)
     args = parser.parse_args(argv)
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_process(settings)
     engine = make_engine(settings.database_url)
     try:
         done = purge(make_sessions(engine)(), now=datetime.now(UTC), after=timedelta(days=args.days))

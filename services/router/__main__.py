@@ -26,19 +26,18 @@ def main(argv: list[str] | None = None) -> None:
         print(USAGE, file=sys.stderr)
         raise SystemExit(2)
 
-    # Imported here: building the app loads the config and opens the store, which a dry run
-    # must not do.
+    # Imported here: a dry run needs neither faust nor the store.
     from services.common.config_files import ConfigError
     from services.common.faust_worker import run
+    from services.router.app import create_app
     from services.router.settings import RouterSettings
 
+    settings = RouterSettings()
     try:
-        from services.router.app import app
+        app = create_app(settings)
     except ConfigError as exc:
         print(f"invalid routing config, not starting:\n{exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-    settings = RouterSettings()
     run(app, log_level=settings.log_level, log_json=settings.log_json)
 
 

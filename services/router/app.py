@@ -1,6 +1,6 @@
 """The router's faust app: ``create_app(settings)`` wires config, store and topics to the use
-case (``usecase.RouteContacts``); the module-level ``app`` is what ``faust -A
-services.router.app worker`` loads."""
+case (``usecase.RouteContacts``); nothing is built at import: ``python -m services.router``
+builds it and runs the worker."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from schemas.topics import (
 from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
+from services.common.process import configure_process
 from services.common.sql import Store
 from services.common.streams import process
 from services.router.adapters import FaustPublisher, SqlRoutingStore
@@ -29,6 +30,7 @@ log = get_logger(__name__)
 
 
 def create_app(settings: RouterSettings) -> faust.App:
+    configure_process(settings)
     config = load_routing_config(settings.routing_config_dir)
     store = Store(make_sessions(make_engine(settings.database_url)))
     app = faust.App(
@@ -56,5 +58,3 @@ def create_app(settings: RouterSettings) -> faust.App:
              rules=len(config.rules.rules), watches=len(config.watches.watches))
     return app
 
-
-app = create_app(RouterSettings())

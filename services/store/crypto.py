@@ -2,10 +2,11 @@
 details) and ``messages.recipient`` are Fernet tokens in the database, and plain values to the
 code that reads and writes them (SQLAlchemy type decorators), so repository code is unchanged.
 
-The key comes from ``STORE_ENCRYPTION_KEY`` (``Fernet.generate_key()``; several keys separated
-by commas rotate: the first encrypts, all decrypt). Unset, a fixed development key is used and a
-warning logged: fine for a laptop, never for real data. Rows written before encryption (plain
-JSON, plain text) are still read.
+The keys are the ``store_encryption_key`` setting (``STORE_ENCRYPTION_KEY``: ``Fernet.generate_key()``;
+several keys separated by commas rotate: the first encrypts, all decrypt), handed in by each
+service's composition root with ``configure(keys)``. Unset or empty, a fixed development key is
+used and a warning logged: fine for a laptop, never for real data. Rows written before encryption
+(plain JSON, plain text) are still read.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -31,8 +31,17 @@ def _fernet(keys: str) -> MultiFernet:
     return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
 
 
+_keys = ""
+
+
+def configure(keys: str) -> None:
+    """Use ``keys`` (comma-separated Fernet keys, the first encrypts) from now on in this process."""
+    global _keys
+    _keys = keys
+
+
 def cipher() -> MultiFernet:
-    keys = os.environ.get("STORE_ENCRYPTION_KEY", "")
+    keys = _keys
     if not keys.strip():
         if not getattr(cipher, "_warned", False):
             from services.common.logging import get_logger

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import ROOT, Service, free_port, service_env
 from infra import frontend
-from tests.harness import ROOT, Service, free_port, service_env
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import Stack, provider_env, running_stack, service_env
+from harness.processes import Stack, provider_env, running_stack, service_env
+from harness.providers import FakeSendGrid, FakeTwilio
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,30 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.harness import free_port, wait_until
+from harness.processes import free_port, wait_until
+from infra.ports import free_port_pair, port_open
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port_pair() -> int:
-    """A port whose successor is free too: the broker's listener and its controller's."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two consecutive free ports")
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _parents() -> dict[int, int]:
@@ -91,7 +72,7 @@ def _lock_held(lock_file: Path) -> bool:
 def run_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     env.update({
-        "KAFKA_PORT": str(_free_port_pair()),
+        "KAFKA_PORT": str(free_port_pair()),
         "KAFKA_HOME_DIR": str(tmp_path / "kafka"),
         "INTAKE_PORT": str(free_port()),
         "ROUTER_WEB_PORT": str(free_port()),
@@ -141,7 +122,7 @@ def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path) -
         assert not left, f"processes infra.run started are still running: {sorted(left)}"
         with pytest.raises(ProcessLookupError):
             os.killpg(run.pid, 0)  # nothing left in its process group either
-        assert not _port_open(kafka_port), "the broker's port is still open"
+        assert not port_open(kafka_port), "the broker's port is still open"
         assert not broker.pid_file.exists(), "the broker's pid file was left behind"
         assert not _lock_held(broker.data / ".lock"), "the broker's log directory is still locked"
         assert "Stopped." in output.read_text()

@@ -8,8 +8,8 @@ import time
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import PUBLIC_BASE_URL, Stack
+from harness.processes import PUBLIC_BASE_URL, Stack
+from harness.providers import FakeSendGrid, FakeTwilio
 
 pytestmark = pytest.mark.e2e
 

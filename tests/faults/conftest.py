@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.harness import Summary
+from harness.faults import Summary
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.faults import Summary, report_body, routed_count, routed_event_ids, scrape
+from harness.processes import free_port, running_stack, service_env, wait_until
 from infra import kafka as local_kafka
 from infra.topics import create_topics
 from services.common.metrics import total
-from tests.faults.harness import Summary, report_body, routed_count, routed_event_ids, scrape
-from tests.harness import free_port, running_stack, service_env, wait_until
 
 pytestmark = pytest.mark.faults
 

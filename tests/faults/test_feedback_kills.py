@@ -17,10 +17,10 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from harness.faults import Summary
+from harness.processes import provider_env, running_stack, service_env, wait_until
+from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Informant, RoutedItem
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.faults.harness import Summary
-from tests.harness import provider_env, running_stack, service_env, wait_until
 from tests.integration.test_feedback_kafka import publish, routed, statuses
 
 pytestmark = pytest.mark.faults

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from harness.faults import Summary, routed_count, routed_event_ids, scrape
+from harness.processes import free_port, running_stack, service_env, wait_until
 from infra import postgres as local_postgres
 from schemas import Location, PublicContact, ReportDetails
 from schemas.events import new_reference
 from services.common.metrics import total
 from services.store.db import migrate
-from tests.faults.harness import Summary, routed_count, routed_event_ids, scrape
-from tests.harness import free_port, running_stack, service_env, wait_until
 
 pytestmark = pytest.mark.faults
 

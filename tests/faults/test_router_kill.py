@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.faults import Summary, report_body, routed_count, routed_event_ids, scrape
+from harness.processes import running_stack, service_env, wait_until
 from services.common.metrics import total
-from tests.faults.harness import Summary, report_body, routed_count, routed_event_ids, scrape
-from tests.harness import running_stack, service_env, wait_until
 
 pytestmark = pytest.mark.faults
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 from kafka import KafkaProducer
 
+from harness.processes import ROOT
 from schemas import DeadLetter, Informant, Location, PublicContact, ReportDetails
 from schemas.events import new_reference
-from tests.harness import ROOT
 from tests.integration.conftest import read_until
 
 pytestmark = pytest.mark.integration

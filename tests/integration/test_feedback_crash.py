@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from harness.processes import provider_env, running_stack, service_env, wait_until
+from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Informant, RoutedItem
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import provider_env, running_stack, service_env, wait_until
 from tests.integration.test_feedback_kafka import publish, routed, statuses
 
 pytestmark = pytest.mark.integration

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from harness.processes import Stack, provider_env, running_stack, service_env, wait_until
+from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Informant, Location, PublicContact, ReportDetails, RoutedItem
 from schemas.events import new_reference
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.harness import Stack, provider_env, running_stack, service_env, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from harness.processes import free_port
 from schemas import PublicContact
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from tests.harness import free_port
 from tests.integration.conftest import read_until
 
 pytestmark = pytest.mark.integration

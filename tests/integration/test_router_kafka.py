@@ -14,11 +14,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import select
 
+from harness.processes import Stack, running_stack, service_env
 from schemas import DeadLetter, Informant, Location, PublicContact, ReportDetails, RoutedItem, WatchItem
 from schemas.events import new_reference
 from services.store.db import make_engine, make_sessions
 from services.store.models import Report, RoutingDecision, WatchItemRow
-from tests.harness import Stack, running_stack, service_env
 from tests.integration.conftest import read_until
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The Twilio and SendGrid adapters against the local fake providers (``tests.fakes.providers``):
+"""The Twilio and SendGrid adapters against the local fake providers (``harness.providers``):
 real clients, real HTTP on 127.0.0.1, and the provider's failures sorted into transient (retry) and
 permanent (give up). No broker or database needed."""
 
@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Channel
 from services.feedback.senders import (
     Outgoing,
@@ -19,7 +20,6 @@ from services.feedback.senders import (
     TransientSendError,
     TwilioSms,
 )
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
 
 pytestmark = pytest.mark.integration
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import aiohttp
 
+from harness.faults import report_body, scrape
+from harness.processes import free_port, provider_env, running_stack, service_env
+from harness.providers import FakeSendGrid, FakeTwilio
 from infra import kafka as local_kafka
 from infra.topics import create_topics
 from services.common.metrics import total
 from services.store.db import migrate
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.faults.harness import report_body, scrape
-from tests.harness import free_port, provider_env, running_stack, service_env
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -12,7 +12,7 @@ makes, records what it accepted, and fails on request::
         twilio.wait_for(1)                               # one message accepted (polls, no blind sleep)
         assert twilio.messages(to="+447700900123")[0].body == "..."
 
-By hand: ``python -m tests.fakes.providers --twilio-port 18010 --sendgrid-port 18011``.
+By hand: ``python -m harness.providers --twilio-port 18010 --sendgrid-port 18011``.
 """
 
 from __future__ import annotations
@@ -620,7 +620,7 @@ class FakeSendGrid(_FakeServer[Mail]):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.providers",
+    parser = argparse.ArgumentParser(prog="python -m harness.providers",
                                      description="Serve fake Twilio and SendGrid APIs on 127.0.0.1.")
     parser.add_argument("--twilio-port", type=int, default=18010)
     parser.add_argument("--sendgrid-port", type=int, default=18011)

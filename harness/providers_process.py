@@ -9,9 +9,11 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any, Self
 
+from harness.processes import provider_settings
+
 
 def _serve(conn: Connection) -> None:
-    from tests.fakes.providers import FakeSendGrid, FakeTwilio
+    from harness.providers import FakeSendGrid, FakeTwilio
 
     with FakeTwilio() as twilio, FakeSendGrid() as sendgrid:
         conn.send((twilio.url, sendgrid.url))
@@ -68,15 +70,7 @@ class FakeProviders:
 
     def env(self) -> dict[str, str]:
         """The feedback worker's settings for these providers."""
-        return {
-            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-            "TWILIO_AUTH_TOKEN": "bench-token",
-            "TWILIO_FROM_NUMBER": "+447700900001",
-            "TWILIO_API_BASE_URL": self.twilio_url,
-            "SENDGRID_API_KEY": "SG.bench-key",
-            "SENDGRID_FROM_EMAIL": "reports@police.example",
-            "SENDGRID_API_HOST": self.sendgrid_url,
-        }
+        return provider_settings(self.twilio_url, self.sendgrid_url)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -1,5 +1,5 @@
-"""What the fault tests share: the run summary, reading services' ``/metrics``, and store
-queries that say what arrived."""
+"""What fault and load runs share: the run summary, reading services' ``/metrics``, store
+queries and broker reads that say what arrived, and the reports they send."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Running the services as real processes for integration and end-to-end tests."""
+"""Running the services as real processes (``python -m services.<name>``, their composition
+roots) for integration, end-to-end, fault and load runs and the benchmarks."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +16,14 @@ from pathlib import Path
 
 import httpx
 
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
+from harness.kafka import FEEDBACK_TOPICS, ROUTER_TOPICS, start_group_at_end
+from harness.providers import FakeSendGrid, FakeTwilio
+from infra.ports import free_port, port_open
+
+__all__ = ["ROOT", "Service", "Stack", "free_port", "port_open", "provider_env", "provider_settings", "running_stack",
+           "service_env", "wait_until"]
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:
@@ -34,34 +33,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.3)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def start_group_at_end(bootstrap: str, group_id: str, topics: tuple[str, ...]) -> None:
-    """Commit the current end of ``topics`` for ``group_id``, so a worker started with that
-    group sees only what a test publishes next, not the whole session's history."""
-    from kafka import KafkaConsumer, TopicPartition
-    from kafka.structs import OffsetAndMetadata
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for topic in topics
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        consumer.seek_to_end(*partitions)
-        consumer.commit({tp: OffsetAndMetadata(consumer.position(tp), "", -1) for tp in partitions})
-    finally:
-        consumer.close()
-
-
-ROUTER_TOPICS = ("contacts.public", "contacts.third-party")
-FEEDBACK_TOPICS = ("reports.routed", "cases.updates", "watch.items", "feedback.inbound", "feedback.preferences",
-                   "feedback.delivery-status")
 
 
 @dataclass
@@ -173,15 +144,19 @@ FROM_EMAIL = "reports@police.example"
 PUBLIC_BASE_URL = "https://report.example"
 
 
-def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
-    """Point the services' real twilio and sendgrid clients at the fake providers."""
+def provider_settings(twilio_url: str, sendgrid_url: str) -> dict[str, str]:
+    """Point the services' real twilio and sendgrid clients at fake providers at these URLs."""
     return {
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "test-token",
         "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_API_BASE_URL": twilio.url,
+        "TWILIO_API_BASE_URL": twilio_url,
         "SENDGRID_API_KEY": "SG.test-key",
         "SENDGRID_FROM_EMAIL": FROM_EMAIL,
-        "SENDGRID_API_HOST": sendgrid.url,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "SENDGRID_API_HOST": sendgrid_url,
     }
+
+
+def provider_env(twilio: FakeTwilio, sendgrid: FakeSendGrid) -> dict[str, str]:
+    """The fake providers' settings, with the public address Twilio signs its requests for."""
+    return {**provider_settings(twilio.url, sendgrid.url), "PUBLIC_BASE_URL": PUBLIC_BASE_URL}

@@ -6,7 +6,7 @@ testcontainers when a Docker engine answers, or the project's own scripts (``inf
 broker gets its own port and a fresh log directory, so a developer's running broker is never
 touched.
 
-Loaded by ``tests/conftest.py`` as a pytest plugin.
+Loaded by ``tests/conftest.py`` as a pytest plugin (not shipped: the wheel has no pytest fixtures).
 """
 
 from __future__ import annotations

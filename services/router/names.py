@@ -19,7 +19,7 @@ FIRST_NAMES = _words(
     Aleksandra Alex Alexa Alexander Alexandra Alexis Alfie Alfred Ali Alice Alicia Alina Alison Alistair
     Amal Amanda Amara Amelia Amina Aminata Amir Amit Amy Ana Anastasia Andrea Andreas Andreea Andrei Andrew
     Andrzej Andy Aneta Angela Angelica Angus Anil Anita Anjali Ann Anna Anne Annie Anthony Antoine Antonio
-    Anwar Anya Aoife Archie Arjun Arlo Aron Arran Arthur Asha Ashley Ashok Asif Asma Aston Aurelia Ava Ayaan
+    Anwar Anya Aoife Archie Arjun Arlo Aron Arran Arthur Asha Ashley Ashok Asif Asma Aurelia Ava Ayaan
     Ayesha Ayodele Ayrton Aziz Barbara Barry Bartosz Beata Beatrice Becky Belinda Ben Benjamin Bernadette
     Bernard Beth Bethan Bethany Beverley Bilal Billy Bogdan Bradley Brandon Brendan Brian Bridget Bronwen
     Bryony Caitlin Callum Calum Cameron Carl Carla Carlos Carly Carmen Carol Caroline Carys Catalina
@@ -34,7 +34,7 @@ FIRST_NAMES = _words(
     Fatuma Fay Fergus Fernando Filip Finlay Finley Fiona Florin Francesca Francis Frankie Fraser Freddie
     Frederick Freya Gabriel Gabriela Gabriella Gareth Gary Gavin Gemma Geoffrey George Georgia Georgina
     Gerald Geraldine Gerard Gethin Gillian Gina Giovanni Giulia Giuseppe Glenn Gordon Graham Grzegorz
-    Gurpreet Gwen Gwyneth Habib Hafsa Hailey Halima Hamza Hannah Haris Harjit Harley Harpreet Harriet
+    Gurpreet Gwen Gwyneth Habib Hafsa Hailey Halima Hamza Hannah Haris Harjit Harpreet Harriet
     Harrison Harry Harvey Hassan Hayden Hayley Hazel Heidi Helen Helena Henry Hollie Hugh Hugo Hussain
     Hussein Iain Ian Ibrahim Idris Ifeoma Igor Imogen Imran Inderjit Ines Ioana Ion Iqbal Irene Iris Isaac
     Isabel Isabella Isabelle Isaiah Ishaan Isla Ismail Ivan Izabela Jack Jackie Jackson Jacob Jacqueline
@@ -76,7 +76,7 @@ FIRST_NAMES = _words(
 SURNAMES = _words(
     """
     Abbott Adeyemi Ahmed Akhtar Ali Anderson Andrews Armstrong Atkinson Bailey Barnes Barnett Begum Bennett
-    Bibi Bradley Briggs Brooks Burton Byrne Campbell Chapman Chaudhry Chowdhury Clarke Cole Collins Connolly
+    Bibi Bradley Briggs Brooks Byrne Campbell Chapman Chaudhry Chowdhury Clarke Cole Collins Connolly
     Cooper Cunningham Davidson Davies Davis Dawson Dixon Doherty Edwards Ellis Evans Ferguson Fernandes
     Fitzgerald Fletcher Foster Francis Gallagher Garcia García Gibson Gonzalez Gordon Graham Griffiths Gupta
     Hamilton Harris Harrison Hart Hayes Henderson Hughes Hussain Iqbal Jackson Jenkins Johnson Johnston
@@ -84,7 +84,7 @@ SURNAMES = _words(
     Mahmood Malik Martin Martinez Matthews McCarthy McDonald McLean Mclean Miah Mitchell Morris Murphy
     Murray Nowak Nwosu O'Brien O'Connor O'Neill Okafor Okonkwo Oliveira Owen Palmer Patel Pearson Perry
     Phillips Popescu Powell Quinn Rahman Reid Reynolds Richards Richardson Riley Roberts Robertson Robinson
-    Rodrigues Rogers Ryan Santos Shah Sharma Simpson Singh Smith Stevens Stewart Sullivan Sutton Taylor
+    Rodrigues Rogers Ryan Santos Shah Sharma Simpson Singh Smith Stevens Stewart Sullivan Taylor
     Thomas Thompson Thomson Walsh Ward Watson Watts Webb Wilkinson Williams Williamson Wilson Wiśniewski
     Wright Wójcik Yilmaz
     """

@@ -51,8 +51,8 @@ test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), e
 	$(PY) -m infra.frontend install
 	$(PY) -m pytest -q -ra
 
-test-unit: $(STAMP) ## Run the fast, pure tests only
-	$(PY) -m pytest -q tests/unit
+test-unit: $(STAMP) ## Run the fast, pure tests only (unit and the safety case)
+	$(PY) -m pytest -q tests/unit tests/safety
 
 #: When test-unit-future runs: about 18 months ahead, at 23:40 UTC (00:40 or 23:40 in the UK, inside SMS
 #: quiet hours, 21:00-08:00), so no unit test can lean on today's date or on the hour it runs at.
@@ -61,7 +61,7 @@ FUTURE ?= $(shell date -u -d '+18 months' '+%Y-%m-%d') 23:40:00
 test-unit-future: $(STAMP) ## Run the unit tests with the clock moved ~18 months ahead, inside SMS quiet hours (faketime)
 	@command -v faketime >/dev/null || { echo "faketime is missing: apt-get install faketime" >&2; exit 1; }
 	TZ=UTC faketime -f '@$(FUTURE)' $(PY) -c "import datetime as d; assert str(d.datetime.now(d.UTC)) >= '$(FUTURE)', 'faketime did not move the clock'"
-	TZ=UTC faketime -f '@$(FUTURE)' $(PY) -m pytest -q -p no:randomly tests/unit
+	TZ=UTC faketime -f '@$(FUTURE)' $(PY) -m pytest -q -p no:randomly tests/unit tests/safety
 
 test-integration: $(STAMP) ## Run the tests against a real broker and database
 	$(PY) -m pytest -q tests/integration

@@ -260,6 +260,11 @@ class ClusterRef(Model):
     summary: ShortText
 
 
+#: Why a routed report is sensitive: the category the informant chose is, or its words suggest a
+#: sensitive matter (domestic abuse described under "anti-social behaviour").
+SensitiveReason = Literal["category", "content"]
+
+
 class RoutedItem(Event):
     """Topic ``reports.routed``: a report with the routing decision and its reasons.
 
@@ -271,7 +276,10 @@ class RoutedItem(Event):
     contact: PublicContact | ThirdPartyContact = Field(discriminator="kind")
     destinations: tuple[Destination, ...] = Field(min_length=1)
     reasons: tuple[str, ...] = ()
+    #: Never to a watch, never messaged unless the informant said the channel is safe.
     sensitive: bool = False
+    #: None on events from before it was recorded (their sensitivity came from the category).
+    sensitive_reason: SensitiveReason | None = None
     rules_version: str = ""
     #: Every area the report is in, outermost first (force, sector, neighbourhood...).
     areas: tuple[AreaRef, ...] = ()

@@ -64,10 +64,11 @@ def now() -> datetime:
 
 def requests_for(reference: str, trigger: str, contact: PublicContact | ThirdPartyContact, render: Render,
                  at: datetime, *, categories: Categories, rules: policy.DeliveryRules,
-                 not_before: datetime | None = None) -> list[store.ClaimRequest]:
+                 not_before: datetime | None = None, sensitive: bool = False) -> list[store.ClaimRequest]:
     """What to claim for one event: a ``suppressed`` record for each person not written to,
-    and a request per recipient. Pure."""
-    plan = policy.plan(contact, sensitive=categories.is_sensitive(contact.report.category))
+    and a request per recipient. ``sensitive``: the router found the report sensitive (by its
+    words, whatever the category). Pure."""
+    plan = policy.plan(contact, sensitive=sensitive or categories.is_sensitive(contact.report.category))
     requests = [
         store.ClaimRequest(store.Draft(
             key=policy.message_key(reference, trigger, skipped.role, "none"), reference=reference,

@@ -62,10 +62,10 @@ class Handlers:
         self._track_url = track_url
 
     def _requests(self, reference: str, trigger: str, contact: PublicContact | ThirdPartyContact,
-                  render: Render, at: datetime, not_before: datetime | None = None
+                  render: Render, at: datetime, not_before: datetime | None = None, sensitive: bool = False
                   ) -> list[store.ClaimRequest]:
         return requests_for(reference, trigger, contact, render, at, categories=self._categories,
-                            rules=self._delivery.rules, not_before=not_before)
+                            rules=self._delivery.rules, not_before=not_before, sensitive=sensitive)
 
     async def on_routed_batch(self, items: Sequence[RoutedItem]) -> None:
         """Acknowledge routed reports ("you said", the reference, who has it), with one
@@ -73,7 +73,8 @@ class Handlers:
         at = self._delivery.clock()
         requests: list[store.ClaimRequest] = []
         for item in items:
-            requests.extend(self._requests(item.reference, "ack", item.contact, self._acknowledgement(item), at))
+            requests.extend(self._requests(item.reference, "ack", item.contact, self._acknowledgement(item), at,
+                                           sensitive=item.sensitive))
         await self._delivery.claim_and_send(requests, at)
 
     def _acknowledgement(self, item: RoutedItem) -> Render:

@@ -10,7 +10,8 @@ misrouting reports quietly:
 - ``watches.yaml``: watch schemes, their areas, categories, coordinators and delivery;
 - ``coordinators.yaml``: coordinators' contact details (referenced by id);
 - ``rules.yaml``: category x area x kind → destinations with priorities, partner redirects,
-  the danger phrases and the clustering distances.
+  the danger phrases, the phrases that make a report sensitive whatever its category, and the
+  clustering distances.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from services.common.config_files import (
 )
 from services.common.logging import get_logger
 from services.router.areas import Area, AreaIndex, normalise_postcode_key
-from services.router.danger import DangerPhrases
+from services.router.danger import Phrases
 
 log = get_logger(__name__)
 
@@ -109,6 +110,8 @@ class Rules(ConfigModel):
     rules: dict[str, RuleConfig] = {}
     redirects: dict[str, RedirectConfig] = {}
     danger: DangerConfig
+    #: Sensitive category → phrases that make a report of any category sensitive like it.
+    sensitive_phrases: dict[str, tuple[str, ...]] = {}
     clustering: ClusteringConfig = ClusteringConfig()
 
 
@@ -177,7 +180,9 @@ class RoutingConfig:
     version: str
     index: RuleIndex = field(repr=False)
     #: The danger phrases of rules.yaml, compiled.
-    danger: DangerPhrases = field(repr=False)
+    danger: Phrases = field(repr=False)
+    #: The sensitive phrases of rules.yaml, compiled per sensitive category.
+    sensitive_phrases: dict[str, Phrases] = field(repr=False)
     #: Capitalised words of area and watch names: places, never taken for people's names.
     place_words: frozenset[str] = field(repr=False)
     #: Things that load but probably route differently than meant (logged at load, shown by dry-run).
@@ -426,6 +431,21 @@ def _check(directory: Path, categories: Categories, areas: AreaIndex | None, are
     for i, phrase in enumerate(rules.danger.phrases):
         if not phrase.strip():
             problems.append(f"{rules_file}: danger.phrases[{i}]: empty phrase")
+    for category, phrases in rules.sensitive_phrases.items():
+        key = f"{rules_file}: sensitive_phrases.{category}"
+        if category not in known_categories:
+            problems.append(f"{key}: unknown category {category!r}")
+        elif not categories.is_sensitive(category):
+            problems.append(f"{key}: {category!r} is not a sensitive category (categories.yaml): only words "
+                            "suggesting a sensitive matter may make a report sensitive")
+        elif not any(category in rule.categories for rule in rules.rules.values()):
+            problems.append(f"{key}: no rule sends {category!r} to a team, so a report these words make "
+                            "sensitive would reach no team that takes it")
+        if not phrases:
+            problems.append(f"{key}: give at least one phrase, or leave the category out")
+        for i, phrase in enumerate(phrases):
+            if not phrase.strip():
+                problems.append(f"{key}[{i}]: empty phrase")
 
     for section, mapping in (("sectors", postcodes.sectors), ("districts", postcodes.districts)):
         for raw_key, targets in mapping.items():
@@ -524,7 +544,8 @@ def load_routing_config(directory: Path = DEFAULT_ROUTING_DIR) -> RoutingConfig:
         postcodes=postcode_map,
         version=digest.hexdigest()[:12],
         index=_index(rules, watches),
-        danger=DangerPhrases(rules.danger.phrases),
+        danger=Phrases(rules.danger.phrases),
+        sensitive_phrases={c: Phrases(p) for c, p in rules.sensitive_phrases.items()},
         place_words=frozenset(
             word
             for name in [*(index.get(a).name for a in index.ids()), *(w.name for w in watches.watches.values())]

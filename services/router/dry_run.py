@@ -108,6 +108,7 @@ def route_line(contact: Contact, config: RoutingConfig) -> dict[str, Any]:
         "areas": [a.id for a in item.areas],
         "flags": [f.value for f in item.flags],
         "sensitive": item.sensitive,
+        "sensitive_reason": item.sensitive_reason,
         "reasons": list(item.reasons),
         "informant_notice": item.informant_notice,
         "informant_message": informant_message(contact, item, config),

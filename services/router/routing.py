@@ -8,11 +8,15 @@ How a report is routed, in the order the reasons are written:
    Every area an area is nested in (by ``parent``) is included.
 2. **Rules**: every rule matching its category, one of its areas and its kind; of those, the
    ones with the highest priority apply, in file order.
-3. **Watches**: every watch covering one of its areas and taking its category, unless the
-   category is sensitive or the report suggests danger now: those never reach a watch.
-4. **Danger**: words that suggest danger now flag it for the control room, and the
+3. **Sensitive words**: words that suggest a sensitive matter (``sensitive_phrases``: domestic
+   abuse, a hate incident, exploitation) make any report sensitive, and the rules of that
+   sensitive category apply too, so its team gets it.
+4. **Watches**: every watch covering one of its areas and taking its category, unless the
+   report is sensitive (by category or by its words) or suggests danger now: those never
+   reach a watch.
+5. **Danger**: words that suggest danger now flag it for the control room, and the
    informant is told to call 999.
-5. **Fallback**: a report no rule sends to a police team or a partner goes to the fallback
+6. **Fallback**: a report no rule sends to a police team or a partner goes to the fallback
    team. No report is ever routed nowhere.
 """
 
@@ -32,6 +36,7 @@ from schemas import (
     ThirdPartyContact,
     WatchItem,
 )
+from schemas.events import SensitiveReason
 from services.router.areas import parse_postcode
 from services.router.clustering import cluster_label
 from services.router.config import RoutingConfig
@@ -53,6 +58,8 @@ class Decision:
     destinations: tuple[Destination, ...]
     reasons: tuple[str, ...]
     sensitive: bool
+    #: Why it is sensitive: its category, or words in it that suggest a sensitive matter.
+    sensitive_reason: SensitiveReason | None = None
     areas: tuple[str, ...] = ()
     flags: tuple[Flag, ...] = ()
     informant_notice: str | None = None
@@ -107,16 +114,11 @@ def _rule_reason(config: RoutingConfig, rule_id: str, category: str, area_ids: t
     return f"rule {rule_id}: {category}{where}{kinds} → {_names(config, list(rule.to))}"
 
 
-def decide(contact: Contact, config: RoutingConfig) -> Decision:
-    category = contact.report.category
-    kind = contact.kind
-    sensitive = config.categories.is_sensitive(category)
-    placed = place(contact.report.location, config)
-    areas = placed.area_ids
+def _apply_rules(config: RoutingConfig, category: str, areas: tuple[str, ...], kind: str
+                 ) -> tuple[list[str], list[str]]:
+    """The destinations of the rules that match, the highest priority among them, and reasons."""
     index = config.index
     details: list[str] = []
-
-    # Rules: those that match, then the highest priority among them.
     positions: set[int] = set(index.rules.get((category, None), ()))
     for area in areas:
         positions.update(index.rules.get((category, area), ()))
@@ -134,6 +136,40 @@ def decide(contact: Contact, config: RoutingConfig) -> Decision:
             else:
                 details.append(f"rule {rule_id} (priority {rule.priority}) set aside: "
                                f"a rule of priority {top} applies")
+    return ruled, details
+
+
+def _sensitive_by_content(contact: Contact, config: RoutingConfig) -> dict[str, tuple[str, ...]]:
+    """Sensitive categories (other than the report's own) its words suggest, with the phrases."""
+    texts = (contact.report.description, contact.report.location.description)
+    found = {category: phrases.found(*texts) for category, phrases in config.sensitive_phrases.items()
+             if category != contact.report.category}
+    return {category: hits for category, hits in found.items() if hits}
+
+
+def decide(contact: Contact, config: RoutingConfig) -> Decision:
+    category = contact.report.category
+    kind = contact.kind
+    sensitive = config.categories.is_sensitive(category)
+    placed = place(contact.report.location, config)
+    areas = placed.area_ids
+    index = config.index
+
+    ruled, details = _apply_rules(config, category, areas, kind)
+
+    # Words that suggest a sensitive matter: sensitive whatever the category, and the teams
+    # that take that matter get it too.
+    suggested = _sensitive_by_content(contact, config)
+    for other, found in suggested.items():
+        quoted = ", ".join(f"'{p}'" for p in found)
+        also, why = _apply_rules(config, other, areas, kind)
+        details.append(f"the text suggests {other} ({quoted}) → treated as sensitive"
+                       + (f"; also {_names(config, [d for d in also if d not in ruled])}"
+                          if any(d not in ruled for d in also) else ""))
+        details.extend(why)
+        ruled.extend(d for d in also if d not in ruled)
+    sensitive_reason: SensitiveReason | None = "category" if sensitive else ("content" if suggested else None)
+    sensitive = sensitive_reason is not None
 
     # Danger now: the control room, no watches, and the informant told to call 999.
     danger = config.rules.danger
@@ -150,8 +186,11 @@ def decide(contact: Contact, config: RoutingConfig) -> Decision:
         candidates.update(index.watches.get((category, area), ()))
     eligible = sorted(w for w in candidates if kind in config.watches.watches[w].kinds)
     watches: list[str] = []
-    if eligible and sensitive:
+    if eligible and sensitive_reason == "category":
         details.append(f"not shared with {_names(config, eligible)}: sensitive categories never go to a watch")
+    elif eligible and sensitive:
+        details.append(f"not shared with {_names(config, eligible)}: a report whose words suggest a sensitive "
+                       "matter never goes to a watch")
     elif eligible and phrases:
         details.append(f"not shared with {_names(config, eligible)}: a report suggesting danger now "
                        "stays with the police")
@@ -182,12 +221,13 @@ def decide(contact: Contact, config: RoutingConfig) -> Decision:
         headline = f"{where}; category {category} → {_names(config, order)}"
     if category not in config.categories.categories:
         details.append(f"category {category} is not in categories.yaml")
-    if sensitive:
+    if sensitive_reason == "category":
         details.append(f"{category} is a sensitive category: police teams only")
     return Decision(
         destinations=destinations,
         reasons=(headline, *details),
         sensitive=sensitive,
+        sensitive_reason=sensitive_reason,
         areas=areas,
         flags=flags,
         informant_notice=danger.notice if phrases else None,
@@ -222,6 +262,7 @@ def routed_item(
         destinations=decision.destinations,
         reasons=decision.reasons,
         sensitive=decision.sensitive,
+        sensitive_reason=decision.sensitive_reason,
         rules_version=config.version,
         areas=tuple(config.areas.get(a).ref() for a in decision.areas),
         flags=decision.flags,

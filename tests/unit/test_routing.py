@@ -275,6 +275,36 @@ def test_a_sensitive_report_never_reaches_a_watch_even_if_one_claims_the_categor
     assert watch_items(routed_item(contact("domestic-abuse", point=KEMPSTON_SOUTH), bad), bad) == ()
 
 
+# --- sensitive by its words ---------------------------------------------------------------
+
+
+def test_domestic_abuse_described_under_anti_social_behaviour_is_sensitive_and_reaches_the_hub(config):
+    text = "Shouting next door every night, he hits her and she had a black eye"
+    item = routed_item(contact("anti-social-behaviour", point=CAULDWELL, text=text), config)
+    assert item.sensitive and item.sensitive_reason == "content"
+    assert [d.id for d in item.destinations] == ["bedford-central-npt", "safeguarding-hub"]
+    assert any("suggests domestic-abuse ('hits her', 'black eye') → treated as sensitive" in r for r in item.reasons)
+    assert any("not shared with Cauldwell Street Watch: a report whose words suggest" in r for r in item.reasons)
+    assert watch_items(item, config) == ()
+
+
+def test_a_sensitive_category_records_its_reason(config):
+    item = routed_item(contact("domestic-abuse", point=CAULDWELL), config)
+    assert item.sensitive and item.sensitive_reason == "category"
+
+
+def test_an_ordinary_report_is_not_sensitive_and_still_reaches_its_watch(config):
+    item = routed_item(contact("anti-social-behaviour", point=CAULDWELL, text="Hitting a ball at the wall"), config)
+    assert not item.sensitive and item.sensitive_reason is None
+    assert [w.watch_id for w in watch_items(item, config)] == ["cauldwell-street-watch"]
+
+
+@pytest.mark.parametrize("text", ["He HITS-HER when he's drunk", "racist graffiti on the wall",
+                                  "I think it's county lines", "she\u2019s scared of him."])
+def test_sensitive_phrases_match_in_any_case_and_across_punctuation(config, text):
+    assert routed_item(contact("criminal-damage", point=CAULDWELL, text=text), config).sensitive
+
+
 # --- danger now --------------------------------------------------------------------------
 
 

@@ -143,6 +143,26 @@ def test_a_rule_cannot_name_a_watch(config_dir):
     assert "rules.yaml: rules.speeding.to: 'kempston-speed-watch' is a watch" in error(config_dir)
 
 
+@pytest.mark.parametrize(("section", "expected"), [
+    ("  speeding: [racing]\n", "rules.yaml: sensitive_phrases.speeding: 'speeding' is not a sensitive category"),
+    ("  stalking: [follows her]\n", "rules.yaml: sensitive_phrases.stalking: unknown category 'stalking'"),
+    ("  domestic-abuse: []\n", "rules.yaml: sensitive_phrases.domestic-abuse: give at least one phrase"),
+    ("  domestic-abuse: ['  ']\n", "rules.yaml: sensitive_phrases.domestic-abuse[0]: empty phrase"),
+])
+def test_sensitive_phrases_must_name_sensitive_categories_with_phrases(config_dir, section, expected):
+    rules = config_dir / "rules.yaml"
+    start = rules.read_text().index("sensitive_phrases:")
+    end = rules.read_text().index("\n\n", start)
+    rules.write_text(rules.read_text()[:start] + "sensitive_phrases:\n" + section + rules.read_text()[end + 1:])
+    assert expected in error(config_dir)
+
+
+def test_sensitive_phrases_need_a_rule_for_their_category(config_dir):
+    edit(config_dir / "rules.yaml", "categories: [domestic-abuse, safeguarding]", "categories: [safeguarding]")
+    edit(config_dir / "teams.yaml", "categories: [domestic-abuse, safeguarding]", "categories: [safeguarding]")
+    assert "sensitive_phrases.domestic-abuse: no rule sends 'domestic-abuse' to a team" in error(config_dir)
+
+
 def test_the_danger_team_must_exist(config_dir):
     edit(config_dir / "rules.yaml", "  team: force-control-room", "  team: control-room")
     assert "rules.yaml: danger.team: names no team: 'control-room'" in error(config_dir)

@@ -176,6 +176,10 @@ class PersonalWorld:
         self.route(contact)
         return contact
 
+    def reply_stop(self, who: Person) -> None:
+        self.run(self.replies.on_inbound(InboundMessage(channel=Channel.SMS, sender=who.phone, body="STOP",
+                                                        emitted_at=self.now)))
+
     def tick(self, delta: timedelta) -> None:
         self.now += delta
         self.run(self.timers.send_due())

@@ -9,15 +9,20 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from services.common.logging import configure_logging, get_logger
 from services.common.settings import CommonSettings, RetentionSettings
+from services.retention.outbox import prune_outbox
 from services.retention.purge import Policy, purge
 from services.store.db import make_engine, make_sessions
 
 
 class PurgeSettings(CommonSettings, RetentionSettings):
     """The store's settings and the retention periods."""
+
+    #: The feedback worker's local outbox file (pruned like the ``messages`` table).
+    outbox_path: Path = Path(".local/outbox.jsonl")
 
 
 def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
@@ -31,17 +36,21 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     configure_logging(settings.log_level, json=settings.log_json)
     policy = Policy(retention=timedelta(days=args.days), abandoned=timedelta(days=args.abandoned_days))
     engine = make_engine(settings.database_url)
+    now = now or datetime.now(UTC)
     try:
-        done = purge(make_sessions(engine)(), now=now or datetime.now(UTC), policy=policy)
+        done = purge(make_sessions(engine)(), now=now, policy=policy)
     finally:
         engine.dispose()
+    outbox = prune_outbox(settings.outbox_path, due=set(done.due), now=now, older_than=policy.retention)
     get_logger(__name__).info("retention_done", due=len(done.due), reports=done.reports, messages=done.messages,
                               actions=done.actions, cluster_members=done.cluster_members,
-                              watch_items=done.watch_items, clusters=done.clusters, days=args.days,
+                              watch_items=done.watch_items, clusters=done.clusters, outbox_lines=outbox,
+                              days=args.days,
                               abandoned_days=args.abandoned_days)
     print(f"removed personal data from {done.reports} report(s), {done.messages} message(s), "
           f"{done.actions} action(s), {done.cluster_members} cluster place(s), {done.watch_items} watch item(s) "
-          f"and {done.clusters} cluster label(s); {len(done.due)} report(s) are past retention")
+          f"and {done.clusters} cluster label(s), and {outbox} outbox line(s); {len(done.due)} report(s) are "
+          "past retention")
     return 0
 
 

@@ -4,6 +4,7 @@ data until they are due, and then none of it is left anywhere, while the dashboa
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -136,8 +137,16 @@ def test_the_command_reads_the_periods_from_settings(sessions: sessionmaker[Sess
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'store.db'}")
     monkeypatch.setenv("RETENTION_DAYS", "30")
     monkeypatch.setenv("RETENTION_ABANDONED_DAYS", "3650")
+    outbox = tmp_path / "outbox.jsonl"
+    monkeypatch.setenv("OUTBOX_PATH", str(outbox))
+    lines = [{"at": world.now.isoformat(), "reference": seeded.redirect, "to": "+447700900402", "body": "b"},
+             {"at": (world.now + timedelta(days=35)).isoformat(), "reference": seeded.closed, "to": "+4477",
+              "body": "b"},
+             {"at": (world.now - timedelta(days=60)).isoformat(), "reference": "MECC-OLD0-0000", "to": "x"}]
+    outbox.write_text("".join(json.dumps(line) + "\n" for line in lines) + "not json\n")
     assert retention_main([], now=world.now + timedelta(days=40)) == 0
-    assert "report(s) are past retention" in capsys.readouterr().out
+    assert "3 outbox line(s); " in capsys.readouterr().out
+    assert [json.loads(line)["reference"] for line in outbox.read_text().splitlines()] == [seeded.closed]
     with sessions() as s:
         assert contact(s, seeded.redirect)["report"]["description"] == REMOVED
         assert contact(s, seeded.third_party)["subject"] is None

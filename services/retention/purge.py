@@ -237,10 +237,13 @@ def scrub(session: Session, references: Sequence[str], removed: str = REMOVED) -
         update(Message)
         .where(Message.reference.in_(refs),
                or_(Message.body != removed, Message.address_digest.is_not(None), Message.recipient != "",
+                   Message.due_at.is_not(None),
                    Message.html.is_not(None), Message.subject.is_not(None), Message.provider_id.is_not(None),
                    (Message.detail.is_not(None) & (Message.detail != removed))))
+        # due_at cleared: a message still waiting to go (a safe window that never came) has no
+        # address left, so no timer may pick it up.
         .values(recipient="", address_digest=None, provider_id=None, body=removed, html=None, subject=None,
-                detail=case((Message.detail.is_(None), None), else_=removed))
+                detail=case((Message.detail.is_(None), None), else_=removed), due_at=None)
         .execution_options(synchronize_session=False)))
     for member in session.scalars(select(ClusterMember).where(ClusterMember.reference.in_(refs))):
         lat = None if member.latitude is None else round(member.latitude, 2)

@@ -218,6 +218,7 @@ def _erase_messages(session: Session, ids: Iterable[int]) -> int:
     result = session.execute(
         update(Message).where(Message.id.in_(list(ids)),
                               or_(Message.address_digest.is_not(None), Message.body != ERASED))
-        .values(recipient="", address_digest=None, provider_id=None, body=ERASED, html=None, subject=None)
+        .values(recipient="", address_digest=None, provider_id=None, body=ERASED, html=None, subject=None,
+                due_at=None)
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -16,6 +16,7 @@ from schemas import WatchItem
 from schemas.events import CONTACT
 from services.retention.__main__ import main as retention_main
 from services.retention.purge import REMOVED, Life, Policy, due_references, purge
+from services.store import messages as store
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Cluster, ClusterMember, Message, Report, WatchItemRow
 from tests.unit.personal_world import NOON, PersonalWorld, aggregates, scan, seed
@@ -107,6 +108,11 @@ def test_past_retention_no_personal_data_is_left_in_any_table_and_the_figures_st
         sessions: sessionmaker[Session]) -> None:
     world = PersonalWorld(sessions)
     seeded = seed(world)
+    with sessions() as s:  # a message waiting for a safe window that never comes
+        store.claim_and_take(s, [store.ClaimRequest(store.Draft(
+            key=f"{seeded.abandoned}:update:informant:sms", reference=seeded.abandoned, trigger="update",
+            role="informant", channel="sms", recipient=seeded.informant.phone, body=world.text("w"),
+            due_at=world.now + timedelta(days=1000)))], world.now, lambda _: [])
     with sessions() as s:
         assert {m for _, _, m in scan(s, world.markers)} == set(world.markers)  # the scan sees them all first
     before = aggregates(sessions)
@@ -123,6 +129,7 @@ def test_past_retention_no_personal_data_is_left_in_any_table_and_the_figures_st
         assert all(m.latitude is None or round(m.latitude, 2) == m.latitude for m in s.query(ClusterMember))
         assert {c.label for c in s.query(Cluster)} == {REMOVED}
         assert s.query(Message).filter(Message.provider_id.is_not(None)).count() == 0
+        assert s.query(Message).filter(Message.due_at.is_not(None)).count() == 0  # nothing left to go
     assert aggregates(sessions) == before
     again = purge(sessions(), now=world.now + timedelta(days=401), policy=YEAR, batch=2)
     assert (again.reports, again.messages, again.actions, again.cluster_members, again.watch_items,

@@ -166,12 +166,13 @@ def export(session: Session, subject: Subject, found: Found, *, now: datetime) -
             "received_at": report.received_at.isoformat() if report else None,
             "status": report.status if report else None,
             "in_reply_to": contact.get("related_reference"),
-            "what_you_told_us": details.get("description"),
+            "what_was_said": details.get("description"),
             "where": details.get("location"),
             "when_it_happened": details.get("happened_at"),
             "your_details": _own_part(contact, roles),
             "organisation": contact.get("organisation_id"),
-            "sent_to": [{"kind": d.get("kind"), "name": d.get("name"), "what_you_were_told": d.get("public_message")}
+            "sent_to": [{"kind": d.get("kind"), "name": d.get("name"),
+                         "what_the_informant_was_told": d.get("public_message")}
                         for d in (decision.destinations if decision else [])],
             "why": list(decision.reasons) if decision else [],
             "what_we_did": actions.get(reference, []),

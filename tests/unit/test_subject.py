@@ -45,7 +45,7 @@ def check_find_export_erase(sessions: sessionmaker[Session], world: PersonalWorl
     by_ref = {r["reference"]: r for r in document["reports"]}
     closed = by_ref[seeded.closed]
     assert closed["your_details"]["informant"]["name"] == jo.name
-    assert closed["what_you_told_us"].startswith("Cars racing past again tonight")
+    assert closed["what_was_said"].startswith("Cars racing past again tonight")
     assert [d["name"] for d in closed["sent_to"]] and closed["why"]
     assert [a["kind"] for a in closed["what_we_did"]] == ["action", "closure"]
     assert closed["what_we_did"][1]["outcome"] == "resolved" and closed["what_we_did"][1]["outcome_reason"]

@@ -6,6 +6,7 @@ a retention set by hand, never outlives the schedule in the README."""
 
 from __future__ import annotations
 
+import time
 from contextlib import suppress
 
 from kafka import KafkaAdminClient
@@ -25,16 +26,27 @@ def topic_configs(retention_ms: int) -> dict[str, dict[str, str]]:
     return {t.name: ({RETENTION: str(retention_ms)} if t.personal_data else {}) for t in TOPICS.values()}
 
 
-def topic_retention(admin: KafkaAdminClient, names: list[str]) -> dict[str, str | None]:
-    """Each topic's ``retention.ms`` as the broker reports it (None if not found)."""
-    # Every config of each topic (a key filter answers for only one resource in this client).
-    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names],
-                                       config_filter="all")
+def topic_retention(admin: KafkaAdminClient, names: list[str], attempts: int = 40) -> dict[str, str | None]:
+    """Each topic's ``retention.ms`` as the broker reports it (None if not found). A topic
+    created a moment ago is described with no configs at all until the broker has it: asked
+    again, a quarter of a second apart, up to ``attempts`` times."""
     found: dict[str, str | None] = {}
-    for by_name in described.values():
-        for name, configs in by_name.items():
-            entry = configs.get(RETENTION) if isinstance(configs, dict) else None
-            found[name] = entry.get("value") if isinstance(entry, dict) else entry
+    pending = list(names)
+    for attempt in range(attempts):
+        # Every config of each topic (a key filter answers for only one resource in this client).
+        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in pending],
+                                           config_filter="all")
+        for by_name in described.values():
+            for name, configs in by_name.items():
+                if not configs:
+                    continue
+                entry = configs.get(RETENTION) if isinstance(configs, dict) else None
+                found[name] = entry.get("value") if isinstance(entry, dict) else entry
+        pending = [name for name in pending if name not in found]
+        if not pending:
+            break
+        if attempt + 1 < attempts:
+            time.sleep(0.25)
     return {name: found.get(name) for name in names}
 
 

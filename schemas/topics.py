@@ -1,4 +1,6 @@
-"""Every topic the system uses, its model and its partition count: the one map services share."""
+"""Every topic the system uses, its model, its partition count and whether it carries personal
+data: the one map services share. Topics that carry personal data get the retention of
+``TOPIC_RETENTION_DAYS`` (``infra.topics``)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,9 @@ class Topic:
     model: type[BaseModel]
     partitions: int
     description: str
+    #: Names, addresses, free text, or identifiers that lead to them (an address digest, a
+    #: provider's message id): the broker keeps it only ``TOPIC_RETENTION_DAYS``.
+    personal_data: bool = True
 
 
 CONTACTS_PUBLIC = Topic("contacts.public", PublicContact, 4, "Reports from members of the public")

@@ -15,6 +15,26 @@ DEVELOPMENT_SECRET = "local-development-only"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+class RetentionSettings(BaseSettings):
+    """How long personal data is kept (the README's "Retention schedule" says why)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    #: Days after a report is settled (closed, or handed on by a redirect) before the retention
+    #: job removes its personal data from the store.
+    retention_days: float = Field(default=365.0, gt=0)
+    #: Days without any activity (no update, no message, no reply) after which a report that was
+    #: never closed counts as abandoned and its personal data goes.
+    retention_abandoned_days: float = Field(default=365.0, gt=0)
+    #: Days the broker keeps messages on every topic that carries personal data (``retention.ms``):
+    #: long enough to replay after an incident or a fix, no longer; the store is the long-term record.
+    topic_retention_days: float = Field(default=30.0, gt=0)
+
+    @property
+    def topic_retention_ms(self) -> int:
+        return int(self.topic_retention_days * 24 * 3600 * 1000)
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 

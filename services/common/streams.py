@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from schemas import DeadLetter
 from services.common import metrics
-from services.common.logging import get_logger
+from services.common.logging import get_logger, mask_text
 
 T = TypeVar("T")
 log = get_logger(__name__)
@@ -61,12 +61,26 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def validation_reason(exc: ValidationError) -> str:
-    """A short reason naming each bad field, without echoing the values (they may be personal)."""
+    """A short reason naming each bad field and the kind of error (``value_error``,
+    ``string_too_long``...), never the value or a message that may quote it (they may be personal)."""
     parts = []
-    for err in exc.errors(include_input=False, include_url=False):
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
         where = ".".join(str(p) for p in err["loc"]) or "(message)"
-        parts.append(f"{where}: {err['msg']}")
+        parts.append(f"{where}: {err['type']}")
     return "invalid event: " + "; ".join(parts)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a dead letter says about why: field names and error types, never input values.
+    An unexpected exception is named by its type only (its text may quote a value or the SQL
+    parameters); our own ``PermanentFailure`` texts are masked as well."""
+    if isinstance(exc, ValidationError):
+        return validation_reason(exc)
+    if isinstance(exc, PermanentFailure):
+        return mask_text(str(exc))
+    if isinstance(exc, UnicodeDecodeError | ValueError):
+        return f"undecodable: {type(exc).__name__}"
+    return f"unexpected {type(exc).__name__}"
 
 
 async def dead_letter(
@@ -80,14 +94,14 @@ async def dead_letter(
         source_topic=msg.topic,
         partition=msg.partition,
         offset=msg.offset,
-        reason=reason[:2000],
+        reason=mask_text(reason)[:2000],
         original_b64=base64.b64encode(bytes(raw)).decode(),
     )
     fut = await topic.send(key=msg.key, value=letter.model_dump_json().encode())
     await fut
     metrics.DEAD_LETTERS.labels(service, msg.topic).inc()
     log.warning("dead_lettered", service=service, topic=msg.topic, partition=msg.partition,
-                offset=msg.offset, reason=reason[:300])
+                offset=msg.offset, reason=letter.reason[:300])
 
 
 Handler = Callable[[list[T]], Awaitable[Any]]
@@ -150,10 +164,8 @@ async def process(
         for event in events:
             try:
                 decoded.append((event, decode(event.value)))
-            except ValidationError as exc:
-                await dead_letter(dead_letters, service=service, event=event, reason=validation_reason(exc))
-            except (ValueError, UnicodeDecodeError) as exc:
-                await dead_letter(dead_letters, service=service, event=event, reason=f"undecodable: {exc}")
+            except (ValueError, UnicodeDecodeError) as exc:  # a ValidationError is a ValueError
+                await dead_letter(dead_letters, service=service, event=event, reason=failure_reason(exc))
         if decoded:
             try:
                 await retrying.run(handle_batch, [value for _, value in decoded], _where(decoded[0][0]))
@@ -175,9 +187,6 @@ async def process(
 
 async def _dead_letter_failure(dead_letters: faust.TopicT, service: str, event: faust.EventT,
                                exc: Exception) -> None:
-    if isinstance(exc, PermanentFailure):
-        reason = str(exc)
-    else:
+    if not isinstance(exc, PermanentFailure):
         log.exception("handler_failed", at=_where(event), error=type(exc).__name__)
-        reason = f"unexpected {type(exc).__name__}: {exc}"
-    await dead_letter(dead_letters, service=service, event=event, reason=reason)
+    await dead_letter(dead_letters, service=service, event=event, reason=failure_reason(exc))

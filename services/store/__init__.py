@@ -27,8 +27,12 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
                                                                    cluster API)
     watch_items        router                                      intake (watch API, coordinators'
                                                                    pages), feedback (watch digests)
+    erasures           subject (one row per report erased on a     subject
+                       data subject's request)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
-``messages`` (feedback), ``services.retention.purge`` (retention). Intake only reads, through
+``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
+table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase`` (subject access
+and erasure). Intake only reads, through
 ``repository``, ``routing`` and ``services.intake.pages_store``.
 """

@@ -204,3 +204,19 @@ class WatchItemRow(Base):
     category: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     item: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Erasure(Base):
+    """One report whose personal data was erased on a data subject's request
+    (``python -m services.subject erase``): which request, why, by whom and when. It holds no
+    address: the reason and the caseworker are all it says."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: One request erases every report linked to the address; its rows share this id.
+    request_id: Mapped[str] = mapped_column(String(36), index=True)
+    reference: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime)

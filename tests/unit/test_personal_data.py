@@ -77,11 +77,12 @@ def test_retention_removes_personal_data_after_closure_and_keeps_the_statistics(
     assert (done.reports, done.messages) == (1, 1)
     with sessions() as s:
         contact = s.get(Report, old).contact
-        assert contact["informant"] is None and contact["report"]["description"] == REMOVED
+        assert contact["informant"] == {"preferences": {}} and contact["report"]["description"] == REMOVED
         assert contact["report"]["location"] == {"latitude": 52.12, "longitude": -0.46}
         CONTACT.validate_python(contact)  # still a valid event for anything that reads it
         message = s.query(Message).filter_by(reference=old).one()
         assert (message.recipient, message.body, message.address_digest) == ("", REMOVED, None)
+        assert message.provider_id is None
         assert message.status == "scheduled" and message.channel == "sms"  # statistics stay
         assert s.get(RoutingDecision, old) is not None and s.get(Report, old).category == "speeding"
         for kept in (recent, still_open):
@@ -89,5 +90,5 @@ def test_retention_removes_personal_data_after_closure_and_keeps_the_statistics(
     monkeypatch.setenv("DATABASE_URL", url)
     assert retention_main(["--days", "5"]) == 0
     with sessions() as s:
-        assert s.get(Report, recent).contact["informant"] is None
+        assert s.get(Report, recent).contact["informant"] == {"preferences": {}}
         assert s.get(Report, still_open).contact["informant"]["phone"] == PHONE

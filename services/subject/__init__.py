@@ -1,0 +1,1 @@
+"""Subject access and erasure: ``python -m services.subject find|export|erase``."""

@@ -92,18 +92,19 @@ class Handlers:
     async def on_case_update(self, update: CaseUpdate) -> None:
         """Tell the informant what was done ("we did"), and after a closure ask how we did."""
         await self._store.run(repository.record_action, update)
-        contact = await report_contact(self._store, update.reference)
+        contact, sensitive = await report_contact(self._store, update.reference)
         at = self._delivery.clock()
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.update(channel, reference=update.reference, update=update)
 
-        requests = self._requests(update.reference, f"{update.kind.value}:{update.event_id}", contact, render, at)
+        requests = self._requests(update.reference, f"{update.kind.value}:{update.event_id}", contact, render, at,
+                                  sensitive=sensitive)
         if update.kind is UpdateKind.CLOSURE:
             requests += self._requests(
                 update.reference, "survey", contact,
                 lambda channel: templates.survey(channel, reference=update.reference), at,
-                not_before=update.emitted_at + self._delivery.rules.survey_delay,
+                not_before=update.emitted_at + self._delivery.rules.survey_delay, sensitive=sensitive,
             )
         await self._delivery.claim_and_send(requests, at)
 

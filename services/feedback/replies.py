@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from schemas import InboundMessage, PublicContact, ThirdPartyContact
 from schemas.events import CONTACT, reference_from_key
@@ -22,12 +23,20 @@ log = get_logger(__name__)
 PublishContact = Callable[[PublicContact], Awaitable[None]]
 
 
-async def report_contact(db: Store, reference: str) -> PublicContact | ThirdPartyContact:
-    """The contact a routed report came from; a permanent failure if there is none."""
+class RoutedReport(NamedTuple):
+    contact: PublicContact | ThirdPartyContact
+    #: The router found it sensitive, by its category or by its words.
+    sensitive: bool
+
+
+async def report_contact(db: Store, reference: str) -> RoutedReport:
+    """The contact a routed report came from, and whether the router found it sensitive; a
+    permanent failure if there is none."""
     found = await db.run(repository.report_contact, reference)
     if found is None:
         raise PermanentFailure(f"no routed report {reference}")
-    return CONTACT.validate_python(found)
+    contact, sensitive = found
+    return RoutedReport(CONTACT.validate_python(contact), sensitive)
 
 
 class Replies:
@@ -69,7 +78,7 @@ class Replies:
 
     async def _attach(self, inbound: InboundMessage, reference: str) -> None:
         """Route a reply like any other contact, linked to the report it answers."""
-        original = await report_contact(self._store, reference)
+        original, _ = await report_contact(self._store, reference)
         informant = original.informant if isinstance(original, PublicContact) else original.reporter
         contact = PublicContact(
             event_id=uuid.uuid5(inbound.event_id, "reply"),

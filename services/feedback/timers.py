@@ -58,14 +58,14 @@ class Timers:
         silent = await self._store.run(store.silent_reports, at - rules.holding_after)
         requests: list[store.ClaimRequest] = []
         for reference, last in silent:
-            contact = await report_contact(self._store, reference)
+            contact, sensitive = await report_contact(self._store, reference)
             days = (at - last).days
 
             def render(channel: Channel, reference: str = reference, days: int = days) -> templates.Rendered:
                 return templates.holding(channel, reference=reference, days=days)
 
             requests += requests_for(reference, f"holding:{last:%Y%m%d%H%M}", contact, render, at,
-                                     categories=self._categories, rules=rules)
+                                     categories=self._categories, rules=rules, sensitive=sensitive)
         await self._delivery.claim_and_send(requests, at)
         return len(silent)
 

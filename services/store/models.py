@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -66,6 +67,9 @@ class Report(Base):
     #: Encrypted at rest (services/store/crypto.py).
     contact: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    #: The router found it sensitive (by its category or its words): every message about it follows
+    #: the safety rules, not only the acknowledgement.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class RoutingDecision(Base):

@@ -61,7 +61,7 @@ def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     insert_new(session, Report, [
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
          "received_at": item.contact.received_at, "contact": item.contact.model_dump(mode="json"),
-         "status": "open"}
+         "status": "open", "sensitive": item.sensitive}
         for item in unique
     ], "reference")
     return len(insert_new(session, RoutingDecision, [
@@ -72,11 +72,12 @@ def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     ], "reference"))
 
 
-def report_contact(session: Session, reference: str) -> dict[str, Any] | None:
-    """The contact event of a report as JSON, or None if no such report has been routed."""
+def report_contact(session: Session, reference: str) -> tuple[dict[str, Any], bool] | None:
+    """The contact event of a report as JSON, and whether the router found the report sensitive;
+    None if no such report has been routed."""
     with session.begin():
         report = session.get(Report, reference)
-        return None if report is None else dict(report.contact)
+        return None if report is None else (dict(report.contact), report.sensitive)
 
 
 def routed_to(session: Session, reference: str) -> list[str] | None:

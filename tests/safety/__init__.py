@@ -18,7 +18,7 @@ promise tested here against the ways it could be broken.
    it under another one (``test_sensitive_reports``).
 5. **A sensitive report is never messaged unless the informant said the channel is safe**,
    and then only in the times they gave; this holds when it is the words, not the category,
-   that make it sensitive (``test_sensitive_reports``). Open gap, marked as an expected failure
-   there: the store keeps no ``sensitive`` flag, so the later messages (case updates, holding
-   updates, the survey) of a report made sensitive by its words read only its category.
+   that make it sensitive, for the acknowledgement and every later message (case updates,
+   holding updates, the survey), which read the router's verdict kept with the report
+   (``test_sensitive_reports``).
 """

@@ -4,6 +4,7 @@ are never messaged on a channel the informant did not confirm safe."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -130,9 +131,6 @@ def test_an_ordinary_report_is_acknowledged_as_before(tmp_path, config):
     assert [m.to for m in world.sms.sent] == [PHONE]
 
 
-@pytest.mark.xfail(strict=True, reason="open gap: the store does not keep the routed item's `sensitive` flag, so a "
-                   "case update, holding update or survey reads only the category. Needs a column on "
-                   "routing_decisions (services/store) that the feedback worker reads.")
 def test_a_case_update_on_a_report_sensitive_by_its_words_is_not_sent_on_an_unconfirmed_channel(tmp_path, config):
     world = World(tmp_path)
     item = _routed(world, config, "He hits her every weekend, you can hear it", Informant(phone=PHONE))
@@ -140,3 +138,18 @@ def test_a_case_update_on_a_report_sensitive_by_its_words_is_not_sent_on_an_unco
                         public_text="We visited", emitted_at=world.now)
     world.run(world.handlers.on_case_update(update))
     assert world.sms.sent == []
+    assert {m.status for m in world.messages(item.reference)} == {S.SUPPRESSED}
+
+
+def test_a_closure_survey_and_a_holding_update_on_a_report_sensitive_by_its_words_are_not_sent_either(
+        tmp_path, config):
+    world = World(tmp_path)
+    item = _routed(world, config, "He hits her every weekend, you can hear it", Informant(phone=PHONE))
+    closure = CaseUpdate(reference=item.reference, actor_id="safeguarding-hub", actor_name="Safeguarding hub",
+                         kind="closure", outcome="action_taken", public_text="We spoke to both of them",
+                         emitted_at=world.now)
+    world.run(world.handlers.on_case_update(closure))
+    world.tick(timedelta(days=40))  # past the survey delay and any holding-update silence
+    world.run(world.timers.send_holding_updates())
+    assert world.sms.sent == [] and world.email.sent == []
+    assert {m.status for m in world.messages(item.reference)} == {S.SUPPRESSED}

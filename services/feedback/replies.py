@@ -87,6 +87,9 @@ class Replies:
                                                       "happened_at": None}),
             informant=informant,
             related_reference=reference,
+            # Received when the reply was: the same reply, redelivered, is the same contact.
+            received_at=inbound.emitted_at,
+            emitted_at=inbound.emitted_at,
         )
         await self._publish_contact(contact)
         log.info("reply_attached", reference=reference, new_reference=contact.reference, channel=inbound.channel.value)

@@ -76,8 +76,8 @@ async def test_twilio_request_missing_to_is_refused(twilio_prism: str) -> None:
     """CreateMessage requires ``To`` in its form body: Prism must refuse a request without it."""
     sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
     try:
-        client = sms._get_client()
-        response = await client.api.request_async(
+        client = sms._client()
+        response = client.api.request(
             "POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
             data={"From": FROM_NUMBER, "Body": "no recipient"})
     finally:

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
@@ -39,6 +39,14 @@ class Outgoing:
     reference: str | None = None
     #: Extra email headers (List-Unsubscribe); ignored for SMS.
     headers: tuple[tuple[str, str], ...] = ()
+    #: The send's lease ends about now: a request not yet made by then is not made at all
+    #: (``TransientSendError``), since another worker may be about to ask the provider about it.
+    not_after: datetime | None = None
+
+    def check_lease(self) -> None:
+        """Called in the provider call's thread just before the request is made."""
+        if self.not_after is not None and datetime.now(UTC) > self.not_after:
+            raise TransientSendError("the send's lease passed before the request was made: not sent")
 
 
 @dataclass(frozen=True)
@@ -98,9 +106,11 @@ class NotFound:
 
 @dataclass(frozen=True)
 class Unknown:
-    """The provider cannot tell (no look-up, or the look-up failed): why."""
+    """The provider cannot tell (no look-up, or the look-up failed): why, and whether asking
+    again later may tell."""
 
     reason: str
+    retryable: bool = False
 
 
 Lookup = Found | NotFound | Unknown

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import Any
 from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
@@ -71,7 +72,11 @@ class SendGridEmail:
     async def send(self, message: Outgoing) -> Sent:
         mail = self._mail(message)
         try:
-            response = await call_in_thread(self._executor, lambda: self._client.send(mail), timeout=self._timeout)
+            def send() -> Any:
+                message.check_lease()
+                return self._client.send(mail)
+
+            response = await call_in_thread(self._executor, send, timeout=self._timeout)
         except HTTPError as exc:
             detail = f"sendgrid {exc.status_code}"
             if is_transient_status(exc.status_code):

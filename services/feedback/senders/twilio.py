@@ -119,6 +119,7 @@ class TwilioSms:
         extra = {"status_callback": self._status_callback} if self._status_callback else {}
 
         def create() -> Any:
+            message.check_lease()
             return self._client().messages.create(to=message.to, from_=self._from, body=message.body, **extra)
 
         try:
@@ -157,7 +158,7 @@ class TwilioSms:
         try:
             return await call_in_thread(self._executor, look, timeout=self._timeout)
         except (TwilioRestException, requests.RequestException, AmbiguousSendError) as exc:
-            return Unknown(f"twilio look-up failed: {type(exc).__name__}")
+            return Unknown(f"twilio look-up failed: {type(exc).__name__}", retryable=True)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 from urllib3.exceptions import ConnectTimeoutError
@@ -157,7 +157,7 @@ class TwilioSms:
 
         try:
             return await call_in_thread(self._executor, look, timeout=self._timeout)
-        except (TwilioRestException, requests.RequestException, AmbiguousSendError) as exc:
+        except (TwilioException, requests.RequestException, AmbiguousSendError) as exc:
             return Unknown(f"twilio look-up failed: {type(exc).__name__}", retryable=True)
 
     async def close(self) -> None:

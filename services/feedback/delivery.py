@@ -36,6 +36,7 @@ import asyncio
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -120,7 +121,7 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
 
 def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
-             not_after: datetime | None = None) -> Outgoing:
+             deadline: float | None = None) -> Outgoing:
     """What a sender is handed for a message: an email carries its one-click unsubscribe. Pure."""
     channel = Channel(message.channel)
     body, html = message.body, message.html
@@ -128,7 +129,7 @@ def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
         body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
     return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
-                    reference=message.reference, headers=headers, not_after=not_after)
+                    reference=message.reference, headers=headers, deadline=deadline)
 
 
 def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
@@ -253,11 +254,12 @@ class Delivery:
         if not taken:
             return
 
-        lease_ends = self.clock() + self.rules.send_lease / 2
+        # Half the lease: the other half is for the request on its way, and for clocks that differ.
+        deadline = time.monotonic() + self.rules.send_lease.total_seconds() / 2
 
         async def send(message: Message) -> Sent:
             sender = self.senders[Channel(message.channel)]
-            return await sender.send(outgoing(message, self._unsubscribe_url, not_after=lease_ends))
+            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []

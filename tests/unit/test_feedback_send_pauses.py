@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from schemas import Channel
-from services.feedback.senders import AmbiguousSendError, Outgoing, SendGridEmail, Sent, TwilioSms
+from services.feedback.senders import AmbiguousSendError, Outgoing, SendGridEmail, Sent, TransientSendError, TwilioSms
 from services.feedback.senders.base import call_in_thread
 
 TIMEOUT = 0.05
@@ -85,3 +85,18 @@ async def test_a_call_that_fails_in_its_thread_raises_its_own_error() -> None:
 
     with pytest.raises(ValueError, match="refused"):
         await call_in_thread(None, refuse, timeout=1.0)
+
+
+async def test_a_worker_that_wakes_after_half_its_lease_makes_no_request() -> None:
+    """Frozen before the request was made, past half the send's lease: another worker may already
+    be asking the provider about the message, so the request is not made at all."""
+    messages = _Messages()
+    sms = TwilioSms("AC" + "0" * 32, "token", "+447700900001", timeout=TIMEOUT,
+                    client=lambda: SimpleNamespace(messages=messages))
+    try:
+        with pytest.raises(TransientSendError, match="lease passed"):
+            await sms.send(Outgoing(channel=Channel.SMS, to="+447700900123", body="Thank you",
+                                    deadline=time.monotonic() - 1))
+    finally:
+        await sms.close()
+    assert messages.created == []

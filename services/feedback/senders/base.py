@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
@@ -39,13 +40,14 @@ class Outgoing:
     reference: str | None = None
     #: Extra email headers (List-Unsubscribe); ignored for SMS.
     headers: tuple[tuple[str, str], ...] = ()
-    #: The send's lease ends about now: a request not yet made by then is not made at all
-    #: (``TransientSendError``), since another worker may be about to ask the provider about it.
-    not_after: datetime | None = None
+    #: A ``time.monotonic()`` reading well before the send's lease ends: a request not yet made by
+    #: then is not made at all (``TransientSendError``), since another worker may soon ask the
+    #: provider about the message. (The monotonic clock runs on while a process is stopped.)
+    deadline: float | None = None
 
     def check_lease(self) -> None:
         """Called in the provider call's thread just before the request is made."""
-        if self.not_after is not None and datetime.now(UTC) > self.not_after:
+        if self.deadline is not None and time.monotonic() > self.deadline:
             raise TransientSendError("the send's lease passed before the request was made: not sent")
 
 

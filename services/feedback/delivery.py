@@ -4,9 +4,13 @@ publisher of outcome events), so it can be tested with any of them.
 
 Never twice: each message is claimed in the store under (report, trigger, recipient,
 channel) before any provider is called, and every attempt first moves the claim to
-``sending`` with a conditional update. A redelivered event finds the claim and sends nothing;
-a ``sending`` claim left behind by a worker that died mid-call is marked ``unconfirmed`` and
-never repeated blindly.
+``sending`` with a conditional update, leased to this worker (``instance``) under a new
+generation; its outcome is recorded only while that lease holds (``store.settle_many``), so a
+worker that wakes from a freeze after its lease passed overwrites nothing. A redelivered event
+finds the claim and sends nothing. A send that may have reached the provider (no answer in time,
+or a ``sending`` claim whose lease passed: its worker died or froze mid-call) is ``ambiguous``:
+once the lease has passed, ``reconcile`` asks the provider whether it has it, and
+``policy.after_lookup`` decides; it is never repeated blindly.
 
 Never stuck: a message that must wait (quiet hours, a safe window, the survey delay) or that
 failed for a passing reason (429, 5xx, timeout) is left ``scheduled``/``retrying`` with a due
@@ -25,8 +29,8 @@ The rare paths (an opt-out reported by the provider, the fallback to the other c
 message by message.
 
 The price of batches: a crash while a slice is being sent leaves every message of that slice
-as ``unconfirmed`` (the provider may or may not have it, so it is not repeated), where one
-message at a time left at most one. Messages of the batch not yet taken stay ``scheduled``
+``ambiguous`` (each then looked up at the provider), where one message at a time left at most
+one. Messages of the batch not yet taken stay ``scheduled``
 and the timer sends them.
 """
 
@@ -197,7 +201,7 @@ class Delivery:
         slice of ``send_concurrency`` at a time: one transaction takes the slice for sending,
         the providers are called concurrently, one transaction settles every outcome, and their
         events are published together. Only messages whose provider call is under way are
-        ``sending``, so a crash leaves at most one slice unconfirmed."""
+        ``sending``, so a crash leaves at most one slice ambiguous."""
         ids = list(message_ids)
         for start in range(0, len(ids), self._slice):
             taken = await self.store.run(store.start_attempts, ids[start:start + self._slice], self.clock(),

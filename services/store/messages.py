@@ -2,8 +2,11 @@
 (opt-outs, survey answers). Plain functions over a Session.
 
 A message is claimed once under its key, before any provider is called. Each attempt first
-moves it to ``sending`` with a conditional update, so two workers (or a worker and its own
-timer) can never both send it; a ``sending`` left behind by a crash becomes ``unconfirmed``.
+moves it to ``sending`` with a conditional update, leased to the worker (``lease_owner``, and a
+``lease_generation`` raised at each take), so two workers (or a worker and its own timer) can
+never both send it; outcomes are settled only under the lease they were taken with. A
+``sending`` whose lease passed (its worker died or froze) becomes ``ambiguous``, to be looked up
+at the provider (``take_ambiguous``).
 
 The busy path works on batches: ``claim_and_take`` claims every message of many events and
 takes the due ones for sending in one transaction (one opt-out lookup, one lookup of keys

@@ -6,10 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lock run stop outbox test test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
+.PHONY: help install lock run stop outbox test test-py313 test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 
 # Every Python dependency (runtime and dev) is pinned with its hashes in $(LOCK); `make lock` writes it
 # with uv, itself pinned here and kept in its own virtualenv, apart from the project's.
@@ -50,6 +50,13 @@ test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), e
 	$(PY) -m infra.prism install
 	$(PY) -m infra.frontend install
 	$(PY) -m pytest -q -ra
+
+#: The newest Python the project claims (pyproject's requires-python: 3.11 to 3.13); `make test` runs the
+#: default one. Its own virtualenv, from the same lock (hashes checked).
+PYTHON313 ?= $(or $(shell command -v python3.13 2>/dev/null),/root/.pyenv/versions/3.13.0/bin/python)
+
+test-py313: ## Run every test again on Python 3.13, in its own virtualenv (.venv-3.13; PYTHON313= to point elsewhere)
+	$(MAKE) VENV=.venv-3.13 PYTHON=$(PYTHON313) test
 
 test-unit: $(STAMP) ## Run the fast, pure tests only (unit and the safety case)
 	$(PY) -m pytest -q tests/unit tests/safety
@@ -96,4 +103,4 @@ load: $(STAMP) ## Reports through the HTTP intake at RATE a second for SECONDS: 
 
 clean: ## Remove the virtualenv and local state (broker data, SQLite store, outbox)
 	-$(PY) -m infra.kafka stop
-	rm -rf $(VENV) .local build
+	rm -rf $(VENV) .venv-3.13 .local build

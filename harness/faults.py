@@ -7,7 +7,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import httpx
 from kafka import KafkaConsumer, TopicPartition
@@ -31,6 +31,8 @@ class Summary:
     messages_sent: int = 0
     duplicates: int = 0
     lost: int = 0
+    #: Messages left ``unconfirmed`` or ``ambiguous`` (the provider may have them): "reference channel status".
+    unconfirmed: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return "FAULT SUMMARY " + json.dumps(asdict(self))

@@ -36,7 +36,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Generic, Self, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 HOST = "127.0.0.1"
 
@@ -398,8 +398,21 @@ def _basic_auth_ok(headers: dict[str, str], expected_password: str | None) -> bo
     return bool(sep and user and password)
 
 
+def _twilio_time(at: datetime) -> str:
+    return format_datetime(at, usegmt=True).replace("GMT", "+0000")
+
+
+def _twilio_day(value: str) -> str | None:
+    """The day of a ``DateSent`` filter: Twilio takes ``YYYY-MM-DD`` or a date-time, and filters by day (GMT)."""
+    day = value.strip()[:10]
+    return day if re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) else None
+
+
 class FakeTwilio(_FakeServer[SmsMessage]):
-    """``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` the way Twilio answers it.
+    """``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (send) and ``GET`` of the same path
+    (the Messages list: ``To``, ``From``, ``DateSent``/``DateSent<``/``DateSent>`` by day, ``PageSize``,
+    ``Page``, ``PageToken``; newest first, with Twilio's paging fields) the way Twilio answers them.
+    Listed messages are ``sent``, with ``date_sent`` the moment the fake accepted them.
 
     Any non-empty basic-auth credentials pass, or, when ``auth_token`` is given, only that token."""
 
@@ -409,10 +422,17 @@ class FakeTwilio(_FakeServer[SmsMessage]):
                  verbose: bool = False) -> None:
         super().__init__(port, delay=delay, verbose=verbose)
         self.auth_token = auth_token
+        self._lookups: list[dict[str, list[str]]] = []
 
     def messages(self, to: str | None = None) -> list[SmsMessage]:
         records = self._snapshot()
         return records if to is None else [m for m in records if m.to == to]
+
+    @property
+    def lookups(self) -> list[dict[str, list[str]]]:
+        """The query of each Messages list request answered."""
+        with self._lock:
+            return list(self._lookups)
 
     @staticmethod
     def error_body(status: int, code: int | None = None, message: str | None = None) -> dict[str, Any]:
@@ -431,8 +451,10 @@ class FakeTwilio(_FakeServer[SmsMessage]):
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         route = urlsplit(path).path
         match = _TWILIO_MESSAGES.match(route)
-        if method != "POST" or match is None:
+        if method not in ("POST", "GET") or match is None:
             return self._error(route, 404, 20404, f"The requested resource {route} was not found", (), None)
+        if method == "GET":
+            return self._list(match.group("sid"), path, headers)
         form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
 
         def first(name: str) -> str | None:
@@ -455,34 +477,98 @@ class FakeTwilio(_FakeServer[SmsMessage]):
         if not body and not form.get("MediaUrl") and not first("ContentSid"):
             return self._error(route, 400, 21602, None, recipients, form)
 
-        account_sid = match.group("sid")
-        sid = "SM" + secrets.token_hex(16)
-        now = format_datetime(datetime.now(UTC), usegmt=True).replace("GMT", "+0000")
-        uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"
-        self._record(SmsMessage(sid=sid, account_sid=account_sid, to=to, from_=sender, body=body,
-                                status_callback=first("StatusCallback"), messaging_service_sid=service,
-                                form=form, received_at=datetime.now(UTC)))
-        return _json(201, {
+        record = SmsMessage(sid="SM" + secrets.token_hex(16), account_sid=match.group("sid"), to=to, from_=sender,
+                            body=body, status_callback=first("StatusCallback"), messaging_service_sid=service,
+                            form=form, received_at=datetime.now(UTC))
+        self._record(record)
+        return _json(201, self._resource(record, listed=False))
+
+    @staticmethod
+    def _resource(record: SmsMessage, *, listed: bool) -> dict[str, Any]:
+        """A Message resource: as the send answers it (``queued``, not yet sent) or as the list
+        shows it later (``sent``, with ``date_sent``)."""
+        at = _twilio_time(record.received_at)
+        account_sid, sid = record.account_sid, record.sid
+        return {
             "account_sid": account_sid,
             "api_version": "2010-04-01",
-            "body": body or "",
-            "date_created": now,
-            "date_sent": None,
-            "date_updated": now,
+            "body": record.body or "",
+            "date_created": at,
+            "date_sent": at if listed else None,
+            "date_updated": at,
             "direction": "outbound-api",
             "error_code": None,
             "error_message": None,
-            "from": sender,
-            "messaging_service_sid": service,
-            "num_media": str(len(form.get("MediaUrl", []))),
-            "num_segments": str(sms_segments(body or "")),
+            "from": record.from_,
+            "messaging_service_sid": record.messaging_service_sid,
+            "num_media": str(len(record.form.get("MediaUrl", []))),
+            "num_segments": str(sms_segments(record.body or "")),
             "price": None,
             "price_unit": "USD",
             "sid": sid,
-            "status": "queued",
+            "status": "sent" if listed else "queued",
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
-            "to": to,
-            "uri": uri,
+            "to": record.to,
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+        }
+
+    def _list(self, account_sid: str, path: str, headers: dict[str, str]) -> _Reply:
+        """The Messages list, newest first, a page at a time."""
+        route, query = urlsplit(path).path, parse_qs(urlsplit(path).query, keep_blank_values=True)
+
+        def first(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        if not _basic_auth_ok(headers, self.auth_token):
+            return self._error(route, 401, 20003, None, (), dict(query))
+        with self._lock:
+            self._lookups.append(dict(query))
+        to = first("To")
+        failure = self._pick_failure([to] if to else [])
+        if failure is not None:
+            return self._error(route, failure.status, failure.code, failure.message, (), dict(query))
+        try:
+            size = int(first("PageSize") or 50)
+            page = int(first("Page") or 0)
+        except ValueError:
+            return self._error(route, 400, 20001, "Invalid paging parameter", (), dict(query))
+        if not 1 <= size <= 1000 or page < 0:
+            return self._error(route, 400, 20001, "Invalid paging parameter", (), dict(query))
+        days = {name: _twilio_day(first(name) or "") for name in ("DateSent", "DateSent<", "DateSent>")
+                if first(name) is not None}
+        if any(day is None for day in days.values()):
+            return self._error(route, 400, 20001, "Invalid DateSent", (), dict(query))
+
+        def kept(m: SmsMessage) -> bool:
+            day = m.received_at.date().isoformat()
+            return (m.account_sid == account_sid
+                    and (first("To") is None or m.to == first("To"))
+                    and (first("From") is None or m.from_ == first("From"))
+                    and (days.get("DateSent") is None or day == days["DateSent"])
+                    and (days.get("DateSent>") is None or day >= str(days["DateSent>"]))
+                    and (days.get("DateSent<") is None or day <= str(days["DateSent<"])))
+
+        found = sorted((m for m in self._snapshot() if kept(m)), key=lambda m: m.received_at, reverse=True)
+        chunk = found[page * size:(page + 1) * size]
+        filters = [(k, v) for k, v in ((k, first(k)) for k in ("To", "From", "DateSent", "DateSent<", "DateSent>"))
+                   if v is not None]
+
+        def uri(number: int, token: bool = True) -> str:
+            paging = [("PageSize", str(size)), ("Page", str(number))]
+            paging += [("PageToken", f"PA{number}")] if token else []
+            return f"{route}?{urlencode([*filters, *paging])}"
+
+        return _json(200, {
+            "messages": [self._resource(m, listed=True) for m in chunk],
+            "end": page * size + max(len(chunk) - 1, 0),
+            "first_page_uri": uri(0, token=False),
+            "next_page_uri": uri(page + 1) if (page + 1) * size < len(found) else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "start": page * size,
+            "uri": uri(page),
         })
 
 

@@ -393,14 +393,18 @@ class MessageStatus(StrEnum):
     OPTED_OUT = "opted_out"
     #: Not sent on purpose (no contact details, a sensitive report not confirmed safe).
     SUPPRESSED = "suppressed"
-    #: A worker stopped mid-send: the provider may or may not have it; never sent again blindly.
+    #: The provider may or may not have it (no answer to a send, or its worker stopped or froze
+    #: mid-send): at its due time the provider is asked, and only a confirmed "not there" is sent again.
+    AMBIGUOUS = "ambiguous"
+    #: The provider may or may not have it and could not say (a guarded recipient, or the look-up
+    #: gave nothing): never sent again; the reason is in ``detail``.
     UNCONFIRMED = "unconfirmed"
 
 
 #: States a message may be taken for sending from (when due).
 SENDABLE_STATUSES = frozenset({MessageStatus.SCHEDULED, MessageStatus.RETRYING})
-#: Still to go: sendable, or being sent.
-OPEN_STATUSES = SENDABLE_STATUSES | {MessageStatus.SENDING}
+#: Still to go: sendable, being sent, or to be looked up at the provider.
+OPEN_STATUSES = SENDABLE_STATUSES | {MessageStatus.SENDING, MessageStatus.AMBIGUOUS}
 #: Settled: nothing more will be attempted.
 SETTLED_STATUSES = frozenset({
     MessageStatus.SENT, MessageStatus.OUTBOX, MessageStatus.FAILED, MessageStatus.SUPPRESSED,
@@ -412,7 +416,7 @@ SENT_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.OUTBOX, MessageStat
 #: Gave up on this channel: the provider refused it, or said it never arrived.
 FAILED_STATUSES = frozenset({MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.BOUNCED})
 #: Reached (or was handed to) a provider: counts as having written to the person.
-WRITTEN_STATUSES = SENT_STATUSES | FAILED_STATUSES | {MessageStatus.UNCONFIRMED}
+WRITTEN_STATUSES = SENT_STATUSES | FAILED_STATUSES | {MessageStatus.UNCONFIRMED, MessageStatus.AMBIGUOUS}
 #: The outcomes of a send published on ``feedback.messages``.
 PUBLISHED_STATUSES = frozenset({MessageStatus.SENT, MessageStatus.OUTBOX, MessageStatus.FAILED,
                                 MessageStatus.OPTED_OUT})

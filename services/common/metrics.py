@@ -20,6 +20,10 @@ MESSAGES = Counter(
     "mecc_messages_total",
     "Feedback messages by outcome: sent, failed, retrying, suppressed, opted_out, outbox, ...",
     ["channel", "status"])
+LATE_OUTCOMES = Counter(
+    "mecc_late_outcomes_total",
+    "Send outcomes that came after their worker's lease had passed (recorded, not applied), by outcome",
+    ["channel", "outcome"])
 MESSAGES_SUPPRESSED = Counter(
     "mecc_messages_suppressed_total", "Messages deliberately not sent, by reason", ["reason"])
 DEAD_LETTERS = Counter(

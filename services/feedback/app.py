@@ -82,7 +82,7 @@ def delivery_rules(settings: FeedbackSettings) -> DeliveryRules:
         quiet=QuietHours(settings.sms_quiet_start, settings.sms_quiet_end),
         survey_delay=timedelta(days=settings.survey_delay_days),
         holding_after=timedelta(days=settings.holding_after_days),
-        send_lease=timedelta(seconds=max(60.0, settings.send_timeout_seconds * 3)),
+        send_lease=timedelta(seconds=settings.send_lease_seconds or max(60.0, settings.send_timeout_seconds * 4)),
         digest_at=settings.digest_at,
         send_concurrency=settings.send_concurrency,
     )

@@ -4,9 +4,13 @@ publisher of outcome events), so it can be tested with any of them.
 
 Never twice: each message is claimed in the store under (report, trigger, recipient,
 channel) before any provider is called, and every attempt first moves the claim to
-``sending`` with a conditional update. A redelivered event finds the claim and sends nothing;
-a ``sending`` claim left behind by a worker that died mid-call is marked ``unconfirmed`` and
-never repeated blindly.
+``sending`` with a conditional update, leased to this worker (``instance``) under a new
+generation; its outcome is recorded only while that lease holds (``store.settle_many``), so a
+worker that wakes from a freeze after its lease passed overwrites nothing. A redelivered event
+finds the claim and sends nothing. A send that may have reached the provider (no answer in time,
+or a ``sending`` claim whose lease passed: its worker died or froze mid-call) is ``ambiguous``:
+once the lease has passed, ``reconcile`` asks the provider whether it has it, and
+``policy.after_lookup`` decides; it is never repeated blindly.
 
 Never stuck: a message that must wait (quiet hours, a safe window, the survey delay) or that
 failed for a passing reason (429, 5xx, timeout) is left ``scheduled``/``retrying`` with a due
@@ -25,26 +29,41 @@ The rare paths (an opt-out reported by the provider, the fallback to the other c
 message by message.
 
 The price of batches: a crash while a slice is being sent leaves every message of that slice
-as ``unconfirmed`` (the provider may or may not have it, so it is not repeated), where one
-message at a time left at most one. Messages of the batch not yet taken stay ``scheduled``
+``ambiguous`` (each then looked up at the provider), where one message at a time left at most
+one. Messages of the batch not yet taken stay ``scheduled``
 and the timer sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, ThirdPartyContact
+from schemas.events import PUBLISHED_STATUSES
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.feedback import policy, templates
-from services.feedback.senders import Outgoing, PermanentSendError, Sender, Sent, TransientSendError
+from services.feedback.senders import (
+    AmbiguousSendError,
+    Found,
+    Lookup,
+    NotFound,
+    Outgoing,
+    PermanentSendError,
+    Sender,
+    Sent,
+    TransientSendError,
+    Unknown,
+)
 from services.store import messages as store
 from services.store.models import Message
 
@@ -58,6 +77,11 @@ Clock = Callable[[], datetime]
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def instance_id() -> str:
+    """This worker process, as the owner of the sends it leases."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 # ---- what to claim (pure) -------------------------------------------------------------------
@@ -95,12 +119,14 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
             trigger=trigger, role=person.role, channel=person.channel.value, recipient=person.address,
             body=rendered.body, subject=rendered.subject, html=rendered.html,
             due_at=policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet),
+            guarded=person.guarded,
         )
 
     return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
 
 
-def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None) -> Outgoing:
+def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
+             deadline: float | None = None) -> Outgoing:
     """What a sender is handed for a message: an email carries its one-click unsubscribe. Pure."""
     channel = Channel(message.channel)
     body, html = message.body, message.html
@@ -108,7 +134,7 @@ def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None) -> 
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
         body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
     return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
-                    reference=message.reference, headers=headers)
+                    reference=message.reference, headers=headers, deadline=deadline)
 
 
 def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
@@ -128,8 +154,11 @@ def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
 class Delivery:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
-                 clock: Clock = now, jitter: Callable[[], float] = random.random) -> None:
+                 clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None
+                 ) -> None:
         self.store = store
+        #: The owner of this worker's send leases.
+        self.instance = instance or instance_id()
         self.senders = senders
         self.rules = rules or policy.DeliveryRules()
         self._publish = publish
@@ -152,7 +181,7 @@ class Delivery:
             due.extend(_due(claimed, at))
             return due[:self._slice]
 
-        claimed, taken = await self.store.run(store.claim_and_take, requests, self.clock(), pick)
+        claimed, taken = await self.store.run(store.claim_and_take, requests, self.clock(), pick, self.instance)
         for result in claimed:
             for row in result.choice.rows:
                 if row.status == MessageStatus.OPTED_OUT:
@@ -173,22 +202,56 @@ class Delivery:
         slice of ``send_concurrency`` at a time: one transaction takes the slice for sending,
         the providers are called concurrently, one transaction settles every outcome, and their
         events are published together. Only messages whose provider call is under way are
-        ``sending``, so a crash leaves at most one slice unconfirmed."""
+        ``sending``, so a crash leaves at most one slice ambiguous."""
         ids = list(message_ids)
         for start in range(0, len(ids), self._slice):
-            taken = await self.store.run(store.start_attempts, ids[start:start + self._slice], self.clock())
+            taken = await self.store.run(store.start_attempts, ids[start:start + self._slice], self.clock(),
+                                         self.instance)
             await self._send_taken(taken)
 
     async def send_due(self) -> int:
-        """Send what has become due (after quiet hours, a safe window, a retry delay), and mark
-        sends interrupted by a crash as unconfirmed."""
+        """Send what has become due (after quiet hours, a safe window, a retry delay): first mark
+        sends whose lease passed (their worker died or froze) ambiguous, and look up at the
+        provider the ambiguous ones whose time has come (``reconcile``), so that only those it
+        confirmed absent (or policy lets go again) are among the due ones."""
         at = self.clock()
         expired = await self.store.run(store.expire_interrupted_sends, at - self.rules.send_lease, at)
         if expired:
-            log.warning("sends_unconfirmed_after_crash", count=expired)
-        due = await self.store.run(store.due_message_ids, at)
+            log.warning("sends_lease_passed", count=expired)
+        await self.reconcile()
+        due = await self.store.run(store.due_message_ids, self.clock())
         await self.attempt_many(due)
         return len(due)
+
+    async def reconcile(self) -> int:
+        """Ask the providers about ambiguous messages whose look-up is due, a slice at a time under
+        this worker's lease, and settle each as ``policy.after_lookup`` says: sent (found), due
+        again now (confirmed absent, or policy lets it go again), ambiguous for a later look, or
+        unconfirmed. Nothing is sent here."""
+        at = self.clock()
+        taken = await self.store.run(store.take_ambiguous, at, self.instance, self._slice)
+        if not taken:
+            return 0
+
+        async def look(message: Message) -> Lookup:
+            since = message.attempted_at or message.updated_at
+            return await self.senders[Channel(message.channel)].find(outgoing(message, self._unsubscribe_url), since)
+
+        results = await asyncio.gather(*(look(m) for m in taken), return_exceptions=True)
+        outcomes: list[store.Outcome] = []
+        for message, result in zip(taken, results, strict=True):
+            found = (result if isinstance(result, Found | NotFound | Unknown)
+                     else Unknown(f"look-up failed: {type(result).__name__}", retryable=True))
+            since = message.attempted_at or message.updated_at
+            meant = policy.after_lookup(found, guarded=message.guarded, waited=at - since, rules=self.rules)
+            due = at + timedelta(seconds=meant.retry_in) if meant.retry_in is not None else None
+            outcomes.append(store.Outcome(message.id, meant.status, self.senders[Channel(message.channel)].name,
+                                          provider_id=meant.provider_id, detail=meant.detail, due_at=due,
+                                          generation=message.lease_generation))
+            log.info("message_looked_up", reference=message.reference, trigger=message.trigger,
+                     channel=message.channel, found=type(found).__name__, status=meant.status, detail=meant.detail)
+        await self._settle(taken, outcomes)
+        return len(taken)
 
     async def _send_taken(self, taken: list[Message]) -> None:
         """Send messages taken for sending, concurrently; settle every outcome in one
@@ -196,8 +259,12 @@ class Delivery:
         if not taken:
             return
 
+        # Half the lease: the other half is for the request on its way, and for clocks that differ.
+        deadline = time.monotonic() + self.rules.send_lease.total_seconds() / 2
+
         async def send(message: Message) -> Sent:
-            return await self.senders[Channel(message.channel)].send(outgoing(message, self._unsubscribe_url))
+            sender = self.senders[Channel(message.channel)]
+            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []
@@ -205,8 +272,8 @@ class Delivery:
         unexpected: BaseException | None = None
         for message, result in zip(taken, results, strict=True):
             provider = self.senders[Channel(message.channel)].name
-            if not isinstance(result, Sent | PermanentSendError | TransientSendError):
-                # Left ``sending``: after the lease it is marked unconfirmed, never sent again blindly.
+            if not isinstance(result, Sent | PermanentSendError | TransientSendError | AmbiguousSendError):
+                # Left ``sending``: after the lease it is looked up at the provider, never sent again blindly.
                 log.error("send_failed_unexpectedly", reference=message.reference, trigger=message.trigger,
                           channel=message.channel, error=type(result).__name__)
                 unexpected = unexpected or result
@@ -219,18 +286,39 @@ class Delivery:
                 failed.append(message)
             if meant.retry_in is not None:
                 outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
-                                              due_at=self.clock() + timedelta(seconds=meant.retry_in)))
-                metrics.MESSAGES.labels(message.channel, MessageStatus.RETRYING).inc()
-                log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
+                                              due_at=self.clock() + timedelta(seconds=meant.retry_in),
+                                              generation=message.lease_generation))
+                metrics.MESSAGES.labels(message.channel, meant.status).inc()
+                log.warning(f"message_{meant.status}", reference=message.reference, trigger=message.trigger,
                             attempt=message.attempts, delay=round(meant.retry_in, 2), detail=meant.detail)
             else:
                 outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
-                                              provider_id=result.provider_id if isinstance(result, Sent) else None))
-        await self.store.run(store.settle_many, outcomes, self.clock())
+                                              provider_id=result.provider_id if isinstance(result, Sent) else None,
+                                              generation=message.lease_generation))
+        settled = await self._settle(taken, outcomes)
+        await self.fall_back([m for m in failed if m.id in settled])
+        if unexpected is not None:
+            raise unexpected
+
+    async def _settle(self, taken: Sequence[Message], outcomes: Sequence[store.Outcome]) -> set[int]:
+        """Record outcomes of messages this worker took, in one transaction fenced by its leases, and
+        publish the events of those recorded (and of late answers that confirmed a message sent).
+        An outcome that came after the lease passed is logged and counted, not applied. The ids
+        of the messages whose outcome was recorded."""
+        late = await self.store.run(store.settle_many, outcomes, self.clock(), self.instance)
         by_id = {m.id: m for m in taken}
+        too_late = {entry.outcome.message_id for entry in late}
+        for entry in late:
+            message = by_id[entry.outcome.message_id]
+            metrics.LATE_OUTCOMES.labels(message.channel, entry.outcome.status).inc()
+            log.warning("send_outcome_after_lease", reference=message.reference, trigger=message.trigger,
+                        channel=message.channel, outcome=entry.outcome.status, status_now=entry.status_now,
+                        confirmed_sent=entry.confirmed)
+        published = [o for o in outcomes if o.message_id not in too_late]
+        published += [entry.outcome for entry in late if entry.confirmed]
         events = []
-        for outcome in outcomes:
-            if outcome.status == MessageStatus.RETRYING:
+        for outcome in published:
+            if outcome.status not in PUBLISHED_STATUSES:
                 continue
             message = by_id[outcome.message_id]
             log.info(f"message_{outcome.status}", reference=message.reference, trigger=message.trigger,
@@ -243,9 +331,7 @@ class Delivery:
             ))
         if events:
             await self._publish(events)
-        await self.fall_back(failed)
-        if unexpected is not None:
-            raise unexpected
+        return {o.message_id for o in outcomes if o.message_id not in too_late}
 
     async def settle(self, message: Message, status: MessageStatus, detail: str | None) -> None:
         await self.store.run(store.settle, message.id, status=status, detail=detail, at=self.clock())

@@ -30,7 +30,16 @@ from schemas import (
     ThirdPartyContact,
     Weekday,
 )
-from services.feedback.senders.base import PermanentSendError, SendFailure, Sent, TransientSendError
+from services.feedback.senders.base import (
+    AmbiguousSendError,
+    Found,
+    Lookup,
+    NotFound,
+    PermanentSendError,
+    SendFailure,
+    Sent,
+    TransientSendError,
+)
 
 UK = ZoneInfo("Europe/London")
 DAYS = list(Weekday)
@@ -52,8 +61,12 @@ class DeliveryRules:
     quiet: QuietHours = field(default_factory=QuietHours)
     survey_delay: timedelta = timedelta(days=3)
     holding_after: timedelta = timedelta(days=7)
-    #: A ``sending`` claim older than this was interrupted by a crash.
+    #: How long a worker holds a message it took for sending: a ``sending`` claim older than this
+    #: was interrupted (a crash, a freeze) and is looked up at the provider; an ambiguous send is
+    #: looked up this long after it began.
     send_lease: timedelta = timedelta(seconds=60)
+    #: How long after an ambiguous send a failed look-up is tried again before giving up on it.
+    reconcile_for: timedelta = timedelta(hours=1)
     #: How long after a survey a reply still counts as an answer to it.
     survey_reply_window: timedelta = timedelta(days=30)
     #: When (UK time) daily digests go to watch coordinators who asked for them.
@@ -71,6 +84,9 @@ class Recipient:
     windows: tuple[SafeWindow, ...] = ()
     #: The person's other channel, to fall back on if this one fails for good.
     fallback: Recipient | None = field(default=None, compare=False)
+    #: A sensitive report's informant or subject: a message that may have reached them is never
+    #: sent again unless the provider confirms it does not have it.
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,7 @@ def _reach(role: str, person: Informant | None, *, sensitive: bool, needs_safety
     other_address = _address(person, other)
     # The informant confirmed one channel safe: a sensitive report never falls back to another.
     fallback = Recipient(role, other, other_address, windows) if other_address and not guarded else None
-    return Recipient(role, channel, address, windows, fallback)
+    return Recipient(role, channel, address, windows, fallback, guarded=guarded)
 
 
 def plan(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> Plan:
@@ -191,11 +207,16 @@ class AfterSend:
     fall_back: bool = False
 
 
-def after_send(result: Sent | PermanentSendError | TransientSendError, *, attempts: int, rules: DeliveryRules,
-               jitter: float) -> AfterSend:
-    """A send's result, after ``attempts`` attempts (this one included). ``jitter`` in [0, 1)."""
+def after_send(result: Sent | PermanentSendError | TransientSendError | AmbiguousSendError, *, attempts: int,
+               rules: DeliveryRules, jitter: float) -> AfterSend:
+    """A send's result, after ``attempts`` attempts (this one included). ``jitter`` in [0, 1).
+    An ambiguous one (the provider may have it) is no failure: it is looked up at the provider
+    once the send's lease has passed (``after_lookup``), and never sent again before."""
     if isinstance(result, Sent):
         return AfterSend(MessageStatus.OUTBOX if result.local else MessageStatus.SENT)
+    if isinstance(result, AmbiguousSendError):
+        return AfterSend(MessageStatus.AMBIGUOUS, f"{result}; to be looked up at the provider",
+                         retry_in=rules.send_lease.total_seconds())
     if isinstance(result, PermanentSendError):
         if result.reason is SendFailure.OPTED_OUT:
             return AfterSend(MessageStatus.OPTED_OUT, str(result), opted_out=True, fall_back=True)
@@ -204,6 +225,39 @@ def after_send(result: Sent | PermanentSendError | TransientSendError, *, attemp
         return AfterSend(MessageStatus.FAILED, f"gave up after {attempts} attempts: {result}", fall_back=True)
     delay = retry_delay(attempts, base=rules.backoff_base, cap=rules.backoff_cap, jitter=jitter)
     return AfterSend(MessageStatus.RETRYING, str(result), retry_in=delay)
+
+
+@dataclass(frozen=True)
+class AfterLookup:
+    """What a look-up at the provider makes of an ambiguous message: its new status with the
+    detail to record, the provider id found, and when to act again (``retrying``: sent again
+    then; ``ambiguous``: looked up again then)."""
+
+    status: MessageStatus
+    detail: str
+    provider_id: str | None = None
+    retry_in: float | None = None
+
+
+def after_lookup(found: Lookup, *, guarded: bool, waited: timedelta, rules: DeliveryRules) -> AfterLookup:
+    """An ambiguous message, ``waited`` after its send began, and what the provider said of it.
+    There: sent. Confirmed not there: sent again. Unknown: asked again later while that may help
+    (within ``reconcile_for``); then, to a guarded recipient never sent again (``unconfirmed``,
+    a second copy to someone at risk is the worse mistake), to anyone else sent again (the send's
+    lease has passed, so its first worker can no longer settle it). Pure."""
+    if isinstance(found, Found):
+        return AfterLookup(MessageStatus.SENT, "found at the provider after an ambiguous send", found.provider_id)
+    if isinstance(found, NotFound):
+        return AfterLookup(MessageStatus.RETRYING, "confirmed not at the provider; sending again", retry_in=0.0)
+    if found.retryable and waited < rules.reconcile_for:
+        return AfterLookup(MessageStatus.AMBIGUOUS, f"{found.reason}; asking again",
+                           retry_in=rules.send_lease.total_seconds())
+    if guarded:
+        return AfterLookup(MessageStatus.UNCONFIRMED,
+                           f"not confirmed at the provider ({found.reason}); never sent again to a guarded recipient")
+    return AfterLookup(MessageStatus.RETRYING,
+                       f"not confirmed at the provider ({found.reason}); sending again after the lease "
+                       "(recipient not guarded)", retry_in=0.0)
 
 
 #: What a delivery callback's outcome makes of the message; absent: nothing to record.

@@ -23,8 +23,13 @@ class FeedbackSettings(CommonSettings):
     sendgrid_api_host: str | None = None
     #: Where messages go when a provider is not configured (JSON lines).
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
-    #: Seconds to wait for a provider before treating the attempt as failed.
+    #: Seconds the provider's HTTP client waits to connect, and for each read of its answer (socket
+    #: timeouts, in the call's thread: a paused worker's late loop never turns an answer into a timeout).
+    #: No answer in time: the send is ambiguous, and the provider is asked before any other try.
     send_timeout_seconds: float = 10.0
+    #: Seconds a worker holds a message it took for sending; then another may look it up at the
+    #: provider and settle it. Unset: the larger of 60 and four send timeouts.
+    send_lease_seconds: float | None = Field(default=None, gt=0)
     #: Attempts at a transient provider failure (429, 5xx, timeout) before giving up and falling back.
     send_attempts: int = 5
     #: First retry delay in seconds; doubles each attempt (with jitter) up to the cap.

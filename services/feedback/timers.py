@@ -48,7 +48,7 @@ class Timers:
         self._directory = directory
 
     async def send_due(self) -> int:
-        """Send what has become due, and mark sends interrupted by a crash as unconfirmed."""
+        """Send what has become due, after looking up at the provider the sends that may have reached it."""
         return await self._delivery.send_due()
 
     async def send_holding_updates(self) -> int:

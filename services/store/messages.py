@@ -2,8 +2,11 @@
 (opt-outs, survey answers). Plain functions over a Session.
 
 A message is claimed once under its key, before any provider is called. Each attempt first
-moves it to ``sending`` with a conditional update, so two workers (or a worker and its own
-timer) can never both send it; a ``sending`` left behind by a crash becomes ``unconfirmed``.
+moves it to ``sending`` with a conditional update, leased to the worker (``lease_owner``, and a
+``lease_generation`` raised at each take), so two workers (or a worker and its own timer) can
+never both send it; outcomes are settled only under the lease they were taken with. A
+``sending`` whose lease passed (its worker died or froze) becomes ``ambiguous``, to be looked up
+at the provider (``take_ambiguous``).
 
 The busy path works on batches: ``claim_and_take`` claims every message of many events and
 takes the due ones for sending in one transaction (one opt-out lookup, one lookup of keys
@@ -72,6 +75,8 @@ class Draft:
     due_at: datetime | None = None
     status: MessageStatus = MessageStatus.SCHEDULED
     detail: str | None = None
+    #: A sensitive report's recipient: an ambiguous send to them is never repeated unconfirmed.
+    guarded: bool = False
 
     @cached_property
     def digest(self) -> str | None:
@@ -151,7 +156,7 @@ def _values(draft: Draft, at: datetime) -> dict[str, Any]:
         "channel": draft.channel, "recipient": draft.recipient, "address_digest": draft.digest, "body": draft.body,
         "subject": draft.subject, "html": draft.html, "status": draft.status,
         "due_at": (draft.due_at or at) if draft.status == MessageStatus.SCHEDULED else None,
-        "attempts": 0, "detail": draft.detail, "created_at": at, "updated_at": at,
+        "attempts": 0, "detail": draft.detail, "created_at": at, "updated_at": at, "guarded": draft.guarded,
     }
 
 
@@ -179,14 +184,15 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
 
 
 def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datetime,
-                   pick: Callable[[list[Claimed]], Sequence[int]]) -> tuple[list[Claimed], list[Message]]:
+                   pick: Callable[[list[Claimed]], Sequence[int]], owner: str = ""
+                   ) -> tuple[list[Claimed], list[Message]]:
     """Claim the messages of many requests at ``at`` and take the ones ``pick`` chooses for
     sending (as ``start_attempts`` does), in one transaction: one lookup of the opt-outs of
     every address, ``choose`` per request, one lookup of the keys already claimed, one insert of
     the rest. One ``Claimed`` per request, in order; ``pick`` may choose none."""
     with session.begin():
         claimed = _claim(session, requests, at)
-        return claimed, _take(session, pick(claimed), at)
+        return claimed, _take(session, pick(claimed), at, owner)
 
 
 def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> list[Claimed]:
@@ -214,24 +220,33 @@ def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> 
     return found
 
 
-def start_attempts(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
+def start_attempts(session: Session, message_ids: Sequence[int], at: datetime, owner: str = "") -> list[Message]:
     """Take the ones of ``message_ids`` due at ``at`` for sending, in one conditional update: only the
     messages this call moved to ``sending`` come back (in the order asked), so two callers can
-    never both get the same one."""
+    never both get the same one. Each is leased to ``owner`` under a new ``lease_generation``."""
     if not message_ids:
         return []
     with session.begin():
-        return _take(session, message_ids, at)
+        return _take(session, message_ids, at, owner)
 
 
-def _take(session: Session, message_ids: Sequence[int], at: datetime) -> list[Message]:
+def _take(session: Session, message_ids: Sequence[int], at: datetime, owner: str) -> list[Message]:
+    return _lease(session, message_ids, SENDABLE_STATUSES, owner, at,
+                  attempts=Message.attempts + 1, attempted_at=at)
+
+
+def _lease(session: Session, message_ids: Sequence[int], statuses: Iterable[MessageStatus], owner: str,
+           at: datetime, **values: Any) -> list[Message]:
+    """Move the ones of ``message_ids`` in ``statuses`` and due at ``at`` to ``sending``, leased to
+    ``owner`` under a new generation; only those this call moved come back, in the order asked."""
     wanted = list(dict.fromkeys(message_ids))
     taken: list[Message] = []
     for ids in _chunks(wanted):
         taken.extend(session.scalars(
             update(Message)
-            .where(Message.id.in_(ids), Message.status.in_(SENDABLE_STATUSES), Message.due_at <= at)
-            .values(status=MessageStatus.SENDING, attempts=Message.attempts + 1, updated_at=at)
+            .where(Message.id.in_(ids), Message.status.in_(list(statuses)), Message.due_at <= at)
+            .values(status=MessageStatus.SENDING, lease_owner=owner,
+                    lease_generation=Message.lease_generation + 1, updated_at=at, **values)
             .returning(Message)
             .execution_options(synchronize_session=False)
         ).all())
@@ -239,9 +254,21 @@ def _take(session: Session, message_ids: Sequence[int], at: datetime) -> list[Me
     return sorted(taken, key=lambda m: order[m.id])
 
 
+def take_ambiguous(session: Session, at: datetime, owner: str, limit: int = 100) -> list[Message]:
+    """Take (at ``at``, leased to ``owner``) ambiguous messages whose look-up at the provider is
+    due, so that one worker alone asks about each and decides its fate. Neither ``attempts`` nor
+    ``attempted_at`` change: a look-up is not a send."""
+    with session.begin():
+        ids = list(session.scalars(
+            select(Message.id).where(Message.status == MessageStatus.AMBIGUOUS, Message.due_at <= at)
+            .order_by(Message.due_at).limit(limit)))
+        return _lease(session, ids, (MessageStatus.AMBIGUOUS,), owner, at) if ids else []
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """The outcome of one attempt, as ``settle`` takes it."""
+    """The outcome of one attempt, as ``settle`` takes it; ``generation`` is the lease under which
+    the message was taken (``settle_many`` records it only while that lease still holds)."""
 
     message_id: int
     status: MessageStatus
@@ -249,29 +276,68 @@ class Outcome:
     provider_id: str | None = None
     detail: str | None = None
     due_at: datetime | None = None
+    generation: int = 0
 
 
-def settle_many(session: Session, outcomes: Iterable[Outcome], at: datetime) -> None:
+@dataclass(frozen=True)
+class Late:
+    """An outcome that came after its lease had passed: what the message is now, and whether the
+    late outcome (the provider accepted it) confirmed an ambiguous or unconfirmed message as sent."""
+
+    outcome: Outcome
+    status_now: MessageStatus | None
+    confirmed: bool
+
+
+def settle_many(session: Session, outcomes: Iterable[Outcome], at: datetime, owner: str = "") -> list[Late]:
     """Record at ``at`` the outcomes of many attempts in one transaction, each as ``settle`` would (a
-    provider or provider id left out keeps the one recorded)."""
-    params = [{"b_id": o.message_id, "b_status": o.status, "b_provider": o.provider,
-               "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at}
-              for o in outcomes]
-    if not params:
-        return
+    provider or provider id left out keeps the one recorded), fenced: only a message still
+    ``sending`` under ``owner``'s lease of the outcome's generation is updated, so a worker that
+    wakes after its lease passed (and another worker took the message) overwrites nothing.
+    The outcomes that came too late are recorded in ``late_outcome`` and returned; one saying the
+    provider accepted a message since marked ambiguous or unconfirmed settles it as sent (the
+    provider has it), without any other send."""
     messages = cast(Table, Message.__table__)
     table = messages.c
     statement = (
         update(messages)
-        .where(table.id == bindparam("b_id"))
+        .where(table.id == bindparam("b_id"), table.status == MessageStatus.SENDING,
+               table.lease_owner == owner, table.lease_generation == bindparam("b_generation"))
         .values(status=bindparam("b_status"),
                 provider=func.coalesce(bindparam("b_provider", type_=table.provider.type), table.provider),
                 provider_id=func.coalesce(bindparam("b_provider_id", type_=table.provider_id.type),
                                           table.provider_id),
                 detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=at)
+        .returning(table.id)
     )
+    late: list[Late] = []
     with session.begin():
-        session.connection().execute(statement, params)
+        connection = session.connection()
+        for o in outcomes:
+            applied = connection.execute(statement, {
+                "b_id": o.message_id, "b_generation": o.generation, "b_status": o.status, "b_provider": o.provider,
+                "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at}).first()
+            if applied is None:
+                late.append(_record_late(session, o, owner, at))
+    return late
+
+
+def _record_late(session: Session, outcome: Outcome, owner: str, at: datetime) -> Late:
+    row = session.get(Message, outcome.message_id, populate_existing=True)
+    if row is None:
+        return Late(outcome, None, False)
+    said = " ".join(part for part in (outcome.status, outcome.provider_id, outcome.detail) if part)
+    row.late_outcome = f"{at.isoformat()} {owner or '?'} (lease {outcome.generation}): {said}"
+    confirmed = outcome.status in SENT_STATUSES and row.status in (MessageStatus.AMBIGUOUS, MessageStatus.UNCONFIRMED)
+    if confirmed:
+        row.status = outcome.status
+        row.provider = outcome.provider or row.provider
+        row.provider_id = outcome.provider_id or row.provider_id
+        row.detail = "confirmed by the provider's late answer"
+        row.due_at = None
+        row.updated_at = at
+    session.flush()
+    return Late(outcome, MessageStatus(row.status), confirmed)
 
 
 def settle(
@@ -306,13 +372,16 @@ def due_message_ids(session: Session, at: datetime, limit: int = 100) -> list[in
 
 
 def expire_interrupted_sends(session: Session, older_than: datetime, at: datetime) -> int:
-    """Mark (at ``at``) sends a crashed worker left in ``sending`` since before ``older_than`` as
-    ``unconfirmed``: the provider may or may not have them, and a second copy is the worse mistake."""
+    """Mark (at ``at``) sends left in ``sending`` since before ``older_than`` (their lease has passed:
+    the worker died, or froze) as ``ambiguous``, to be looked up at the provider now: it may or may
+    not have them, and a second copy is the worse mistake. The lease's holder, if it wakes, can no
+    longer settle them (``settle_many``)."""
     with session.begin():
         return _rowcount(session.execute(
             update(Message)
             .where(Message.status == MessageStatus.SENDING, Message.updated_at < older_than)
-            .values(status=MessageStatus.UNCONFIRMED, detail="worker stopped mid-send; not re-sent", updated_at=at)
+            .values(status=MessageStatus.AMBIGUOUS, detail="its worker stopped or froze mid-send (lease passed)",
+                    due_at=at, updated_at=at)
         ))
 
 

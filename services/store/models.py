@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -106,8 +107,14 @@ class Message(Base):
     → ``sending`` (a worker holds it and is calling the provider) → ``sent`` / ``outbox``, or
     ``retrying`` (transient failure, next try at ``due_at``), or ``failed``. A provider callback
     may move ``sent`` on to ``delivered`` / ``undelivered`` / ``bounced``. ``suppressed`` and
-    ``opted_out`` record messages deliberately not sent, with the reason in ``detail``;
-    ``unconfirmed`` marks a send interrupted by a crash, which is never repeated blindly.
+    ``opted_out`` record messages deliberately not sent, with the reason in ``detail``.
+    ``ambiguous`` marks a send the provider may have (no answer, or its worker stopped or froze
+    mid-send): the provider is asked before any other try; ``unconfirmed`` one it could not
+    confirm, never repeated.
+
+    A worker takes a message for sending under a lease: ``lease_owner`` (its instance) and
+    ``lease_generation`` (raised at every take). Its outcome is recorded only while it still
+    holds that lease; a later one goes to ``late_outcome``.
     """
 
     __tablename__ = "messages"
@@ -136,6 +143,15 @@ class Message(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A sensitive report's recipient (safe windows): an ambiguous send is never repeated unconfirmed.
+    guarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The worker instance that last took it for sending, and the take's number.
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When the last provider call began (a look-up at the provider reads back to it).
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: An outcome that came after its worker's lease had passed: recorded, never acted on blindly.
+    late_outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OptOut(Base):

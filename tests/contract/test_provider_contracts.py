@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
 
 from infra import prism
 from schemas import CaseUpdate, Channel, Destination, Outcome, UpdateKind
@@ -76,8 +80,8 @@ async def test_twilio_request_missing_to_is_refused(twilio_prism: str) -> None:
     """CreateMessage requires ``To`` in its form body: Prism must refuse a request without it."""
     sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
     try:
-        client = sms._get_client()
-        response = await client.api.request_async(
+        client = sms._client()
+        response = client.api.request(
             "POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
             data={"From": FROM_NUMBER, "Body": "no recipient"})
     finally:
@@ -95,6 +99,53 @@ async def test_twilio_bad_account_sid_is_refused_as_permanent(twilio_prism: str)
             await sms.send(Outgoing(channel=Channel.SMS, to=TO_NUMBER, body="hello"))
     finally:
         await sms.close()
+
+
+class _RecordingHttp(TwilioHttpClient):
+    """The real client's HTTP layer, keeping each request it made and Prism's answer."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=10)
+        self.exchanges: list[tuple[str, str, dict[str, Any], Any]] = []
+
+    def request(self, method: str, url: str, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(method, url, params, *args, **kwargs)
+        self.exchanges.append((method, url, dict(params or {}), response))
+        return response
+
+
+async def test_twilio_message_look_up_matches_the_contract(twilio_prism: str) -> None:
+    """The look-up of an ambiguous send (the Messages list, filtered by To, From and DateSent>),
+    as the adapter makes it through the real client: Prism finds nothing wrong with the request.
+    (Prism's own example answer to ListMessage breaks the description, relative ``*_uri`` fields
+    where it says ``format: uri``, so with ``--errors`` it answers 500 naming only the response.)"""
+    http = _RecordingHttp()
+    client = TwilioClient(ACCOUNT_SID, AUTH_TOKEN, http_client=http, environment={})
+    client.api.base_url = twilio_prism
+    sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, client=lambda: client)
+    try:
+        await sms.find(Outgoing(channel=Channel.SMS, to=TO_NUMBER, body="Update on your report MECC-0001"),
+                       datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    finally:
+        await sms.close()
+    method, url, params, response = http.exchanges[0]
+    assert (method, url) == ("GET", f"{twilio_prism}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json")
+    assert (params["To"], params["From"], params["DateSent>"]) == (TO_NUMBER, FROM_NUMBER, "2026-11-23T00:00:00Z")
+    if response.status_code != 200:
+        problem = json.loads(response.text)
+        violations = problem.get("validation", [])
+        assert violations and all(v["location"][0] == "response" for v in violations), problem
+
+
+async def test_twilio_look_up_with_a_page_size_out_of_range_is_refused(twilio_prism: str) -> None:
+    """ListMessage's PageSize is 1 to 1000: Prism must refuse 0."""
+    sms = TwilioSms(ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, base_url=twilio_prism)
+    try:
+        response = sms._client().api.request(
+            "GET", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", params={"To": TO_NUMBER, "PageSize": 0})
+    finally:
+        await sms.close()
+    assert 400 <= response.status_code < 500, response.text
 
 
 # -- SendGrid -------------------------------------------------------------------------------------------

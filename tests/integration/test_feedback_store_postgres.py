@@ -58,23 +58,42 @@ def test_racing_batches_claim_and_take_each_message_once(database_url: str) -> N
     assert rows[f"MECC-{run}-0007:ack:informant:email"] == "scheduled"
     assert sum(status == "standby" for status in rows.values()) == 39
 
-    def take(_: int) -> list[int]:
+    def take(n: int) -> list[tuple[int, int, str]]:
         with sessions() as s:
-            return [m.id for m in messages.start_attempts(s, ids, now)]
+            taken = messages.start_attempts(s, ids, now, f"worker-{n}")
+            return [(m.id, m.lease_generation, f"worker-{n}") for m in taken]
 
     with ThreadPoolExecutor(8) as pool:
-        taken = [i for got in pool.map(take, range(16)) for i in got]
-    assert sorted(taken) == ids  # every message taken, none twice
+        leases = [lease for got in pool.map(take, range(16)) for lease in got]
+    assert sorted(i for i, _, _ in leases) == ids  # every message taken, none twice
 
-    with sessions() as s:
-        messages.settle_many(s, [messages.Outcome(i, MessageStatus.SENT, "twilio", provider_id=f"SM{i}")
-                                 for i in ids[:-1]]
-                             + [messages.Outcome(ids[-1], MessageStatus.RETRYING, "twilio", detail="twilio 429",
-                                                 due_at=now + timedelta(days=30))], now)
+    for message_id, generation, owner in leases:  # each outcome by the worker holding the lease
+        outcome = (messages.Outcome(message_id, MessageStatus.SENT, "twilio", provider_id=f"SM{message_id}",
+                                    generation=generation) if message_id != ids[-1]
+                   else messages.Outcome(message_id, MessageStatus.RETRYING, "twilio", detail="twilio 429",
+                                         due_at=now + timedelta(days=30), generation=generation))
+        with sessions() as s:
+            assert messages.settle_many(s, [outcome], now, owner) == []
     with sessions() as s:
         settled = {m.id: (m.status, m.provider_id, m.attempts) for r in batch
                    for m in messages.messages_for(s, r.first.reference) if m.id in ids}
     assert settled[ids[0]] == ("sent", f"SM{ids[0]}", 1)
     assert settled[ids[-1]] == ("retrying", None, 1)
     with sessions() as s:  # nothing left for a feedback worker sharing this database to send
-        messages.settle_many(s, [messages.Outcome(ids[-1], MessageStatus.FAILED, detail="test over")], now)
+        messages.settle(s, ids[-1], status=MessageStatus.FAILED, detail="test over", at=now)
+
+
+def test_fenced_settles_on_postgresql(database_url: str) -> None:
+    """A worker that wakes after its lease passed overwrites nothing on PostgreSQL either, and its
+    late "the provider accepted it" confirms an ambiguous message as sent."""
+    from tests.unit.test_store_leases import (
+        check_a_late_accepted_send_confirms_an_ambiguous_message_as_sent,
+        check_a_woken_worker_cannot_overwrite_the_outcome_of_the_one_that_took_over,
+    )
+
+    migrate(database_url)
+    sessions = make_sessions(make_engine(database_url))
+    run = uuid.uuid4().hex[:4].upper()
+    now = datetime.now(UTC)
+    check_a_woken_worker_cannot_overwrite_the_outcome_of_the_one_that_took_over(sessions, f"MECC-{run}-LEA1", now)
+    check_a_late_accepted_send_confirms_an_ambiguous_message_as_sent(sessions, f"MECC-{run}-LEA2", now)

@@ -8,17 +8,22 @@ import re
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Channel
 from services.feedback.senders import (
+    AmbiguousSendError,
+    Found,
+    NotFound,
     Outgoing,
     PermanentSendError,
     SendGridEmail,
     TransientSendError,
     TwilioSms,
+    Unknown,
 )
 
 pytestmark = pytest.mark.integration
@@ -131,12 +136,13 @@ async def test_twilio_rejected_credentials_are_permanent(fake_twilio: FakeTwilio
     assert fake_twilio.failures[0].status == 401
 
 
-async def test_twilio_slow_provider_times_out_as_transient(fake_twilio: FakeTwilio) -> None:
+async def test_twilio_slow_provider_is_an_ambiguous_send_not_a_failure(fake_twilio: FakeTwilio) -> None:
+    """The request was written and the answer never came in time: Twilio may have it."""
     fake_twilio.delay = 3.0
     sender = TwilioSms(ACCOUNT_SID, "test-token", FROM_NUMBER, base_url=fake_twilio.url, timeout=0.3)
     started = time.monotonic()
     try:
-        with pytest.raises(TransientSendError):
+        with pytest.raises(AmbiguousSendError):
             await sender.send(sms())
     finally:
         await sender.close()
@@ -203,11 +209,11 @@ async def test_sendgrid_rejected_key_is_permanent(fake_sendgrid: FakeSendGrid) -
     assert fake_sendgrid.mails() == []
 
 
-async def test_sendgrid_slow_provider_times_out_as_transient(fake_sendgrid: FakeSendGrid) -> None:
+async def test_sendgrid_slow_provider_is_an_ambiguous_send_not_a_failure(fake_sendgrid: FakeSendGrid) -> None:
     fake_sendgrid.delay = 3.0
     sender = SendGridEmail("SG.test-key", FROM_EMAIL, host=fake_sendgrid.url, timeout=0.3)
     started = time.monotonic()
-    with pytest.raises(TransientSendError):
+    with pytest.raises(AmbiguousSendError):
         await sender.send(email())
     assert time.monotonic() - started < 2.0
 
@@ -235,3 +241,50 @@ async def test_fake_reset_forgets_records_and_injections(twilio: TwilioSms, fake
     await twilio.send(sms(to=OTHER_NUMBER))
     assert [m.to for m in await fake_twilio.wait_for_async(1)] == [OTHER_NUMBER]
     assert fake_twilio.failures == []
+
+
+# -- Looking up an ambiguous send ----------------------------------------------------------------------
+
+
+async def test_twilio_finds_a_message_whose_answer_was_lost(fake_twilio: FakeTwilio) -> None:
+    fake_twilio.delay = 1.0
+    sender = TwilioSms(ACCOUNT_SID, "test-token", FROM_NUMBER, base_url=fake_twilio.url, timeout=0.2)
+    since = datetime.now(UTC)
+    try:
+        with pytest.raises(AmbiguousSendError):
+            await sender.send(sms())
+        [accepted] = await fake_twilio.wait_for_async(1)  # Twilio took it all the same
+        fake_twilio.delay = 0.0
+        sender_with_time = TwilioSms(ACCOUNT_SID, "test-token", FROM_NUMBER, base_url=fake_twilio.url, timeout=2.0)
+        try:
+            assert await sender_with_time.find(sms(), since) == Found(accepted.sid)
+            assert await sender_with_time.find(sms(body="Another message"), since) == NotFound()
+            assert await sender_with_time.find(sms(to=OTHER_NUMBER), since) == NotFound()
+        finally:
+            await sender_with_time.close()
+    finally:
+        await sender.close()
+    query = fake_twilio.lookups[0]
+    assert (query["To"], query["From"]) == ([TO_NUMBER], [FROM_NUMBER])
+    assert query["DateSent>"][0].startswith(since.date().isoformat())
+
+
+async def test_twilio_reads_every_page_of_the_list_before_saying_not_there(
+        twilio: TwilioSms, fake_twilio: FakeTwilio) -> None:
+    since = datetime.now(UTC)
+    for i in range(120):  # more than two pages of 50
+        await twilio.send(sms(body=f"Update {i} on MECC-0001"))
+    assert await twilio.find(sms(body="Update 0 on MECC-0001"), since) != NotFound()  # the oldest, on page 3
+    assert await twilio.find(sms(body="Never sent"), since) == NotFound()
+    assert [q.get("Page", ["0"])[0] for q in fake_twilio.lookups[-3:]] == ["0", "1", "2"]
+
+
+async def test_twilio_look_up_that_fails_is_unknown_not_absent(twilio: TwilioSms, fake_twilio: FakeTwilio) -> None:
+    fake_twilio.fail_next(1, status=503)
+    found = await twilio.find(sms(), datetime.now(UTC))
+    assert isinstance(found, Unknown) and found.retryable
+
+
+async def test_sendgrid_cannot_look_up_a_message(sendgrid: SendGridEmail) -> None:
+    found = await sendgrid.find(email(), datetime.now(UTC))
+    assert isinstance(found, Unknown) and not found.retryable

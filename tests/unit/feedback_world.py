@@ -14,7 +14,7 @@ from services.feedback.delivery import Delivery
 from services.feedback.handlers import Handlers
 from services.feedback.policy import DeliveryRules
 from services.feedback.replies import Replies
-from services.feedback.senders import Outgoing, Sent
+from services.feedback.senders import AmbiguousSendError, Found, Lookup, NotFound, Outgoing, Sent
 from services.feedback.timers import Timers
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
@@ -29,16 +29,36 @@ NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday; 12:00 in the UK
 
 
 class RecordingSender:
+    """Records what it was handed. ``failures`` are raised instead of sending; ``answers_lost``
+    sends are accepted (recorded) and then answered with ``AmbiguousSendError``, as when the
+    provider's answer never reaches the worker. ``find`` looks through what was accepted, unless
+    ``lookup`` says otherwise."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.sent: list[Outgoing] = []
         self.failures: list[Exception] = []
+        self.answers_lost = 0
+        self.lookup: Lookup | None = None
+        self.lookups: list[Outgoing] = []
 
     async def send(self, message: Outgoing) -> Sent:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(message)
+        if self.answers_lost:
+            self.answers_lost -= 1
+            raise AmbiguousSendError(f"{self.name} no answer: ReadTimeout")
         return Sent(self.name, f"{self.name}-{len(self.sent)}")
+
+    async def find(self, message: Outgoing, since: datetime) -> Lookup:
+        self.lookups.append(message)
+        if self.lookup is not None:
+            return self.lookup
+        for i, sent in enumerate(self.sent, start=1):
+            if (sent.to, sent.body) == (message.to, message.body):
+                return Found(f"{self.name}-{i}")
+        return NotFound()
 
     async def close(self) -> None:
         pass

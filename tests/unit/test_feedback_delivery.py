@@ -42,17 +42,32 @@ def world(tmp_path) -> World:
     return World(tmp_path)
 
 
-def test_a_send_interrupted_by_a_crash_is_marked_unconfirmed_not_repeated(world):
+def test_a_send_interrupted_by_a_crash_is_sent_again_only_once_the_provider_confirms_it_is_not_there(world):
     item = world.routed()
     with world.sessions() as s:  # what a worker killed after taking the message leaves behind
         claim = claim_one(s, ack_draft(item.reference, world.now), world.now)
     with world.sessions() as s:
-        assert store.start_attempts(s, [claim.message_id], world.now) != []
+        assert store.start_attempts(s, [claim.message_id], world.now, "killed-worker") != []
     world.acknowledge(item)  # the event is redelivered after the restart
+    assert world.sms.sent == []  # still within the lease: nothing
     world.tick(timedelta(minutes=5))
-    assert world.sms.sent == []
+    assert [m.to for m in world.sms.sent] == [PHONE] and len(world.sms.lookups) == 1
     (message,) = [m for m in world.messages(item.reference) if m.channel == "sms"]
-    assert message.status == S.UNCONFIRMED
+    assert message.status == S.SENT
+
+
+def test_a_send_interrupted_by_a_crash_that_the_provider_has_is_settled_sent_not_repeated(world):
+    item = world.routed()
+    with world.sessions() as s:
+        claim = claim_one(s, ack_draft(item.reference, world.now), world.now)
+    with world.sessions() as s:
+        (taken,) = store.start_attempts(s, [claim.message_id], world.now, "killed-worker")
+    # the killed worker's request had reached the provider
+    world.sms.sent.append(Outgoing(channel=Channel.SMS, to=PHONE, body=taken.body))
+    world.tick(timedelta(minutes=5))
+    assert len(world.sms.sent) == 1
+    (message,) = [m for m in world.messages(item.reference) if m.channel == "sms"]
+    assert (message.status, message.provider_id) == (S.SENT, "twilio-1")
 
 
 def test_transient_failures_are_retried_later_without_blocking(world):

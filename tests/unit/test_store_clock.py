@@ -41,18 +41,22 @@ def test_every_stamp_is_the_callers_clock(sessions):
         row = s.get_one(Message, message_id)
         assert (row.created_at, row.updated_at, row.due_at) == (THEN, THEN, THEN)
     with sessions() as s:
-        assert [m.id for m in store.start_attempts(s, [message_id], THEN + timedelta(seconds=1))] == [message_id]
+        (taken,) = store.start_attempts(s, [message_id], THEN + timedelta(seconds=1), "w1")
+        assert taken.attempted_at == THEN + timedelta(seconds=1)
     with sessions() as s:
-        assert store.expire_interrupted_sends(s, THEN + timedelta(minutes=1), THEN + timedelta(minutes=2)) == 1
-    with sessions() as s:
-        row = s.get_one(Message, message_id)
-        assert (row.status, row.updated_at) == ("unconfirmed", THEN + timedelta(minutes=2))
-    with sessions() as s:
-        store.settle_many(s, [store.Outcome(message_id, MessageStatus.RETRYING, due_at=THEN + timedelta(hours=1))],
-                          THEN + timedelta(minutes=3))
+        store.settle_many(s, [store.Outcome(message_id, MessageStatus.RETRYING, due_at=THEN + timedelta(minutes=3),
+                                            generation=taken.lease_generation)], THEN + timedelta(minutes=2), "w1")
     with sessions() as s:
         row = s.get_one(Message, message_id)
-        assert (row.updated_at, row.due_at) == (THEN + timedelta(minutes=3), THEN + timedelta(hours=1))
+        assert (row.updated_at, row.due_at) == (THEN + timedelta(minutes=2), THEN + timedelta(minutes=3))
+    with sessions() as s:
+        assert store.start_attempts(s, [message_id], THEN + timedelta(minutes=3), "w1") != []
+    with sessions() as s:
+        assert store.expire_interrupted_sends(s, THEN + timedelta(minutes=4), THEN + timedelta(minutes=5)) == 1
+    with sessions() as s:
+        row = s.get_one(Message, message_id)
+        assert (row.status, row.updated_at, row.due_at) == ("ambiguous", THEN + timedelta(minutes=5),
+                                                            THEN + timedelta(minutes=5))
 
 
 def test_times_come_back_aware_in_utc_whatever_zone_they_were_given_in(sessions):

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from schemas import DeliveryOutcome
 from services.feedback.senders import sendgrid, twilio
 from services.feedback.senders.base import (
+    AmbiguousSendError,
+    Found,
+    Lookup,
+    NotFound,
     Outgoing,
     PermanentSendError,
     Sender,
@@ -19,6 +23,7 @@ from services.feedback.senders.base import (
     SendFailure,
     Sent,
     TransientSendError,
+    Unknown,
 )
 from services.feedback.senders.outbox import Outbox
 from services.feedback.senders.sendgrid import SendGridEmail
@@ -32,6 +37,10 @@ CALLBACK_OUTCOMES: dict[str, Callable[[str, str | None], tuple[DeliveryOutcome, 
 
 __all__ = [
     "CALLBACK_OUTCOMES",
+    "AmbiguousSendError",
+    "Found",
+    "Lookup",
+    "NotFound",
     "Outbox",
     "Outgoing",
     "PermanentSendError",
@@ -42,4 +51,5 @@ __all__ = [
     "Sent",
     "TransientSendError",
     "TwilioSms",
+    "Unknown",
 ]

@@ -1,14 +1,33 @@
 """What every sender adapter takes and gives, in words of no provider: an ``Outgoing``
-message in, a ``Sent`` receipt out, or a ``TransientSendError`` (worth another try: 429,
-5xx, timeouts) or a ``PermanentSendError`` (never worth one) with a ``SendFailure`` reason."""
+message in, a ``Sent`` receipt out, or a ``TransientSendError`` (the request never reached
+the provider, or it answered 429/5xx: worth another try), an ``AmbiguousSendError`` (the request
+may have reached it: a timeout after it was written, a connection lost before the answer; never
+tried again blindly) or a ``PermanentSendError`` (never worth one) with a ``SendFailure`` reason.
+
+``find`` asks the provider whether a message it may have accepted is there: ``Found``,
+``NotFound`` (confirmed absent) or ``Unknown`` (no way to tell).
+
+A provider call runs in a thread (``call_in_thread``) whose HTTP client's own socket timeouts
+bound it: they measure the provider, not the event loop. A loop that was late (a GC pause, a
+frozen VM, a SIGSTOP) never discards a reply that has arrived.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from schemas import Channel
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,15 @@ class Outgoing:
     reference: str | None = None
     #: Extra email headers (List-Unsubscribe); ignored for SMS.
     headers: tuple[tuple[str, str], ...] = ()
+    #: A ``time.monotonic()`` reading well before the send's lease ends: a request not yet made by
+    #: then is not made at all (``TransientSendError``), since another worker may soon ask the
+    #: provider about the message. (The monotonic clock runs on while a process is stopped.)
+    deadline: float | None = None
+
+    def check_lease(self) -> None:
+        """Called in the provider call's thread just before the request is made."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TransientSendError("the send's lease passed before the request was made: not sent")
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,11 @@ class TransientSendError(SendError):
     """Another try may succeed."""
 
 
+class AmbiguousSendError(SendError):
+    """The request may have reached the provider, and whether it accepted it is unknown: ask it
+    (``find``) before any other try."""
+
+
 class PermanentSendError(SendError):
     """No retry will help."""
 
@@ -61,13 +94,60 @@ class PermanentSendError(SendError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class Found:
+    """The provider has the message."""
+
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """The provider confirmed it has no such message."""
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The provider cannot tell (no look-up, or the look-up failed): why, and whether asking
+    again later may tell."""
+
+    reason: str
+    retryable: bool = False
+
+
+Lookup = Found | NotFound | Unknown
+
+
 class Sender(Protocol):
     name: str
 
     async def send(self, message: Outgoing) -> Sent: ...
+
+    async def find(self, message: Outgoing, since: datetime) -> Lookup:
+        """Whether the provider has ``message``, handed to it at or after ``since``."""
+        ...
 
     async def close(self) -> None: ...
 
 
 def is_transient_status(status: int) -> bool:
     return status == 429 or status >= 500
+
+
+async def call_in_thread(executor: Executor | None, call: Callable[[], T], *, timeout: float) -> T:
+    """``call()`` (a blocking provider call bounded by its client's own socket timeouts) in a
+    thread of ``executor``. A call that has finished is never discarded: the loop waits for
+    the thread, and gives it ``timeout`` more each time it wakes to find it still running,
+    twice at most; a loop woken late (paused longer than ``timeout``) first checks whether the
+    answer is already there. Only a call still running after that is abandoned, as
+    ``AmbiguousSendError`` (it may have reached the provider)."""
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(executor, functools.partial(contextvars.copy_context().run, call))
+    for _ in range(3):
+        # ``asyncio.wait`` never cancels the future on its timeout (``wait_for`` does, since
+        # 3.12 even when the answer had arrived while the loop was held up).
+        await asyncio.wait({future}, timeout=timeout)
+        if future.done():
+            return future.result()
+    future.cancel()
+    raise AmbiguousSendError(f"no answer within {timeout * 3:g}s")

@@ -1,16 +1,35 @@
 """SendGrid, for email: sending, and what its Event Webhook's events mean in words of no
-provider. Everything SendGrid-specific the service knows is here."""
+provider. Everything SendGrid-specific the service knows is here.
+
+SendGrid cannot say whether it has a message: Mail Send v3 takes no idempotency key, and the
+only way to list what was sent, the Email Activity API, is a paid add-on (not in the contracts
+the project is checked against). So ``find`` answers ``Unknown``, and policy decides what an
+ambiguous email may become (``policy.after_lookup``)."""
 
 from __future__ import annotations
 
-import asyncio
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, Header, Mail
 
 from schemas import DeliveryOutcome
-from services.feedback.senders.base import Outgoing, PermanentSendError, Sent, TransientSendError, is_transient_status
+from services.feedback.senders.base import (
+    AmbiguousSendError,
+    Lookup,
+    Outgoing,
+    PermanentSendError,
+    Sent,
+    TransientSendError,
+    Unknown,
+    call_in_thread,
+    is_transient_status,
+)
 
 #: Events after which the email will never arrive.
 BOUNCE_EVENTS = frozenset({"bounce", "dropped", "blocked"})
@@ -32,10 +51,14 @@ def event_outcome(event: str) -> tuple[DeliveryOutcome, bool]:
 class SendGridEmail:
     name = "sendgrid"
 
-    def __init__(self, api_key: str, from_email: str, host: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, api_key: str, from_email: str, host: str | None = None, timeout: float = 10.0,
+                 threads: int = 32) -> None:
         self._client = SendGridAPIClient(api_key, host=host) if host else SendGridAPIClient(api_key)
+        # urllib's socket timeout, in the thread: it measures SendGrid, never a pause of the loop.
         self._client.client.timeout = timeout
+        self._timeout = timeout
         self._from = from_email
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sendgrid")
 
     def _mail(self, message: Outgoing) -> Mail:
         mail = Mail(from_email=self._from, to_emails=message.to, subject=message.subject or "Your report",
@@ -49,16 +72,27 @@ class SendGridEmail:
     async def send(self, message: Outgoing) -> Sent:
         mail = self._mail(message)
         try:
-            response = await asyncio.to_thread(self._client.send, mail)
+            def send() -> Any:
+                message.check_lease()
+                return self._client.send(mail)
+
+            response = await call_in_thread(self._executor, send, timeout=self._timeout)
         except HTTPError as exc:
             detail = f"sendgrid {exc.status_code}"
             if is_transient_status(exc.status_code):
                 raise TransientSendError(detail, str(exc.status_code)) from exc
             raise PermanentSendError(detail, str(exc.status_code)) from exc
-        except (TimeoutError, OSError) as exc:
-            raise TransientSendError(f"sendgrid unreachable: {type(exc).__name__}") from exc
+        except URLError as exc:
+            # urllib raises it for a failure to connect or to write the request: never accepted.
+            raise TransientSendError(f"sendgrid unreachable: {type(exc.reason).__name__}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            # Waiting for the answer (a read timeout, a connection reset): it may have been accepted.
+            raise AmbiguousSendError(f"sendgrid no answer: {type(exc).__name__}") from exc
         message_id = response.headers.get("X-Message-Id") if response.headers else None
         return Sent(self.name, message_id or f"sendgrid-{response.status_code}")
 
+    async def find(self, message: Outgoing, since: datetime) -> Lookup:
+        return Unknown("sendgrid cannot be asked whether it has a message")
+
     async def close(self) -> None:
-        return None
+        self._executor.shutdown(wait=False, cancel_futures=True)

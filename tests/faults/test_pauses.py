@@ -20,13 +20,14 @@ import pytest
 from kafka import KafkaProducer
 from sqlalchemy import select
 
+from harness.faults import Summary, routed_count, routed_event_ids
+from harness.processes import Service, provider_env, service_env, wait_until
+from harness.providers import FakeSendGrid, FakeTwilio
+from infra.ports import free_port
 from schemas import Informant, Location, MessageStatus, PublicContact, ReportDetails
 from schemas.events import new_reference
 from services.store.db import make_engine, make_sessions
 from services.store.models import Message
-from tests.fakes.providers import FakeSendGrid, FakeTwilio
-from tests.faults.harness import Summary, routed_count, routed_event_ids
-from tests.harness import Service, free_port, provider_env, service_env, wait_until
 from tests.integration.test_feedback_kafka import publish, routed
 
 pytestmark = pytest.mark.faults

@@ -20,6 +20,7 @@ from services.intake import open311, pages, webhooks
 from services.intake.access import Access
 from services.intake.context import Context
 from services.intake.guards import Guards
+from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
@@ -62,6 +63,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         access=Access.from_file(settings.access_config),
         categories=load_categories(settings.routing_config_dir),
         settings=settings,
+        oidc=OidcClient(settings) if settings.oidc_issuer else None,
     )
 
     @asynccontextmanager

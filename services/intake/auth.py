@@ -64,9 +64,13 @@ def serializer(ctx: Context) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(ctx.settings.session_secret, salt="mecc-pages-session")
 
 
-def new_session(principal_id: str | None = None) -> Session:
-    """A fresh session (a new CSRF token too), signed in as ``principal_id`` or nobody."""
-    return {"csrf": secrets.token_urlsafe(24), "p": principal_id}
+def new_session(principal_id: str | None = None, staff: dict[str, Any] | None = None) -> Session:
+    """A fresh session (a new CSRF token too), signed in as ``principal_id`` (a shared key's unit),
+    as a person (``staff``: their validated claims ``sub``, ``name`` and groups), or as nobody."""
+    session: Session = {"csrf": secrets.token_urlsafe(24), "p": principal_id}
+    if staff is not None:
+        session["s"] = staff
+    return session
 
 
 def page_session(request: Request, ctx: Ctx) -> Session:
@@ -86,7 +90,11 @@ PageSession = Annotated[Session, Depends(page_session)]
 
 
 def session_principal(ctx: Context, session: Session) -> Principal | None:
-    """Who the session is signed in as (None if nobody, or a principal no longer configured)."""
+    """Who the session is signed in as (None if nobody, or a principal no longer configured).
+    A person's role is worked out afresh from their groups on every request."""
+    staff = session.get("s")
+    if isinstance(staff, dict):
+        return ctx.access.staff(staff)
     principal_id = session.get("p")
     return ctx.access.principal(principal_id) if principal_id else None
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from services.common.config_files import Categories
 from services.common.sql import Store
 from services.intake.access import Access
+from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher
 from services.intake.settings import IntakeSettings
 
@@ -20,5 +21,7 @@ class Context:
     access: Access
     categories: Categories
     settings: IntakeSettings
+    #: Staff sign-in at the organisation's OpenID provider; None when OIDC_ISSUER is unset.
+    oidc: OidcClient | None = None
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

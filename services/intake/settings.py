@@ -40,9 +40,20 @@ class IntakeSettings(CommonSettings):
     session_secret: str = DEVELOPMENT_SECRET
     #: How long a page sign-in lasts, in seconds.
     session_max_age_seconds: int = 8 * 3600
+    #: Staff sign-in: the OpenID provider's issuer URL (discovery at ``/.well-known/openid-configuration``);
+    #: unset, the pages offer only the shared API key. The redirect URI is PUBLIC_BASE_URL/sign-in/callback.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "mecc-intake"
+    oidc_client_secret: str | None = None
+    #: Scopes asked for: the groups scope carries the groups claim that gives roles.
+    oidc_scope: str = "openid profile email groups"
     #: The feedback worker's outbox (OUTBOX_PATH), shown at /outbox on local runs.
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
     #: Show /outbox: true, false, or unset for "when PUBLIC_BASE_URL is on this machine".
     show_outbox: bool | None = None
 
     SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/sign-in/callback"

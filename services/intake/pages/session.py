@@ -8,13 +8,14 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.common.logging import get_logger
 from services.intake import pages_views
 from services.intake.access import PrincipalKind
 from services.intake.auth import Ctx, PageSession, Session, SignInRequired, new_session
-from services.intake.pages.render import message, read_form, redirect, render
+from services.intake.oidc import SignInFailed
+from services.intake.pages.render import message, read_form, redirect, render, set_cookie
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -62,8 +63,48 @@ def safe_next(url: str) -> str:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-async def sign_in_form(request: Request, session: PageSession, next: str = "/inbox") -> HTMLResponse:
-    return render(request, session, "sign_in.html", form=pages_views.FormState(), next=safe_next(next))
+async def sign_in_form(request: Request, ctx: Ctx, session: PageSession, next: str = "/inbox") -> HTMLResponse:
+    return render(request, session, "sign_in.html", form=pages_views.FormState(), next=safe_next(next),
+                  oidc=ctx.oidc is not None)
+
+
+@router.get("/sign-in/oidc")
+async def sign_in_oidc(request: Request, ctx: Ctx, session: PageSession, next: str = "/inbox") -> Response:
+    """Staff sign-in: off to the organisation's OpenID provider (authorization code with PKCE)."""
+    if ctx.oidc is None:
+        return message(request, session, 404, "Page not found", "Sign-in with an organisation account is not set up.")
+    started = await ctx.oidc.begin(safe_next(next))
+    response = RedirectResponse(started.url, status_code=303)
+    set_cookie(request, response, {**session, "oidc": started.pending})
+    return response
+
+
+@router.get("/sign-in/callback")
+async def sign_in_callback(request: Request, ctx: Ctx, session: PageSession) -> Response:
+    """The provider sends the browser back here with a code: exchange it, validate the ID token,
+    and sign the person in with the role their groups give them."""
+    if ctx.oidc is None:
+        return message(request, session, 404, "Page not found", "Sign-in with an organisation account is not set up.")
+    pending = session.get("oidc")
+    try:
+        claims = await ctx.oidc.finish(pending, dict(request.query_params))
+    except SignInFailed as exc:
+        log.warning("oidc_sign_in_failed", reason=str(exc))
+        return message(request, new_session(), 401, "You are not signed in",
+                       "Signing in did not complete. Go back to the sign-in page and try again.")
+    staff = {"sub": claims["sub"], "name": claims.get("name"),
+             ctx.access.groups_claim: claims.get(ctx.access.groups_claim, [])}
+    principal = ctx.access.staff(staff)
+    if principal is None:
+        log.warning("oidc_sign_in_no_role", person=claims["sub"])
+        return message(request, new_session(), 403, "You do not have access",
+                       "Your account has no role in this service. Ask your administrator to add you to a team.")
+    log.info("page_sign_in", principal=principal.id, kind=principal.kind.value, person=principal.person,
+             role=str(principal.role))
+    next_url = str(pending.get("next", "/inbox")) if isinstance(pending, dict) else "/inbox"
+    if principal.kind is PrincipalKind.ORGANISATION and next_url == "/inbox":
+        next_url = "/third-party/report"
+    return redirect(request, safe_next(next_url), new_session(staff=staff))
 
 
 @router.post("/sign-in", response_class=HTMLResponse)

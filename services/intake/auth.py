@@ -3,7 +3,7 @@ the pages by the signed session cookie. Whether that principal may do a thing is
 ``usecases.authorise``; ``require`` (API) and ``signed_in`` (pages) only say the refusal their
 way: 401/403 JSON, or a redirect to sign in.
 
-    Team = Annotated[Principal, Depends(require(PrincipalKind.TEAM, PrincipalKind.WATCH))]
+    Recorder = Annotated[Principal, Depends(require(Permission.RECORD_ACTION))]
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from urllib.parse import quote
 from fastapi import Depends, Header, HTTPException, Request, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.context import Context
+from services.intake.permissions import Permission
 from services.intake.usecases import Forbidden, IntakeError, Unauthenticated, authorise
 
 COOKIE = "mecc_session"
@@ -40,13 +41,13 @@ def api_principal(ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
     return ctx.access.authenticate(api_key)
 
 
-def require(*kinds: PrincipalKind) -> Callable[..., Principal]:
-    """A dependency: the caller, if its key is one of ``kinds``; else 401 (no or unknown key) or
-    403 (a key of another kind)."""
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency: the caller, if its key's role has ``permission``; else 401 (no or unknown key)
+    or 403 (a key whose role may not)."""
 
     def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
         try:
-            return authorise(principal, *kinds)
+            return authorise(principal, permission)
         except Unauthenticated as exc:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
         except Forbidden as exc:
@@ -108,13 +109,13 @@ class SignInRequired(Exception):
         self.session = session
 
 
-def signed_in(*kinds: PrincipalKind, next_url: str | None = None) -> Callable[..., Principal]:
-    """A dependency for pages: the signed-in principal, if one of ``kinds``; else SignInRequired,
-    which sends the browser to sign in and come back to ``next_url`` (default: this page)."""
+def signed_in(permission: Permission, next_url: str | None = None) -> Callable[..., Principal]:
+    """A dependency for pages: the signed-in principal, if their role has ``permission``; else
+    SignInRequired, which sends the browser to sign in and come back to ``next_url`` (default: this page)."""
 
     def dependency(request: Request, ctx: Ctx, session: PageSession) -> Principal:
         try:
-            return authorise(session_principal(ctx, session), *kinds)
+            return authorise(session_principal(ctx, session), permission)
         except IntakeError as exc:
             raise SignInRequired(next_url or quote(request.scope["path"]), session) from exc
 

@@ -32,9 +32,10 @@ from schemas.events import REFERENCE_PATTERN
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.intake import pages_store, usecases
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.auth import context as _ctx
 from services.intake.context import Context
+from services.intake.permissions import Permission
 from services.intake.publisher import PublishFailed
 from services.intake.reports import ThirdPartyReportRequest
 
@@ -265,7 +266,7 @@ def _format(fmt: str) -> str:
 
 def _organisation(ctx: Context, key: str | None) -> Principal:
     try:
-        return usecases.authorise(ctx.access.authenticate(key), PrincipalKind.ORGANISATION)
+        return usecases.authorise(ctx.access.authenticate(key), Permission.SUBMIT_FOR_OTHERS)
     except usecases.IntakeError as exc:
         raise Open311Error(403, "a valid api_key of an organisation is required") from exc
 

@@ -19,6 +19,7 @@ from services.common.config_files import Categories, load_categories
 from services.common.sql import Store
 from services.intake import usecases
 from services.intake.access import Principal, PrincipalKind
+from services.intake.permissions import Permission
 from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
@@ -100,10 +101,10 @@ def test_only_an_organisation_reports_on_someones_behalf(ports: Ports) -> None:
 
 def test_who_may_do_what(ports: Ports) -> None:
     with pytest.raises(usecases.Unauthenticated):
-        usecases.authorise(None, PrincipalKind.TEAM)
-    with pytest.raises(usecases.Forbidden, match="not for a team or watch"):
-        usecases.authorise(ORG, PrincipalKind.TEAM, PrincipalKind.WATCH)
-    assert usecases.authorise(WATCH, PrincipalKind.TEAM, PrincipalKind.WATCH) is WATCH
+        usecases.authorise(None, Permission.RECORD_ACTION)
+    with pytest.raises(usecases.Forbidden, match="may not record action"):
+        usecases.authorise(ORG, Permission.RECORD_ACTION)
+    assert usecases.authorise(WATCH, Permission.RECORD_ACTION) is WATCH
 
 
 def test_an_action_needs_a_report_routed_to_the_actor(ports: Ports) -> None:

@@ -17,13 +17,13 @@ from services.intake.auth import Ctx, PageSession, Session, signed_in
 from services.intake.context import Context
 from services.intake.pages.render import message, redirect, render
 from services.intake.pages.session import CheckedForm
+from services.intake.permissions import Permission, allowed
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
-_KINDS = (PrincipalKind.TEAM, PrincipalKind.WATCH)
-TeamOrWatch = Annotated[Principal, Depends(signed_in(*_KINDS))]
+TeamOrWatch = Annotated[Principal, Depends(signed_in(Permission.VIEW_ITEMS))]
 #: After a form was posted, signing in leads back to the inbox.
-PostingTeamOrWatch = Annotated[Principal, Depends(signed_in(*_KINDS, next_url="/inbox"))]
+PostingTeamOrWatch = Annotated[Principal, Depends(signed_in(Permission.RECORD_ACTION, next_url="/inbox"))]
 
 
 def _status(exc: usecases.IntakeError) -> int:
@@ -76,7 +76,7 @@ def _item_page(request: Request, session: Session, principal: Principal, item: p
                actions: list[dict[str, Any]], state: pages_views.FormState, status_code: int = 200,
                preview: dict[str, Any] | None = None, done: bool = False) -> HTMLResponse:
     return render(request, session, "inbox_item.html", status_code, item=item, actions=actions, form=state,
-                  principal=principal, may_close=principal.kind is PrincipalKind.TEAM, preview=preview,
+                  principal=principal, may_close=allowed(principal, Permission.CLOSE_REPORT), preview=preview,
                   outcomes=pages_views.outcome_choices(), done=done)
 
 
@@ -96,7 +96,7 @@ async def inbox_record(request: Request, ctx: Ctx, session: PageSession, form: C
     found = await _inbox_item(ctx, principal, reference)
     if found is None:
         return _not_yours(request, session)
-    body, state = pages_views.action_request(form, may_close=principal.kind is PrincipalKind.TEAM)
+    body, state = pages_views.action_request(form, may_close=allowed(principal, Permission.CLOSE_REPORT))
     if body is None:
         return _item_page(request, session, principal, *found, state, 400)
     if form.get("send") != "yes":

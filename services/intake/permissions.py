@@ -1,0 +1,46 @@
+"""Who may do what: the one table. Every entry point (API, pages, Open311) asks ``usecases.authorise``
+with one of these permissions; a principal's role (a person's from their groups, an API key's from its
+kind, ``access.KEY_ROLE``) decides. Which reports a principal may see is the other half: its unit
+(``usecases.may_act_on``: reports routed to its team or watch, or any with scope "all")."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from services.intake.access import Principal, Role
+
+
+class Permission(StrEnum):
+    #: Report on someone's behalf (third-party reports).
+    SUBMIT_FOR_OTHERS = "submit_for_others"
+    #: See the inbox and open the items routed to one's unit (a watch's are redacted).
+    VIEW_ITEMS = "view_items"
+    #: Record what was done ("we did") on an item routed to one's unit.
+    RECORD_ACTION = "record_action"
+    #: Close a report with an outcome.
+    CLOSE_REPORT = "close_report"
+    #: List one's own watch's items through the API.
+    LIST_WATCH_ITEMS = "list_watch_items"
+    #: Read the audit log (supervisors: their units' reports; administrators: all).
+    READ_AUDIT = "read_audit"
+    #: End people's sessions, disable accounts.
+    MANAGE_ACCESS = "manage_access"
+
+
+P = Permission
+TABLE: dict[Role, frozenset[Permission]] = {
+    Role.TEAM_MEMBER: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION}),
+    Role.SUPERVISOR: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.CLOSE_REPORT, P.READ_AUDIT}),
+    Role.WATCH_COORDINATOR: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.LIST_WATCH_ITEMS}),
+    Role.ORGANISATION_CASEWORKER: frozenset({P.SUBMIT_FOR_OTHERS}),
+    Role.ADMINISTRATOR: frozenset({P.VIEW_ITEMS, P.READ_AUDIT, P.MANAGE_ACCESS}),
+}
+
+#: Only a named person may: a shared or machine key never reads the audit log or manages access.
+PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS})
+
+
+def allowed(principal: Principal, permission: Permission) -> bool:
+    if permission in PERSON_ONLY and principal.person is None:
+        return False
+    return principal.role is not None and permission in TABLE[principal.role]

@@ -78,18 +78,43 @@ async function readForm(req) {
   return new URLSearchParams(body);
 }
 
+// Wrong passwords are throttled per account and per client address: past the limit in the window,
+// even the right password waits (429) until the oldest failure is older than the window.
+const WINDOW_MS = 15 * 60 * 1000;
+const LIMITS = { account: 5, client: 20 };
+const failures = new Map();
+
+function recent(key, now) {
+  const times = (failures.get(key) || []).filter((t) => now - t < WINDOW_MS);
+  failures.set(key, times);
+  return times;
+}
+
+function throttled(keys, now) {
+  return keys.some(([kind, key]) => recent(`${kind}:${key}`, now).length >= LIMITS[kind]);
+}
+
 async function interaction(req, res, uid, action) {
   const details = await provider.interactionDetails(req, res);
   if (details.uid !== uid) throw new Error('interaction mismatch');
   if (action === 'login' && req.method === 'POST') {
     const form = await readForm(req);
     const login = form.get('login') || '';
+    const keys = [['account', login], ['client', req.socket.remoteAddress]];
+    const now = Date.now();
+    if (throttled(keys, now)) {
+      res.writeHead(429, { 'content-type': 'text/html; charset=utf-8', 'retry-after': String(WINDOW_MS / 1000) });
+      res.end(loginPage(uid, 'Too many failed attempts: try again later'));
+      return;
+    }
     const user = Object.hasOwn(users, login) ? users[login] : undefined;
     if (!user || user.password !== form.get('password')) {
+      for (const [kind, key] of keys) recent(`${kind}:${key}`, now).push(now);
       res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' });
       res.end(loginPage(uid, 'Unknown username or wrong password'));
       return;
     }
+    failures.delete(`account:${login}`);
     await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
     return;
   }

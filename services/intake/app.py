@@ -22,6 +22,7 @@ from services.intake.context import Context
 from services.intake.guards import Guards
 from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
+from services.intake.ratelimit import SignInThrottle
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
 from services.intake.watch_routes import router as watch_router
@@ -64,6 +65,8 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         categories=load_categories(settings.routing_config_dir),
         settings=settings,
         oidc=OidcClient(settings) if settings.oidc_issuer else None,
+        sign_ins=SignInThrottle(settings.sign_in_failures_per_client, settings.sign_in_failures_per_account,
+                                float(settings.sign_in_failure_window_seconds)),
     )
 
     @asynccontextmanager

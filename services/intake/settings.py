@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
+
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
 from services.common.settings import DEVELOPMENT_SECRET, CommonSettings
 
@@ -26,8 +28,20 @@ class IntakeSettings(CommonSettings):
     #: The same, per API key (organisations and teams send more than a person does).
     rate_limit_key_per_minute: float = 600.0
     rate_limit_key_burst: int = 120
-    #: Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #: Take the client address from X-Forwarded-For (only behind a proxy that sets it): the same as
+    #: TRUSTED_PROXY_HOPS=1 when that is unset.
     rate_limit_trust_forwarded_for: bool = False
+    #: How many proxies of ours stand in front (each appends the address it saw to X-Forwarded-For):
+    #: the client is the entry that many places from the right; entries further left are whatever the
+    #: client wrote and are never believed. 0: the connection's own address.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    #: Failed sign-ins (any method) allowed per client address, and per account, in
+    #: SIGN_IN_FAILURE_WINDOW_SECONDS; beyond that sign-in is refused (429) until the window passes.
+    sign_in_failures_per_client: int = 20
+    sign_in_failures_per_account: int = 5
+    sign_in_failure_window_seconds: int = 15 * 60
+    #: A page sign-in ends after this long without a request (the absolute limit is SESSION_MAX_AGE_SECONDS).
+    session_idle_seconds: int = 30 * 60
     #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
     twilio_auth_token: str | None = None
     #: SendGrid's Event Webhook verification key (base64, from Mail Settings; unset: refused).
@@ -53,6 +67,10 @@ class IntakeSettings(CommonSettings):
     show_outbox: bool | None = None
 
     SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")
+
+    @property
+    def proxy_hops(self) -> int:
+        return self.trusted_proxy_hops or (1 if self.rate_limit_trust_forwarded_for else 0)
 
     @property
     def oidc_redirect_uri(self) -> str:

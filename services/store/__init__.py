@@ -6,7 +6,7 @@ the services call (``repository``, ``routing``, ``messages``). SQLite by default
 through ``DATABASE_URL``. ``db.schema_drift`` checks that the migrations build what the models
 say (tests/unit/test_store_schema.py, tests/integration/test_store_schema_postgres.py).
 
-Who writes and who reads each table (intake and deadletters write none; deadletters reads none)::
+Who writes and who reads each table (deadletters writes and reads none)::
 
     table              written by                                  read by
     -----------------  ------------------------------------------  ----------------------------------
@@ -27,8 +27,12 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
                                                                    cluster API)
     watch_items        router                                      intake (watch API, coordinators'
                                                                    pages), feedback (watch digests)
+    staff_sessions     intake (sign-in, sign-out, time-outs,       intake (every signed-in page)
+                       administrators ending them)
+    staff_accounts     intake (administrators disabling people)    intake (sign-in, every page)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
-``messages`` (feedback), ``services.retention.purge`` (retention). Intake only reads, through
-``repository``, ``routing`` and ``services.intake.pages_store``.
+``messages`` (feedback), ``services.retention.purge`` (retention), ``staff`` (intake: its own
+sessions and accounts). Otherwise intake only reads, through ``repository``, ``routing`` and
+``services.intake.pages_store``.
 """

@@ -110,3 +110,24 @@ def test_a_callback_with_a_code_the_provider_did_not_issue_is_refused(browser: h
     assert state
     answer = browser.get(f"/sign-in/callback?code=made-up&state={state.group(1)}")
     assert answer.status_code == 401
+
+
+def test_wrong_passwords_for_one_account_are_throttled_at_the_provider(intake: str) -> None:
+    with httpx.Client(base_url=intake, follow_redirects=True, timeout=20) as browser:
+        for _ in range(5):
+            assert sign_in(browser, "rory.roads", "guess").status_code == 401
+        page = sign_in(browser, "rory.roads", "local-team-member")
+        assert page.status_code == 429 and "Too many failed attempts" in page.text, "even the right password waits"
+        assert "/sign-in" in str(browser.get("/inbox").url)
+
+
+def test_signing_out_ends_the_session_for_a_copy_of_the_cookie_too(intake: str) -> None:
+    with httpx.Client(base_url=intake, follow_redirects=True, timeout=20) as browser:
+        page = sign_in(browser, "sam.supervisor", "local-supervisor")
+        assert str(page.url) == f"{intake}/inbox" and "Sam Supervisor" in page.text
+        copied = dict(browser.cookies.items())
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        browser.post("/sign-out", data={"csrf_token": token.group(1)})
+    with httpx.Client(base_url=intake, follow_redirects=True, timeout=20, cookies=copied) as thief:
+        assert "/sign-in" in str(thief.get("/inbox").url)

@@ -18,6 +18,7 @@ from services.common.process import configure_process
 from services.common.sql import Store
 from services.intake import open311, pages, webhooks
 from services.intake.access import Access
+from services.intake.audit import AuditLog
 from services.intake.context import Context
 from services.intake.guards import Guards
 from services.intake.oidc import OidcClient
@@ -58,9 +59,11 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     configure_process(settings)
     publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
     engine = make_engine(settings.database_url)
+    store = Store(make_sessions(engine))
     ctx = Context(
         publisher=publisher,
-        store=Store(make_sessions(engine)),
+        store=store,
+        audit=AuditLog(store),
         access=Access.from_file(settings.access_config),
         categories=load_categories(settings.routing_config_dir),
         settings=settings,
@@ -72,7 +75,9 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await publisher.ready()  # connect early when the broker is there; later if not
+        await ctx.audit.start()
         yield
+        await ctx.audit.stop()
         await publisher.stop()
         engine.dispose()
 

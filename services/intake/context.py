@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from services.common.config_files import Categories
 from services.common.sql import Store
 from services.intake.access import Access
+from services.intake.audit import AuditLog
 from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher
 from services.intake.ratelimit import SignInThrottle
@@ -22,6 +23,8 @@ class Context:
     access: Access
     categories: Categories
     settings: IntakeSettings
+    #: The audit log of personal data (over ``store``; started and stopped by the app's lifespan).
+    audit: AuditLog
     #: Staff sign-in at the organisation's OpenID provider; None when OIDC_ISSUER is unset.
     oidc: OidcClient | None = None
     #: Failed sign-ins per client and per account (create_app sizes it from the settings).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,8 @@ from services.intake.ratelimit import TokenBucket, retry_after
 from services.intake.settings import IntakeSettings
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The client address of the request being handled (behind the trusted proxies), for the audit log.
+CLIENT: ContextVar[str | None] = ContextVar("intake_client", default=None)
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -58,6 +61,7 @@ class Guards:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        CLIENT.set(self._address(scope, headers))
         writes = scope["method"] not in READS and not scope["path"].startswith("/webhooks/")
         if writes and self.enabled:
             wait = self.by_address.take(self._address(scope, headers))

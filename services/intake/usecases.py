@@ -10,17 +10,20 @@ It raises the domain errors below, never an HTTP answer: each adapter says them 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from schemas import UpdateKind, WatchItem
 from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from services.audit import AuditAction
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.intake import reports
 from services.intake.access import Principal, PrincipalKind
+from services.intake.audit import AuditLog
 from services.intake.permissions import Permission, allowed
 from services.intake.publisher import EventPublisher
 from services.intake.reports import (
@@ -47,6 +50,12 @@ class Ports(Protocol):
 
     @property
     def categories(self) -> Categories: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
 # ---- domain errors ---------------------------------------------------------------------------------
@@ -122,6 +131,9 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
     await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("public").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="public", via=via)
+    if contact.informant is not None:
+        await ports.audit.record(AuditAction.COLLECTION, "public_report", None, reference=contact.reference,
+                                 at=ports.clock())
     hears_back = contact.informant is not None and contact.informant.channel_to_use() is not None
     return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, hears_back))
 
@@ -136,6 +148,8 @@ async def submit_third_party_report(ports: Ports, organisation: Principal, body:
     metrics.REPORTS_RECEIVED.labels("third_party").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
              organisation=organisation.id, via=via)
+    await ports.audit.record(AuditAction.COLLECTION, "third_party_report", organisation,
+                             reference=contact.reference, at=ports.clock())
     return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, True))
 
 
@@ -153,7 +167,11 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
     update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key)
     await ports.publisher.publish(CASES_UPDATES.name, reference, update)
     metrics.REPORTS_RECEIVED.labels("action").inc()
-    log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via)
+    log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via,
+             person=actor.person)
+    # Who wrote it, for the record; the informant reads the team's name only.
+    await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
+                             at=ports.clock())
     return Accepted(reference=reference, message="Recorded. The informant will be told.")
 
 
@@ -175,6 +193,8 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
     for reference in mine:
         update = reports.case_update(reference, body, actor.id, actor.name, key)
         await ports.publisher.publish(CASES_UPDATES.name, reference, update)
+        await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
+                                 at=ports.clock())
     log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
     return ClusterAccepted(reference=mine[0], reports=len(mine),
                            message=f"Recorded for {len(mine)} reports. Each informant will be told.")

@@ -30,6 +30,9 @@ Who writes and who reads each table (deadletters writes and reads none)::
     staff_sessions     intake (sign-in, sign-out, time-outs,       intake (every signed-in page)
                        administrators ending them)
     staff_accounts     intake (administrators disabling people)    intake (sign-in, every page)
+    audit_log          intake (collection, alteration,             intake (/audit for supervisors),
+                       consultation), appended only, through       ``python -m services.audit verify``
+                       ``services.audit.append``
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention), ``staff`` (intake: its own

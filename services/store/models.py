@@ -244,3 +244,36 @@ class StaffAccount(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """The audit log (Data Protection Act 2018 s.62): who collected, altered, consulted, disclosed,
+    combined or erased personal data, when, from where, and why. Append-only: nothing updates or
+    deletes a row, and each row's ``hash`` covers its fields and the previous row's hash, so a
+    changed, removed or inserted row breaks the chain (``python -m services.audit verify``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_reference", "reference"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: collection, alteration, consultation, disclosure, combination, erasure
+    action: Mapped[str] = mapped_column(String(20))
+    #: What was done or seen, e.g. "report_item", "contact_details", "record_action".
+    what: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: "person:<sub>", "key:<unit>", "public" or a service's name.
+    actor: Mapped[str] = mapped_column(String(220))
+    actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The team, watch or organisation the actor acted for.
+    unit: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: The client address the request came from.
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    justification: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -5,8 +5,9 @@ refusal publishes nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from services.common.config_files import Categories, load_categories
 from services.common.sql import Store
 from services.intake import usecases
 from services.intake.access import Principal, PrincipalKind
+from services.intake.audit import AuditLog
 from services.intake.permissions import Permission
 from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
 from services.router.config import load_routing_config
@@ -43,6 +45,8 @@ class Ports:
     categories: Categories
     #: The store's sessions, to seed it as the router would.
     sessions: sessionmaker[Session]
+    audit: AuditLog
+    clock: Callable[[], datetime] = lambda: datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -50,7 +54,8 @@ def ports(tmp_path: Path) -> Ports:
     url = f"sqlite:///{tmp_path}/store.db"
     migrate(url)
     sessions = make_sessions(make_engine(url))
-    return Ports(RecordingPublisher(), Store(sessions), load_categories(), sessions)
+    store = Store(sessions)
+    return Ports(RecordingPublisher(), store, load_categories(), sessions, AuditLog(store))
 
 
 def run(call: Coroutine[Any, Any, T]) -> T:

@@ -8,6 +8,8 @@ no JavaScript needed. One module per feature, each a thin adapter over ``usecase
   watch coordinators, each scoped to its own items;
 - ``dashboard``: confidence per area and month; ``outbox``: local runs only;
 - ``admin``: ``/admin/people`` for administrators (end sessions, disable accounts);
+- ``contact``: an informant's contact details for the team (a justification first for sensitive
+  reports), ``audit``: ``/audit``, the audit log for supervisors and administrators;
 - ``render``: what they share (templates, the session cookie, security headers).
 
 Forms become the same events as the JSON API, through the same use cases; who is signed in is
@@ -20,13 +22,24 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from services.intake.auth import page_session
-from services.intake.pages import admin, dashboard, inbox, outbox, report, session, third_party, track
+from services.intake.pages import (
+    admin,
+    audit,
+    contact,
+    dashboard,
+    inbox,
+    outbox,
+    report,
+    session,
+    third_party,
+    track,
+)
 from services.intake.pages.render import GOVUK_STATIC, HERE
 
 
 def install(app: FastAPI) -> None:
     """Add the pages, their refusals and their static files to the intake's app."""
-    for module in (report, track, session, third_party, inbox, dashboard, outbox, admin):
+    for module in (report, track, session, third_party, inbox, contact, dashboard, outbox, admin, audit):
         # Every page knows who is signed in (its header says so), resolved once per request.
         app.include_router(module.router, dependencies=[Depends(page_session)])
     session.install(app)

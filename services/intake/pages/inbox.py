@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from services.audit import AuditAction
 from services.common.logging import get_logger
 from services.intake import pages_store, pages_views, usecases
 from services.intake.access import Principal, PrincipalKind
@@ -86,6 +87,7 @@ async def inbox_item(request: Request, ctx: Ctx, session: PageSession, principal
     found = await _inbox_item(ctx, principal, reference)
     if found is None:
         return _not_yours(request, session)
+    await ctx.audit.record(AuditAction.CONSULTATION, "report_item", principal, reference=reference, at=ctx.clock())
     return _item_page(request, session, principal, *found, pages_views.FormState(
         values={"kind": "action", "idempotency_key": uuid.uuid4().hex}), done=request.query_params.get("done") == "1")
 

@@ -185,3 +185,14 @@ def test_writing_the_log_does_not_wait_for_the_store(store_url: str) -> None:
     assert asyncio.run(scenario()) == 0
     with sessions() as s:
         assert s.query(AuditEntry).count() == 3 and audit.verify(s).problem is None
+
+
+def test_an_organisation_reading_its_requests_over_open311_is_a_consultation(web):
+    from tests.unit.test_open311 import KEY, store_request
+
+    ref = store_request(web, description="Shouted at in the street")
+    assert web.get(f"/open311/v2/requests/{ref}.json", params={"api_key": KEY}).status_code == 200
+    assert web.get("/open311/v2/requests.json", params={"api_key": KEY}).status_code == 200
+    entries = [e for e in written(web) if e.what == "open311_request"]
+    assert [(e.action, e.actor, e.unit, e.reference) for e in entries] == [
+        ("consultation", "key:stop-hate-beds", "stop-hate-beds", ref)] * 2

@@ -175,3 +175,10 @@ def test_the_failure_window_slides():
     assert throttle.wait("a") == 0.0
     throttle.forget("a")
     assert throttle.wait("a") == 0.0
+
+
+def test_wrong_open311_api_keys_count_as_failed_sign_ins(web):
+    for _ in range(5):
+        assert web.get("/open311/v2/requests.json", params={"api_key": "guess"}).status_code == 403
+    r = web.get("/open311/v2/requests.json", params={"api_key": "dev-org-stop-hate"})
+    assert r.status_code == 429

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,26 @@ class PrincipalKind(StrEnum):
     TEAM = "team"
     #: A watch scheme's coordinators; the principal id is the watch id in watches.yaml.
     WATCH = "watch"
+
+
+class Permission(StrEnum):
+    """What one may do; ``services.intake.permissions.TABLE`` says which role may."""
+
+    #: Report on someone's behalf (third-party reports).
+    SUBMIT_FOR_OTHERS = "submit_for_others"
+    #: See the inbox and open the items routed to one's unit (a watch's are redacted).
+    VIEW_ITEMS = "view_items"
+    #: Record what was done ("we did") on an item routed to one's unit.
+    RECORD_ACTION = "record_action"
+    #: Close a report with an outcome.
+    CLOSE_REPORT = "close_report"
+    #: List one's own watch's items through the API.
+    LIST_WATCH_ITEMS = "list_watch_items"
+    #: Read the audit log (supervisors: their units' reports; administrators: all).
+    READ_AUDIT = "read_audit"
+    #: End people's sessions, disable accounts.
+    MANAGE_ACCESS = "manage_access"
+
 
 
 class Role(StrEnum):
@@ -59,6 +81,15 @@ class PrincipalEntry(ConfigModel):
     key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     #: "routed": act only on reports routed to this principal; "all": any report.
     scope: str = Field(default="routed", pattern=r"^(routed|all)$")
+    #: A machine key may be narrowed to some of its role's permissions (unset: all of them).
+    scopes: list[Permission] | None = None
+    #: The last day (UTC) the key works; unset: no end (development keys only, by convention).
+    expires: date | None = None
+    #: A revoked key is refused at once (kept in the file so that its digest is not reused).
+    revoked: bool = False
+
+    def usable(self, today: date) -> bool:
+        return not self.revoked and (self.expires is None or today <= self.expires)
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,8 @@ class Principal:
     #: The signed-in person's stable identifier at the provider (``sub``); None for an API key.
     person: str | None = None
     person_name: str | None = None
+    #: A machine key's scopes (None: its role's whole row).
+    scopes: frozenset[Permission] | None = None
 
     def __post_init__(self) -> None:
         if self.role is None:
@@ -82,7 +115,8 @@ class Principal:
 
     @classmethod
     def of(cls, principal_id: str, entry: PrincipalEntry) -> Principal:
-        return cls(principal_id, entry.kind, entry.name, entry.scope)
+        scopes = None if entry.scopes is None else frozenset(entry.scopes)
+        return cls(principal_id, entry.kind, entry.name, entry.scope, scopes=scopes)
 
     @property
     def actor(self) -> str:
@@ -117,6 +151,18 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+#: The local keys whose clear text is in the README: refused on a public deployment.
+DEVELOPMENT_KEYS = ("dev-org-stop-hate", "dev-team-kempston", "dev-team-roads", "dev-team-contact-centre",
+                    "dev-watch-kempston-speed", "dev-watch-kempston-south", "dev-watch-cauldwell",
+                    "dev-watch-countryside")
+DEVELOPMENT_KEY_DIGESTS = frozenset(hash_key(k) for k in DEVELOPMENT_KEYS)
+
+
+def new_key() -> str:
+    """A new machine key: 256 random bits (shown once; only its digest is kept)."""
+    return "mecc_" + secrets.token_urlsafe(32)
+
+
 class Access:
     def __init__(self, config: AccessConfig) -> None:
         self._config = config
@@ -125,16 +171,22 @@ class Access:
     def from_file(cls, path: Path) -> Access:
         return cls(load_yaml(path, AccessConfig))
 
-    def authenticate(self, key: str | None) -> Principal | None:
-        """Whose key this is; None for a missing or unknown key."""
+    def authenticate(self, key: str | None, today: date | None = None) -> Principal | None:
+        """Whose key this is; None for a missing, unknown, expired or revoked key."""
         if not key:
             return None
+        today = today or datetime.now(UTC).date()
         digest = hash_key(key)
         found = None
         for principal_id, entry in self._config.principals.items():
-            if hmac.compare_digest(digest.encode(), entry.key_sha256.encode()):
+            if hmac.compare_digest(digest.encode(), entry.key_sha256.encode()) and entry.usable(today):
                 found = Principal.of(principal_id, entry)
         return found
+
+    def development_keys(self) -> list[str]:
+        """Principals whose key is one of the published development keys (README)."""
+        return [pid for pid, entry in self._config.principals.items()
+                if entry.key_sha256 in DEVELOPMENT_KEY_DIGESTS and not entry.revoked]
 
     @property
     def groups_claim(self) -> str:

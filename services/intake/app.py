@@ -58,13 +58,18 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
     configure_process(settings)
     publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
+    access = Access.from_file(settings.access_config)
+    if not settings.is_local and not settings.allow_development_keys and (published := access.development_keys()):
+        raise ValueError(f"{settings.access_config} still has the published development keys of "
+                         f"{', '.join(published)}, and PUBLIC_BASE_URL {settings.public_base_url} is not on this "
+                         "machine: replace them (python -m services.intake new-key) or revoke them")
     engine = make_engine(settings.database_url)
     store = Store(make_sessions(engine))
     ctx = Context(
         publisher=publisher,
         store=store,
         audit=AuditLog(store),
-        access=Access.from_file(settings.access_config),
+        access=access,
         categories=load_categories(settings.routing_config_dir),
         settings=settings,
         oidc=OidcClient(settings) if settings.oidc_issuer else None,

@@ -5,26 +5,9 @@ kind, ``access.KEY_ROLE``) decides. Which reports a principal may see is the oth
 
 from __future__ import annotations
 
-from enum import StrEnum
+from services.intake.access import Permission, Principal, Role
 
-from services.intake.access import Principal, Role
-
-
-class Permission(StrEnum):
-    #: Report on someone's behalf (third-party reports).
-    SUBMIT_FOR_OTHERS = "submit_for_others"
-    #: See the inbox and open the items routed to one's unit (a watch's are redacted).
-    VIEW_ITEMS = "view_items"
-    #: Record what was done ("we did") on an item routed to one's unit.
-    RECORD_ACTION = "record_action"
-    #: Close a report with an outcome.
-    CLOSE_REPORT = "close_report"
-    #: List one's own watch's items through the API.
-    LIST_WATCH_ITEMS = "list_watch_items"
-    #: Read the audit log (supervisors: their units' reports; administrators: all).
-    READ_AUDIT = "read_audit"
-    #: End people's sessions, disable accounts.
-    MANAGE_ACCESS = "manage_access"
+__all__ = ["PERSON_ONLY", "TABLE", "Permission", "allowed"]
 
 
 P = Permission
@@ -41,6 +24,9 @@ PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS})
 
 
 def allowed(principal: Principal, permission: Permission) -> bool:
+    """May ``principal`` do this? Its role's row, narrowed by a machine key's scopes if it has any."""
     if permission in PERSON_ONLY and principal.person is None:
+        return False
+    if principal.scopes is not None and permission not in principal.scopes:
         return False
     return principal.role is not None and permission in TABLE[principal.role]

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
-from services.common.settings import DEVELOPMENT_SECRET, CommonSettings
+from services.common.settings import DEVELOPMENT_SECRET, LOCAL_HOSTS, CommonSettings
 
 
 class IntakeSettings(CommonSettings):
@@ -40,6 +41,13 @@ class IntakeSettings(CommonSettings):
     sign_in_failures_per_client: int = 20
     sign_in_failures_per_account: int = 5
     sign_in_failure_window_seconds: int = 15 * 60
+    #: Start although access.yaml has the published development keys and PUBLIC_BASE_URL is not on this
+    #: machine (test stacks that call themselves by a public name); never on a real deployment.
+    allow_development_keys: bool = False
+    #: Sign in to the pages with a shared API key: true, false, or unset for "on local runs only"
+    #: (PUBLIC_BASE_URL on this machine). On a deployment people sign in as themselves (OIDC) and
+    #: API keys are for machine clients.
+    page_key_sign_in: bool | None = None
     #: A page sign-in ends after this long without a request (the absolute limit is SESSION_MAX_AGE_SECONDS).
     session_idle_seconds: int = 30 * 60
     #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
@@ -67,6 +75,14 @@ class IntakeSettings(CommonSettings):
     show_outbox: bool | None = None
 
     SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")
+
+    @property
+    def is_local(self) -> bool:
+        return (urlsplit(self.public_base_url).hostname or "") in LOCAL_HOSTS
+
+    @property
+    def key_sign_in(self) -> bool:
+        return self.is_local if self.page_key_sign_in is None else self.page_key_sign_in
 
     @property
     def proxy_hops(self) -> int:

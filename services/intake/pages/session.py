@@ -79,7 +79,7 @@ def safe_next(url: str) -> str:
 @router.get("/sign-in", response_class=HTMLResponse)
 async def sign_in_form(request: Request, ctx: Ctx, session: PageSession, next: str = "/inbox") -> HTMLResponse:
     return render(request, session, "sign_in.html", form=pages_views.FormState(), next=safe_next(next),
-                  oidc=ctx.oidc is not None)
+                  oidc=ctx.oidc is not None, keys=ctx.settings.key_sign_in)
 
 
 @router.get("/sign-in/oidc")
@@ -145,6 +145,9 @@ def _too_many(request: Request, exc: TooManySignInFailures) -> Response:
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, ctx: Ctx, session: PageSession, form: CheckedForm) -> Response:
+    if not ctx.settings.key_sign_in:
+        return message(request, session, 403, "Sign in with your organisation account",
+                       "Shared keys are for machine clients only here. Sign in as yourself.")
     client = client_of(request, ctx)
     try:
         check_throttle(ctx, client)
@@ -156,7 +159,8 @@ async def sign_in(request: Request, ctx: Ctx, session: PageSession, form: Checke
         ctx.sign_ins.failed(client)
         state = pages_views.FormState()
         state.add("api_key", "Enter the key you were given; that one is not recognised")
-        return render(request, session, "sign_in.html", 401, form=state, next=next_url, oidc=ctx.oidc is not None)
+        return render(request, session, "sign_in.html", 401, form=state, next=next_url, oidc=ctx.oidc is not None,
+                      keys=True)
     # A new session on sign-in: a new CSRF token too (no session fixation).
     log.info("page_sign_in", principal=principal.id, kind=principal.kind.value)
     if principal.kind is PrincipalKind.ORGANISATION and next_url == "/inbox":

@@ -62,11 +62,17 @@ def test_a_team_members_we_did_records_them_while_the_informant_reads_the_team(w
     assert entry.client == "testclient"
 
 
-def test_opening_an_item_is_a_consultation(web):
+def test_listing_the_inbox_and_opening_an_item_are_consultations(web):
     ref = route(web)
     sign_in_as(web, "tara", TARA)
+    assert web.get("/inbox").status_code == 200
+    assert [(e.action, e.what, e.reference) for e in written(web)] == [("consultation", "inbox_list", ref)]
+    sign_in_as(web, "wendy", ["mecc-watch-coordinators", "mecc-unit:kempston-speed-watch"])
+    assert web.get("/inbox").status_code == 200
+    assert len(written(web)) == 1, "a watch's list is redacted: no personal data consulted"
+    sign_in_as(web, "tara", TARA)
     assert web.get(f"/inbox/{ref}").status_code == 200
-    (entry,) = written(web)
+    (_, entry) = written(web)
     assert (entry.action, entry.what, entry.actor, entry.reference) == (
         "consultation", "report_item", "person:tara", ref)
 

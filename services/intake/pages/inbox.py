@@ -40,6 +40,9 @@ async def inbox(request: Request, ctx: Ctx, session: PageSession, principal: Tea
     else:
         team_rows = await ctx.store.run(pages_store.team_items, principal.id, everything=principal.scope == "all")
         items = pages_views.team_inbox(team_rows, ctx.categories)
+        for item in items:  # a team's list shows what each informant wrote: each is a consultation
+            await ctx.audit.record(AuditAction.CONSULTATION, "inbox_list", principal, reference=item.reference,
+                                   at=ctx.clock())
     log.info("inbox_listed", principal=principal.id, count=len(items))
     return render(request, session, "inbox.html", items=items, principal=principal,
                   watch=principal.kind is PrincipalKind.WATCH)

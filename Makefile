@@ -39,8 +39,9 @@ run: $(STAMP) ## Run everything locally: Kafka, the three services, and the outb
 	$(PY) -m infra.frontend install || echo "govuk-frontend not installed (no npm?): the pages will be unstyled"
 	$(PY) -m infra.run
 
-stop: $(STAMP) ## Stop the local Kafka broker (if `make run` was interrupted hard)
+stop: $(STAMP) ## Stop the local Kafka broker and OpenID provider (if `make run` was interrupted hard)
 	$(PY) -m infra.kafka stop
+	$(PY) -m infra.oidc stop
 
 outbox: $(STAMP) ## Show the messages a local run would have sent
 	$(PY) -m services.feedback outbox
@@ -48,6 +49,7 @@ outbox: $(STAMP) ## Show the messages a local run would have sent
 test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), end-to-end, contract
 	$(PY) -m infra.kafka fetch
 	$(PY) -m infra.prism install
+	$(PY) -m infra.oidc install
 	$(PY) -m infra.frontend install
 	$(PY) -m pytest -q -ra
 

@@ -115,6 +115,8 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "UNSUBSCRIBE_SECRET": "test-unsubscribe-secret",
         "TRACK_SECRET": "test-track-secret",
         "SESSION_SECRET": "test-session-secret",
+        # ... and they sign in with the published development keys all the same.
+        "ALLOW_DEVELOPMENT_KEYS": "true",
         **(extra or {}),
     }
     start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS)

@@ -1,13 +1,14 @@
 """``make run``: the whole system on this machine, in one command.
 
 Starts a local Kafka broker (fetching its jars the first time) and creates the topics,
+starts the local OpenID provider for staff sign-in (``infra.oidc``; skipped without npm),
 migrates the embedded SQLite store, starts the intake, router and feedback services, and
 prints every message that would be sent (the local outbox) as it is written. Ctrl-C or SIGTERM
 stops everything it started (the services, the outbox follower and the broker, if it started it)
 and exits 0.
 
 Everything defaults to the developer's ports and ``.local/``; to run a second copy beside it, set
-``KAFKA_PORT`` (the controller takes the next port), ``KAFKA_HOME_DIR``, ``INTAKE_PORT``,
+``KAFKA_PORT`` (the controller takes the next port), ``KAFKA_HOME_DIR``, ``OIDC_PORT``, ``INTAKE_PORT``,
 ``ROUTER_WEB_PORT``, ``FEEDBACK_WEB_PORT``, ``DATABASE_URL``, ``OUTBOX_PATH`` and ``RUN_LOGS_DIR``.
 """
 
@@ -21,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra import kafka
+from infra import kafka, oidc
 from infra.topics import create_topics
 from services.common.settings import CommonSettings
 from services.store.db import migrate
@@ -44,6 +45,8 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = []  # the services, each in its own session
     followers: list[subprocess.Popen[bytes]] = []  # the outbox follower, in ours (Ctrl-C reaches it too)
     started_broker = kafka.running_pid(broker) is None
+    provider = oidc.OidcProvider.from_env()
+    started_provider = False
     try:
         print(f"Starting Kafka {broker.version} (the first run downloads its jars from Maven Central)...",
               flush=True)
@@ -52,6 +55,14 @@ def main() -> None:
         migrate(settings.database_url)
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false")}
+        if "OIDC_ISSUER" not in os.environ:
+            try:
+                started_provider = oidc.running_pid(provider) is None
+                oidc.start(provider)
+                env.update(provider.intake_env())
+            except (oidc.OidcUnavailable, RuntimeError) as exc:
+                started_provider = False
+                print(f"No local OpenID provider ({exc}): staff sign in with the shared keys only.", flush=True)
         for name in SERVICES:
             with (logs / f"{name}.log").open("ab") as log:
                 procs.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
@@ -64,6 +75,8 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         _stop(procs, followers)
+        if started_provider:
+            oidc.stop(provider)
         if started_broker:
             kafka.stop(broker)
         print("\nStopped.", flush=True)
@@ -106,6 +119,7 @@ Running. Broker {bootstrap}; store {database_url}; logs in {logs}/.
                         -H 'X-API-Key: dev-team-kempston' -H 'content-type: application/json' \\
                         -d '{{"public_text": "Officers patrolled Bedford Road on three evenings this week"}}'
   API documentation:  http://127.0.0.1:{port}/docs
+  Staff pages:        http://127.0.0.1:{port}/sign-in (local accounts in the README, e.g. tara.member)
 
 Messages that would be sent appear below (without Twilio/SendGrid credentials they go to the
 local outbox). Ctrl-C stops everything.

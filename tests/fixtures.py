@@ -1,4 +1,5 @@
-"""pytest fixtures for the real infrastructure: a Kafka broker and a PostgreSQL database.
+"""pytest fixtures for the real infrastructure: a Kafka broker, a PostgreSQL database and an
+OpenID provider (``infra.oidc``: the Node ``oidc-provider`` with the local accounts).
 
 Each comes from, in order: the environment (``KAFKA_BOOTSTRAP_SERVERS``, ``DATABASE_URL``),
 testcontainers when a Docker engine answers, or the project's own scripts (``infra.kafka``,
@@ -19,7 +20,9 @@ from contextlib import suppress
 import pytest
 
 from infra import kafka as local_kafka
+from infra import oidc as local_oidc
 from infra import postgres as local_postgres
+from infra.ports import free_port
 from infra.topics import create_topics
 from services.store.db import migrate
 
@@ -61,6 +64,29 @@ def kafka_bootstrap() -> Iterator[str]:
         yield bootstrap
     finally:
         local_kafka.reset(broker)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[local_oidc.OidcProvider]:
+    """A real OpenID provider on a free port, with the intake registered as a client whose redirect
+    URI is on another free port (``intake_base_url(provider)``), where the tests serve the intake."""
+    intake_port = free_port()
+    provider = local_oidc.OidcProvider(
+        port=free_port(), home=tmp_path_factory.mktemp("oidc"),
+        redirect_uris=(f"http://127.0.0.1:{intake_port}/sign-in/callback",))
+    try:
+        local_oidc.start(provider)
+    except local_oidc.OidcUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield provider
+    finally:
+        local_oidc.stop(provider)
+
+
+def intake_base_url(provider: local_oidc.OidcProvider) -> str:
+    """Where the intake must be served for ``provider`` to send browsers back to it."""
+    return provider.redirect_uris[0].removesuffix("/sign-in/callback")
 
 
 @pytest.fixture(scope="session")

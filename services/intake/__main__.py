@@ -1,20 +1,48 @@
-"""``python -m services.intake``: serve the intake API. ``python -m services.intake hash-key KEY``
-prints the digest to put in config/access.yaml for a new API key."""
+"""``python -m services.intake``: serve the intake API.
+
+``python -m services.intake new-key ID --kind team --name NAME [--expires YYYY-MM-DD] [--scope P ...]``
+makes a machine client's key (256 random bits), shows it once, and prints the access.yaml entry that
+keeps only its digest; ``python -m services.intake hash-key KEY`` prints a key's digest."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from datetime import UTC, date, datetime, timedelta
 
 import uvicorn
+import yaml
 
 from services.common.logging import configure_logging
-from services.intake.access import hash_key
+from services.intake.access import Permission, PrincipalKind, hash_key, new_key
 from services.intake.settings import IntakeSettings
+
+
+def new_key_entry(argv: list[str]) -> str:
+    """The key (shown once) and the access.yaml entry for it."""
+    parser = argparse.ArgumentParser(prog="python -m services.intake new-key")
+    parser.add_argument("id", help="the principal id in access.yaml, e.g. kempston-npt-crm")
+    parser.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
+    parser.add_argument("--name", required=True, help="the unit's name, as informants read it")
+    parser.add_argument("--expires", type=date.fromisoformat,
+                        default=(datetime.now(UTC) + timedelta(days=365)).date(), help="last day it works (UTC)")
+    parser.add_argument("--scope", action="append", choices=[p.value for p in Permission],
+                        help="narrow the key to these permissions (repeat); default: its role's all")
+    args = parser.parse_args(argv)
+    key = new_key()
+    entry = {args.id: {"kind": args.kind, "name": args.name, "key_sha256": hash_key(key),
+                       "expires": args.expires.isoformat(), **({"scopes": args.scope} if args.scope else {})}}
+    return (f"# The key, shown this once (give it to the client; it is not stored anywhere):\n#   {key}\n"
+            f"# Add under principals: in config/access.yaml (revoke it later with revoked: true):\n"
+            + yaml.safe_dump(entry, sort_keys=False))
 
 
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "hash-key":
         print(hash_key(sys.argv[2]))
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] == "new-key":
+        print(new_key_entry(sys.argv[2:]), end="")
         return
     settings = IntakeSettings()
     configure_logging(settings.log_level, json=settings.log_json)

@@ -18,9 +18,12 @@ from services.common.process import configure_process
 from services.common.sql import Store
 from services.intake import open311, pages, webhooks
 from services.intake.access import Access
+from services.intake.audit import AuditLog
 from services.intake.context import Context
 from services.intake.guards import Guards
+from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
+from services.intake.ratelimit import SignInThrottle
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
 from services.intake.watch_routes import router as watch_router
@@ -55,19 +58,31 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
     configure_process(settings)
     publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
+    access = Access.from_file(settings.access_config)
+    if not settings.is_local and not settings.allow_development_keys and (published := access.development_keys()):
+        raise ValueError(f"{settings.access_config} still has the published development keys of "
+                         f"{', '.join(published)}, and PUBLIC_BASE_URL {settings.public_base_url} is not on this "
+                         "machine: replace them (python -m services.intake new-key) or revoke them")
     engine = make_engine(settings.database_url)
+    store = Store(make_sessions(engine))
     ctx = Context(
         publisher=publisher,
-        store=Store(make_sessions(engine)),
-        access=Access.from_file(settings.access_config),
+        store=store,
+        audit=AuditLog(store),
+        access=access,
         categories=load_categories(settings.routing_config_dir),
         settings=settings,
+        oidc=OidcClient(settings) if settings.oidc_issuer else None,
+        sign_ins=SignInThrottle(settings.sign_in_failures_per_client, settings.sign_in_failures_per_account,
+                                float(settings.sign_in_failure_window_seconds)),
     )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await publisher.ready()  # connect early when the broker is there; later if not
+        await ctx.audit.start()
         yield
+        await ctx.audit.stop()
         await publisher.stop()
         engine.dispose()
 

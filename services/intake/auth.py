@@ -1,24 +1,34 @@
 """Who is asking, as FastAPI dependencies: the JSON API knows a principal by its ``X-API-Key``,
-the pages by the signed session cookie. Whether that principal may do a thing is decided once, by
-``usecases.authorise``; ``require`` (API) and ``signed_in`` (pages) only say the refusal their
-way: 401/403 JSON, or a redirect to sign in.
+the pages by their session. Whether that principal may do a thing is decided once, by
+``usecases.authorise`` over ``permissions.TABLE``; ``require`` (API) and ``signed_in`` (pages) only
+say the refusal their way: 401/403 JSON, or a redirect to sign in.
 
-    Team = Annotated[Principal, Depends(require(PrincipalKind.TEAM, PrincipalKind.WATCH))]
+    Recorder = Annotated[Principal, Depends(require(Permission.RECORD_ACTION))]
+
+A page session lives on the server (``services.store.staff``): the signed cookie holds the CSRF
+token and a random token naming the server's row, so signing out, an account disabled or a role
+change ends it at once, and idle and absolute time-outs apply there. Failed sign-ins by any
+method are throttled per client address and per account (``ratelimit.SignInThrottle``).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.context import Context
+from services.intake.guards import client_address
+from services.intake.permissions import Permission
+from services.intake.ratelimit import retry_after
 from services.intake.usecases import Forbidden, IntakeError, Unauthenticated, authorise
+from services.store import staff
 
 COOKIE = "mecc_session"
 
@@ -32,21 +42,53 @@ Ctx = Annotated[Context, Depends(context)]
 ApiKey = Annotated[str | None, Header(alias="X-API-Key", description="Organisation or team API key.")]
 
 
+def client_of(request: Request, ctx: Context) -> str:
+    """The asking client's address, behind the configured number of trusted proxies."""
+    client = request.client
+    return client_address((client.host, client.port) if client else None,
+                          request.headers.get("x-forwarded-for"), ctx.settings.proxy_hops)
+
+
+class TooManySignInFailures(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__("too many failed sign-ins")
+        self.wait = wait
+
+
+def check_throttle(ctx: Context, client: str, account: str | None = None) -> None:
+    """TooManySignInFailures if this client (or account) failed to sign in too often lately."""
+    wait = ctx.sign_ins.wait(client, account)
+    if wait > 0:
+        raise TooManySignInFailures(wait)
+
+
 # ---- the JSON API: X-API-Key ---------------------------------------------------------------------
 
 
-def api_principal(ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
-    """Whose ``X-API-Key`` this is; None for a missing or unknown one."""
-    return ctx.access.authenticate(api_key)
+def api_principal(request: Request, ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
+    """Whose ``X-API-Key`` this is; None for a missing or unknown one. An unknown key counts as a
+    failed sign-in for the client; past the limit, 429 before the key is even looked at."""
+    if not api_key:
+        return None
+    client = client_of(request, ctx)
+    try:
+        check_throttle(ctx, client)
+    except TooManySignInFailures as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed sign-ins; try again later",
+                            headers={"Retry-After": retry_after(exc.wait)}) from exc
+    principal = ctx.access.authenticate(api_key)
+    if principal is None:
+        ctx.sign_ins.failed(client)
+    return principal
 
 
-def require(*kinds: PrincipalKind) -> Callable[..., Principal]:
-    """A dependency: the caller, if its key is one of ``kinds``; else 401 (no or unknown key) or
-    403 (a key of another kind)."""
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency: the caller, if its key's role has ``permission``; else 401 (no or unknown key)
+    or 403 (a key whose role may not)."""
 
     def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
         try:
-            return authorise(principal, *kinds)
+            return authorise(principal, permission)
         except Unauthenticated as exc:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
         except Forbidden as exc:
@@ -55,7 +97,7 @@ def require(*kinds: PrincipalKind) -> Callable[..., Principal]:
     return dependency
 
 
-# ---- the pages: the signed session cookie ---------------------------------------------------------
+# ---- the pages: the session ------------------------------------------------------------------------
 
 Session = dict[str, Any]
 
@@ -64,12 +106,12 @@ def serializer(ctx: Context) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(ctx.settings.session_secret, salt="mecc-pages-session")
 
 
-def new_session(principal_id: str | None = None) -> Session:
-    """A fresh session (a new CSRF token too), signed in as ``principal_id`` or nobody."""
-    return {"csrf": secrets.token_urlsafe(24), "p": principal_id}
+def new_session(token: str | None = None) -> Session:
+    """A fresh cookie session (a new CSRF token too), naming the server session ``token`` or none."""
+    return {"csrf": secrets.token_urlsafe(24), "sid": token}
 
 
-def page_session(request: Request, ctx: Ctx) -> Session:
+def cookie_session(request: Request, ctx: Context) -> Session:
     """The session the cookie holds, if it is ours and not expired; else a new one."""
     raw = request.cookies.get(COOKIE)
     if raw:
@@ -82,13 +124,58 @@ def page_session(request: Request, ctx: Ctx) -> Session:
     return new_session()
 
 
+async def page_session(request: Request, ctx: Ctx) -> Session:
+    """The cookie's session; who it signs in (if its server session is live) is resolved once here
+    and kept on ``request.state.principal`` for the dependencies and the page header."""
+    session = cookie_session(request, ctx)
+    request.state.principal = await resolve(ctx, session)
+    return session
+
+
 PageSession = Annotated[Session, Depends(page_session)]
 
 
-def session_principal(ctx: Context, session: Session) -> Principal | None:
-    """Who the session is signed in as (None if nobody, or a principal no longer configured)."""
-    principal_id = session.get("p")
-    return ctx.access.principal(principal_id) if principal_id else None
+async def resolve(ctx: Context, session: Session) -> Principal | None:
+    """Who the session is signed in as: None if nobody, or the server session has ended (signed
+    out, timed out, account disabled), or the person's role or unit is no longer what it was at
+    sign-in (that ends the session too: they sign in again and get their new role)."""
+    token = session.get("sid")
+    if not isinstance(token, str) or not token:
+        return None
+    settings = ctx.settings
+    live = await ctx.store.run(staff.load, token, now=ctx.clock(),
+                               idle=timedelta(seconds=settings.session_idle_seconds),
+                               absolute=timedelta(seconds=settings.session_max_age_seconds))
+    if live is None:
+        return None
+    if live.claims is not None:
+        principal = ctx.access.staff(live.claims)
+        if principal is None or principal.role != live.role or principal.id != live.principal_id:
+            await ctx.store.run(staff.end, token, "role_changed", ctx.clock())
+            return None
+        return principal
+    return ctx.access.principal(live.principal_id)
+
+
+async def start_session(ctx: Context, principal: Principal, client: str,
+                        claims: dict[str, Any] | None = None) -> Session:
+    """A new server session for ``principal`` (a person when ``claims`` are given); its cookie session."""
+    token = secrets.token_urlsafe(32)
+    await ctx.store.run(staff.start, token, person=principal.person, principal_id=principal.id,
+                        role=str(principal.role), claims=claims, client=client, now=ctx.clock())
+    return new_session(token)
+
+
+async def end_session(ctx: Context, session: Session, reason: str = "signed_out") -> None:
+    token = session.get("sid")
+    if isinstance(token, str) and token:
+        await ctx.store.run(staff.end, token, reason, ctx.clock())
+
+
+def session_principal(request: Request) -> Principal | None:
+    """Who ``page_session`` found signed in for this request (None before it ran, or nobody)."""
+    principal = getattr(request.state, "principal", None)
+    return principal if isinstance(principal, Principal) else None
 
 
 class SignInRequired(Exception):
@@ -100,13 +187,13 @@ class SignInRequired(Exception):
         self.session = session
 
 
-def signed_in(*kinds: PrincipalKind, next_url: str | None = None) -> Callable[..., Principal]:
-    """A dependency for pages: the signed-in principal, if one of ``kinds``; else SignInRequired,
-    which sends the browser to sign in and come back to ``next_url`` (default: this page)."""
+def signed_in(permission: Permission, next_url: str | None = None) -> Callable[..., Any]:
+    """A dependency for pages: the signed-in principal, if their role has ``permission``; else
+    SignInRequired, which sends the browser to sign in and come back to ``next_url`` (default: this page)."""
 
-    def dependency(request: Request, ctx: Ctx, session: PageSession) -> Principal:
+    async def dependency(request: Request, session: PageSession) -> Principal:
         try:
-            return authorise(session_principal(ctx, session), *kinds)
+            return authorise(session_principal(request), permission)
         except IntakeError as exc:
             raise SignInRequired(next_url or quote(request.scope["path"]), session) from exc
 

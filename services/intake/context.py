@@ -9,7 +9,10 @@ from datetime import UTC, datetime
 from services.common.config_files import Categories
 from services.common.sql import Store
 from services.intake.access import Access
+from services.intake.audit import AuditLog
+from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher
+from services.intake.ratelimit import SignInThrottle
 from services.intake.settings import IntakeSettings
 
 
@@ -20,5 +23,11 @@ class Context:
     access: Access
     categories: Categories
     settings: IntakeSettings
+    #: The audit log of personal data (over ``store``; started and stopped by the app's lifespan).
+    audit: AuditLog
+    #: Staff sign-in at the organisation's OpenID provider; None when OIDC_ISSUER is unset.
+    oidc: OidcClient | None = None
+    #: Failed sign-ins per client and per account (create_app sizes it from the settings).
+    sign_ins: SignInThrottle = field(default_factory=lambda: SignInThrottle(20, 5, 900.0))
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

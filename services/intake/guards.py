@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +18,8 @@ from services.intake.ratelimit import TokenBucket, retry_after
 from services.intake.settings import IntakeSettings
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The client address of the request being handled (behind the trusted proxies), for the audit log.
+CLIENT: ContextVar[str | None] = ContextVar("intake_client", default=None)
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -29,26 +32,36 @@ async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[s
     metrics.REPORTS_REFUSED.labels(str(status)).inc()
 
 
+def client_address(client: tuple[str, int] | None, forwarded_for: str | None, hops: int) -> str:
+    """Who is asking, behind ``hops`` proxies of ours: the entry ``hops`` places from the right of
+    X-Forwarded-For (each of our proxies appended the address it saw). Entries further left were
+    written by the client and prove nothing; with fewer entries than hops, the leftmost one."""
+    if hops > 0 and forwarded_for:
+        entries = [e.strip() for e in forwarded_for.split(",") if e.strip()]
+        if entries:
+            return entries[-hops] if len(entries) >= hops else entries[0]
+    return str(client[0]) if client else "unknown"
+
+
 class Guards:
     def __init__(self, app: ASGIApp, settings: IntakeSettings) -> None:
         self.app = app
         self.limit = settings.max_body_bytes
-        self.trust_forwarded = settings.rate_limit_trust_forwarded_for
+        self.hops = settings.proxy_hops
         self.enabled = settings.rate_limit_per_minute > 0
         self.by_address = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.by_key = TokenBucket(settings.rate_limit_key_per_minute, settings.rate_limit_key_burst)
 
     def _address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
-        if self.trust_forwarded and (forwarded := headers.get(b"x-forwarded-for")):
-            return forwarded.decode("latin-1").split(",")[0].strip()
-        client = scope.get("client")
-        return str(client[0]) if client else "unknown"
+        forwarded = headers.get(b"x-forwarded-for")
+        return client_address(scope.get("client"), forwarded.decode("latin-1") if forwarded else None, self.hops)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        CLIENT.set(self._address(scope, headers))
         writes = scope["method"] not in READS and not scope["path"].startswith("/webhooks/")
         if writes and self.enabled:
             wait = self.by_address.take(self._address(scope, headers))

@@ -29,12 +29,15 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from schemas.events import REFERENCE_PATTERN
+from services.audit import AuditAction
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.intake import pages_store, usecases
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.auth import context as _ctx
 from services.intake.context import Context
+from services.intake.guards import CLIENT
+from services.intake.permissions import Permission
 from services.intake.publisher import PublishFailed
 from services.intake.reports import ThirdPartyReportRequest
 
@@ -264,8 +267,14 @@ def _format(fmt: str) -> str:
 
 
 def _organisation(ctx: Context, key: str | None) -> Principal:
+    client = CLIENT.get() or "unknown"
+    if key and ctx.sign_ins.wait(client) > 0:
+        raise Open311Error(429, "too many failed sign-ins; try again later")
+    principal = ctx.access.authenticate(key)
+    if key and principal is None:
+        ctx.sign_ins.failed(client)  # a wrong api_key counts as a failed sign-in, as on the API and pages
     try:
-        return usecases.authorise(ctx.access.authenticate(key), PrincipalKind.ORGANISATION)
+        return usecases.authorise(principal, Permission.SUBMIT_FOR_OTHERS)
     except usecases.IntakeError as exc:
         raise Open311Error(403, "a valid api_key of an organisation is required") from exc
 
@@ -375,7 +384,8 @@ async def list_requests(
 
     async def run() -> Response:
         _format(fmt)
-        org = _organisation(ctx, api_key).id
+        organisation = _organisation(ctx, api_key)
+        org = organisation.id
         ids = request_ids(service_request_id)
         wanted = statuses(status)
         start, end = w3c_date("start_date", start_date), w3c_date("end_date", end_date)
@@ -395,6 +405,9 @@ async def list_requests(
             docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) >= start]
         if end is not None:
             docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) <= end]
+        for doc in docs:
+            await ctx.audit.record(AuditAction.CONSULTATION, "open311_request", organisation,
+                                   reference=doc["service_request_id"], at=ctx.clock())
         return encode(fmt, "service_requests", "request", docs)
 
     return await _guard(safe, run)
@@ -408,12 +421,14 @@ async def get_request(request: Request, id_fmt: IdFormat, api_key: ApiKeyParam =
 
     async def run() -> Response:
         reference, fmt = _split(id_fmt)
-        org = _organisation(ctx, api_key).id
-        rows = (await ctx.store.run(pages_store.organisation_reports, org, [reference], 1)
+        organisation = _organisation(ctx, api_key)
+        rows = (await ctx.store.run(pages_store.organisation_reports, organisation.id, [reference], 1)
                 if _REFERENCE.match(reference) else [])
         if not rows:
             raise Open311Error(404, f"no service request {reference} from this organisation (yet)")
         extended = (extended_statuses or "").lower() == "true"
+        await ctx.audit.record(AuditAction.CONSULTATION, "open311_request", organisation, reference=reference,
+                               at=ctx.clock())
         return encode(fmt, "service_requests", "request", [request_doc(rows[0], ctx.categories, extended=extended)])
 
     return await _guard(safe, run)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, s
 from schemas.events import REFERENCE_PATTERN
 from services.common import metrics
 from services.intake import usecases
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.auth import ApiKey, Ctx, require
+from services.intake.permissions import Permission
 from services.intake.reports import (
     Accepted,
     ActionRequest,
@@ -30,8 +31,8 @@ IdempotencyKey = Annotated[
     Header(alias="Idempotency-Key", max_length=100,
            description="Retry a request with the same key and it creates nothing new."),
 ]
-Organisation = Annotated[Principal, Depends(require(PrincipalKind.ORGANISATION))]
-TeamOrWatch = Annotated[Principal, Depends(require(PrincipalKind.TEAM, PrincipalKind.WATCH))]
+Organisation = Annotated[Principal, Depends(require(Permission.SUBMIT_FOR_OTHERS))]
+TeamOrWatch = Annotated[Principal, Depends(require(Permission.RECORD_ACTION))]
 
 
 @contextmanager

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
+
+from pydantic import Field
 
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
-from services.common.settings import DEVELOPMENT_SECRET, CommonSettings
+from services.common.settings import DEVELOPMENT_SECRET, LOCAL_HOSTS, CommonSettings
 
 
 class IntakeSettings(CommonSettings):
@@ -26,8 +29,27 @@ class IntakeSettings(CommonSettings):
     #: The same, per API key (organisations and teams send more than a person does).
     rate_limit_key_per_minute: float = 600.0
     rate_limit_key_burst: int = 120
-    #: Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #: Take the client address from X-Forwarded-For (only behind a proxy that sets it): the same as
+    #: TRUSTED_PROXY_HOPS=1 when that is unset.
     rate_limit_trust_forwarded_for: bool = False
+    #: How many proxies of ours stand in front (each appends the address it saw to X-Forwarded-For):
+    #: the client is the entry that many places from the right; entries further left are whatever the
+    #: client wrote and are never believed. 0: the connection's own address.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+    #: Failed sign-ins (any method) allowed per client address, and per account, in
+    #: SIGN_IN_FAILURE_WINDOW_SECONDS; beyond that sign-in is refused (429) until the window passes.
+    sign_in_failures_per_client: int = 20
+    sign_in_failures_per_account: int = 5
+    sign_in_failure_window_seconds: int = 15 * 60
+    #: Start although access.yaml has the published development keys and PUBLIC_BASE_URL is not on this
+    #: machine (test stacks that call themselves by a public name); never on a real deployment.
+    allow_development_keys: bool = False
+    #: Sign in to the pages with a shared API key: true, false, or unset for "on local runs only"
+    #: (PUBLIC_BASE_URL on this machine). On a deployment people sign in as themselves (OIDC) and
+    #: API keys are for machine clients.
+    page_key_sign_in: bool | None = None
+    #: A page sign-in ends after this long without a request (the absolute limit is SESSION_MAX_AGE_SECONDS).
+    session_idle_seconds: int = 30 * 60
     #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
     twilio_auth_token: str | None = None
     #: SendGrid's Event Webhook verification key (base64, from Mail Settings; unset: refused).
@@ -40,9 +62,32 @@ class IntakeSettings(CommonSettings):
     session_secret: str = DEVELOPMENT_SECRET
     #: How long a page sign-in lasts, in seconds.
     session_max_age_seconds: int = 8 * 3600
+    #: Staff sign-in: the OpenID provider's issuer URL (discovery at ``/.well-known/openid-configuration``);
+    #: unset, the pages offer only the shared API key. The redirect URI is PUBLIC_BASE_URL/sign-in/callback.
+    oidc_issuer: str | None = None
+    oidc_client_id: str = "mecc-intake"
+    oidc_client_secret: str | None = None
+    #: Scopes asked for: the groups scope carries the groups claim that gives roles.
+    oidc_scope: str = "openid profile email groups"
     #: The feedback worker's outbox (OUTBOX_PATH), shown at /outbox on local runs.
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
     #: Show /outbox: true, false, or unset for "when PUBLIC_BASE_URL is on this machine".
     show_outbox: bool | None = None
 
     SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")
+
+    @property
+    def is_local(self) -> bool:
+        return (urlsplit(self.public_base_url).hostname or "") in LOCAL_HOSTS
+
+    @property
+    def key_sign_in(self) -> bool:
+        return self.is_local if self.page_key_sign_in is None else self.page_key_sign_in
+
+    @property
+    def proxy_hops(self) -> int:
+        return self.trusted_proxy_hops or (1 if self.rate_limit_trust_forwarded_for else 0)
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return f"{self.public_base_url.rstrip('/')}/sign-in/callback"

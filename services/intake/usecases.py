@@ -10,17 +10,21 @@ It raises the domain errors below, never an HTTP answer: each adapter says them 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from schemas import UpdateKind, WatchItem
 from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from services.audit import AuditAction
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.intake import reports
 from services.intake.access import Principal, PrincipalKind
+from services.intake.audit import AuditLog
+from services.intake.permissions import Permission, allowed
 from services.intake.publisher import EventPublisher
 from services.intake.reports import (
     Accepted,
@@ -46,6 +50,12 @@ class Ports(Protocol):
 
     @property
     def categories(self) -> Categories: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
 
 
 # ---- domain errors ---------------------------------------------------------------------------------
@@ -81,13 +91,13 @@ class UnknownCategory(IntakeError):
 # ---- who may do what ---------------------------------------------------------------------------------
 
 
-def authorise(principal: Principal | None, *kinds: PrincipalKind) -> Principal:
-    """``principal`` if it is one of ``kinds``: Unauthenticated if there is none, Forbidden if
-    it is of another kind. The one check of kind every entry point makes."""
+def authorise(principal: Principal | None, permission: Permission) -> Principal:
+    """``principal`` if its role may (``permissions.TABLE``): Unauthenticated if there is none,
+    Forbidden if it may not. The one check every entry point makes."""
     if principal is None:
         raise Unauthenticated("missing or unknown X-API-Key")
-    if principal.kind not in kinds:
-        raise Forbidden(f"this key is not for a {' or '.join(k.value for k in kinds)}")
+    if not allowed(principal, permission):
+        raise Forbidden(f"a {principal.role} may not {permission.value.replace('_', ' ')}")
     return principal
 
 
@@ -97,9 +107,12 @@ def may_act_on(principal: Principal, destinations: Sequence[str]) -> bool:
 
 
 def _may_record(actor: Principal, body: ActionRequest) -> None:
-    if actor.kind is PrincipalKind.WATCH and body.kind is not UpdateKind.ACTION:
-        # A watch says what it did; whether the report is closed is the police's call.
-        raise Forbidden("a watch may record actions; closing a report is for the police")
+    authorise(actor, Permission.RECORD_ACTION)
+    if body.kind is not UpdateKind.ACTION and not allowed(actor, Permission.CLOSE_REPORT):
+        # A watch says what it did; whether the report is closed is the police's (a supervisor's) call.
+        if actor.kind is PrincipalKind.WATCH:
+            raise Forbidden("a watch may record actions; closing a report is for the police")
+        raise Forbidden("closing a report is for a supervisor")
 
 
 def _check_category(ports: Ports, category: str) -> None:
@@ -118,6 +131,9 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
     await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("public").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="public", via=via)
+    if contact.informant is not None:
+        await ports.audit.record(AuditAction.COLLECTION, "public_report", None, reference=contact.reference,
+                                 at=ports.clock())
     hears_back = contact.informant is not None and contact.informant.channel_to_use() is not None
     return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, hears_back))
 
@@ -125,13 +141,15 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
 async def submit_third_party_report(ports: Ports, organisation: Principal, body: ThirdPartyReportRequest,
                                     idempotency_key: str | None, *, via: str = "api") -> Accepted:
     """An organisation's report on someone's behalf, published as a ``ThirdPartyContact``."""
-    authorise(organisation, PrincipalKind.ORGANISATION)
+    authorise(organisation, Permission.SUBMIT_FOR_OTHERS)
     _check_category(ports, body.category)
     contact = reports.third_party_contact(body, organisation.id, idempotency_key)
     await ports.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("third_party").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
              organisation=organisation.id, via=via)
+    await ports.audit.record(AuditAction.COLLECTION, "third_party_report", organisation,
+                             reference=contact.reference, at=ports.clock())
     return Accepted(reference=contact.reference, message=reports.acknowledgement(contact.reference, True))
 
 
@@ -140,7 +158,6 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
     """What a team or watch did about a report routed to it, published as a ``CaseUpdate``.
     NotRoutedYet for a report not routed (yet); Forbidden for one routed elsewhere, or a watch
     trying to close."""
-    authorise(actor, PrincipalKind.TEAM, PrincipalKind.WATCH)
     _may_record(actor, body)
     destinations = await ports.store.run(repository.routed_to, reference)
     if destinations is None:
@@ -150,14 +167,17 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
     update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key)
     await ports.publisher.publish(CASES_UPDATES.name, reference, update)
     metrics.REPORTS_RECEIVED.labels("action").inc()
-    log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via)
+    log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via,
+             person=actor.person)
+    # Who wrote it, for the record; the informant reads the team's name only.
+    await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
+                             at=ports.clock())
     return Accepted(reference=reference, message="Recorded. The informant will be told.")
 
 
 async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str, body: ActionRequest,
                                 idempotency_key: str | None) -> ClusterAccepted:
     """One action for every report in the cluster routed to ``actor``: each informant hears it."""
-    authorise(actor, PrincipalKind.TEAM, PrincipalKind.WATCH)
     _may_record(actor, body)
     references = await ports.store.run(routing_store.cluster_references, cluster_id)
     if not references:
@@ -173,6 +193,8 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
     for reference in mine:
         update = reports.case_update(reference, body, actor.id, actor.name, key)
         await ports.publisher.publish(CASES_UPDATES.name, reference, update)
+        await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
+                                 at=ports.clock())
     log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
     return ClusterAccepted(reference=mine[0], reports=len(mine),
                            message=f"Recorded for {len(mine)} reports. Each informant will be told.")
@@ -180,7 +202,7 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
 
 async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int) -> list[WatchItem]:
     """A watch's own items, newest first (redacted by the router before they were stored)."""
-    authorise(watch, PrincipalKind.WATCH)
+    authorise(watch, Permission.LIST_WATCH_ITEMS)
     if watch.id != watch_id:
         raise Forbidden("this key may list only its own watch's items")
     rows = await ports.store.run(routing_store.watch_items_for, watch_id, limit=limit)

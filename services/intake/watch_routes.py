@@ -10,12 +10,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from schemas import WatchItem
 from schemas.events import Model
 from services.intake import usecases
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.auth import Ctx, require
+from services.intake.permissions import Permission
 from services.intake.routes import answering
 
 router = APIRouter()
-Watch = Annotated[Principal, Depends(require(PrincipalKind.WATCH))]
+Watch = Annotated[Principal, Depends(require(Permission.LIST_WATCH_ITEMS))]
 
 
 class WatchItems(Model):

@@ -6,7 +6,7 @@ the services call (``repository``, ``routing``, ``messages``). SQLite by default
 through ``DATABASE_URL``. ``db.schema_drift`` checks that the migrations build what the models
 say (tests/unit/test_store_schema.py, tests/integration/test_store_schema_postgres.py).
 
-Who writes and who reads each table (intake and deadletters write none; deadletters reads none)::
+Who writes and who reads each table (deadletters writes and reads none)::
 
     table              written by                                  read by
     -----------------  ------------------------------------------  ----------------------------------
@@ -29,10 +29,16 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
                                                                    pages), feedback (watch digests)
     erasures           subject (one row per report erased on a     subject
                        data subject's request)
+    staff_sessions     intake (sign-in, sign-out, time-outs,       intake (every signed-in page)
+                       administrators ending them)
+    staff_accounts     intake (administrators disabling people)    intake (sign-in, every page)
+    audit_log          intake (collection, alteration,             intake (/audit for supervisors),
+                       consultation), appended only, through       ``python -m services.audit verify``
+                       ``services.audit.append``
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
-table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase`` (subject access
-and erasure). Intake only reads, through
-``repository``, ``routing`` and ``services.intake.pages_store``.
+table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
+(subject access and erasure), ``staff`` (intake: its own sessions and accounts). Otherwise intake
+only reads, through ``repository``, ``routing`` and ``services.intake.pages_store``.
 """

@@ -240,3 +240,76 @@ class Erasure(Base):
     reason: Mapped[str] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(200))
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Staff sign-in: sessions kept on the server (the cookie names one by a random token, stored here
+# only as its SHA-256), and accounts an administrator has disabled (the functions are in
+# ``services.store.staff``).
+
+
+class StaffSession(Base):
+    """A signed-in browser: a person (OpenID sign-in) or a shared key's unit. Ended on sign-out,
+    account disable, role change and time-outs; an ended session never comes back."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_sessions_person_ended", "person", "ended_at"),)
+
+    #: SHA-256 (hex) of the token in the cookie: a copy of this table signs nobody in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The person's ``sub`` at the provider; None for a shared key's session.
+    person: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The unit (access.yaml principal id) a key's session acts as, or the person's unit at sign-in.
+    principal_id: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    #: A person's validated claims at sign-in (sub, name, groups): their role is worked out from them.
+    claims: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: signed_out, idle, expired, disabled, role_changed, ended_by_administrator
+    ended_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class StaffAccount(Base):
+    """A person an administrator has disabled (or enabled again): they cannot sign in while disabled."""
+
+    __tablename__ = "staff_accounts"
+
+    person: Mapped[str] = mapped_column(String(200), primary_key=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """The audit log (Data Protection Act 2018 s.62): who collected, altered, consulted, disclosed,
+    combined or erased personal data, when, from where, and why. Append-only: nothing updates or
+    deletes a row, and each row's ``hash`` covers its fields and the previous row's hash, so a
+    changed, removed or inserted row breaks the chain (``python -m services.audit verify``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_reference", "reference"),
+        Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: collection, alteration, consultation, disclosure, combination, erasure
+    action: Mapped[str] = mapped_column(String(20))
+    #: What was done or seen, e.g. "report_item", "contact_details", "record_action".
+    what: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: "person:<sub>", "key:<unit>", "public" or a service's name.
+    actor: Mapped[str] = mapped_column(String(220))
+    actor_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The team, watch or organisation the actor acted for.
+    unit: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: The client address the request came from.
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    justification: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

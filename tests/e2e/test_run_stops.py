@@ -75,6 +75,8 @@ def run_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         "KAFKA_PORT": str(free_port_pair()),
         "KAFKA_HOME_DIR": str(tmp_path / "kafka"),
         "INTAKE_PORT": str(free_port()),
+        "OIDC_PORT": str(free_port()),
+        "OIDC_HOME_DIR": str(tmp_path / "oidc"),
         "ROUTER_WEB_PORT": str(free_port()),
         "FEEDBACK_WEB_PORT": str(free_port()),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'store.db'}",
@@ -123,6 +125,7 @@ def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path) -
         with pytest.raises(ProcessLookupError):
             os.killpg(run.pid, 0)  # nothing left in its process group either
         assert not port_open(kafka_port), "the broker's port is still open"
+        assert not port_open(int(run_env["OIDC_PORT"])), "the OpenID provider's port is still open"
         assert not broker.pid_file.exists(), "the broker's pid file was left behind"
         assert not _lock_held(broker.data / ".lock"), "the broker's log directory is still locked"
         assert "Stopped." in output.read_text()

@@ -5,8 +5,9 @@ refusal publishes nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from services.common.config_files import Categories, load_categories
 from services.common.sql import Store
 from services.intake import usecases
 from services.intake.access import Principal, PrincipalKind
+from services.intake.audit import AuditLog
+from services.intake.permissions import Permission
 from services.intake.reports import ActionRequest, PublicReportRequest, ThirdPartyReportRequest
 from services.router.config import load_routing_config
 from services.router.routing import routed_item
@@ -42,6 +45,8 @@ class Ports:
     categories: Categories
     #: The store's sessions, to seed it as the router would.
     sessions: sessionmaker[Session]
+    audit: AuditLog
+    clock: Callable[[], datetime] = lambda: datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -49,7 +54,8 @@ def ports(tmp_path: Path) -> Ports:
     url = f"sqlite:///{tmp_path}/store.db"
     migrate(url)
     sessions = make_sessions(make_engine(url))
-    return Ports(RecordingPublisher(), Store(sessions), load_categories(), sessions)
+    store = Store(sessions)
+    return Ports(RecordingPublisher(), store, load_categories(), sessions, AuditLog(store))
 
 
 def run(call: Coroutine[Any, Any, T]) -> T:
@@ -100,10 +106,10 @@ def test_only_an_organisation_reports_on_someones_behalf(ports: Ports) -> None:
 
 def test_who_may_do_what(ports: Ports) -> None:
     with pytest.raises(usecases.Unauthenticated):
-        usecases.authorise(None, PrincipalKind.TEAM)
-    with pytest.raises(usecases.Forbidden, match="not for a team or watch"):
-        usecases.authorise(ORG, PrincipalKind.TEAM, PrincipalKind.WATCH)
-    assert usecases.authorise(WATCH, PrincipalKind.TEAM, PrincipalKind.WATCH) is WATCH
+        usecases.authorise(None, Permission.RECORD_ACTION)
+    with pytest.raises(usecases.Forbidden, match="may not record action"):
+        usecases.authorise(ORG, Permission.RECORD_ACTION)
+    assert usecases.authorise(WATCH, Permission.RECORD_ACTION) is WATCH
 
 
 def test_an_action_needs_a_report_routed_to_the_actor(ports: Ports) -> None:

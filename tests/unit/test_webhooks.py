@@ -29,7 +29,8 @@ PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
 def api(tmp_path):
     with intake_client(tmp_path, public_base_url=BASE, twilio_auth_token=TOKEN,
                        sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
-                       unsubscribe_secret="s3cret", track_secret="t", session_secret="s") as client:
+                       unsubscribe_secret="s3cret", track_secret="t", session_secret="s",
+                       allow_development_keys=True) as client:
         yield client
 
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from services.audit import AuditAction
 from services.common.logging import get_logger
 from services.intake import pages_store, pages_views, usecases
 from services.intake.access import Principal, PrincipalKind
@@ -17,13 +18,13 @@ from services.intake.auth import Ctx, PageSession, Session, signed_in
 from services.intake.context import Context
 from services.intake.pages.render import message, redirect, render
 from services.intake.pages.session import CheckedForm
+from services.intake.permissions import Permission, allowed
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
-_KINDS = (PrincipalKind.TEAM, PrincipalKind.WATCH)
-TeamOrWatch = Annotated[Principal, Depends(signed_in(*_KINDS))]
+TeamOrWatch = Annotated[Principal, Depends(signed_in(Permission.VIEW_ITEMS))]
 #: After a form was posted, signing in leads back to the inbox.
-PostingTeamOrWatch = Annotated[Principal, Depends(signed_in(*_KINDS, next_url="/inbox"))]
+PostingTeamOrWatch = Annotated[Principal, Depends(signed_in(Permission.RECORD_ACTION, next_url="/inbox"))]
 
 
 def _status(exc: usecases.IntakeError) -> int:
@@ -39,6 +40,9 @@ async def inbox(request: Request, ctx: Ctx, session: PageSession, principal: Tea
     else:
         team_rows = await ctx.store.run(pages_store.team_items, principal.id, everything=principal.scope == "all")
         items = pages_views.team_inbox(team_rows, ctx.categories)
+        for item in items:  # a team's list shows what each informant wrote: each is a consultation
+            await ctx.audit.record(AuditAction.CONSULTATION, "inbox_list", principal, reference=item.reference,
+                                   at=ctx.clock())
     log.info("inbox_listed", principal=principal.id, count=len(items))
     return render(request, session, "inbox.html", items=items, principal=principal,
                   watch=principal.kind is PrincipalKind.WATCH)
@@ -76,7 +80,7 @@ def _item_page(request: Request, session: Session, principal: Principal, item: p
                actions: list[dict[str, Any]], state: pages_views.FormState, status_code: int = 200,
                preview: dict[str, Any] | None = None, done: bool = False) -> HTMLResponse:
     return render(request, session, "inbox_item.html", status_code, item=item, actions=actions, form=state,
-                  principal=principal, may_close=principal.kind is PrincipalKind.TEAM, preview=preview,
+                  principal=principal, may_close=allowed(principal, Permission.CLOSE_REPORT), preview=preview,
                   outcomes=pages_views.outcome_choices(), done=done)
 
 
@@ -86,6 +90,7 @@ async def inbox_item(request: Request, ctx: Ctx, session: PageSession, principal
     found = await _inbox_item(ctx, principal, reference)
     if found is None:
         return _not_yours(request, session)
+    await ctx.audit.record(AuditAction.CONSULTATION, "report_item", principal, reference=reference, at=ctx.clock())
     return _item_page(request, session, principal, *found, pages_views.FormState(
         values={"kind": "action", "idempotency_key": uuid.uuid4().hex}), done=request.query_params.get("done") == "1")
 
@@ -96,7 +101,7 @@ async def inbox_record(request: Request, ctx: Ctx, session: PageSession, form: C
     found = await _inbox_item(ctx, principal, reference)
     if found is None:
         return _not_yours(request, session)
-    body, state = pages_views.action_request(form, may_close=principal.kind is PrincipalKind.TEAM)
+    body, state = pages_views.action_request(form, may_close=allowed(principal, Permission.CLOSE_REPORT))
     if body is None:
         return _item_page(request, session, principal, *found, state, 400)
     if form.get("send") != "yes":

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.intake import pages_views
-from services.intake.auth import COOKIE, Session, context, page_session, serializer, session_principal
+from services.intake.auth import COOKIE, Session, context, cookie_session, serializer, session_principal
 from services.intake.context import Context
 
 HERE = Path(__file__).resolve().parent.parent
@@ -36,9 +36,9 @@ def outbox_shown(ctx: Context) -> bool:
 def render(request: Request, session: Session | None, template: str, status_code: int = 200,
            **values: Any) -> HTMLResponse:
     ctx = context(request)
-    session = session if session is not None else page_session(request, ctx)
+    session = session if session is not None else cookie_session(request, ctx)
     html = env.get_template(template).render(
-        csrf_token=session["csrf"], signed_in=session_principal(ctx, session), show_outbox=outbox_shown(ctx),
+        csrf_token=session["csrf"], signed_in=session_principal(request), show_outbox=outbox_shown(ctx),
         path=request.url.path, **values)
     response = HTMLResponse(html, status_code=status_code)
     set_cookie(request, response, session)

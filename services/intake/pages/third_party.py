@@ -11,13 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.common.track import track_url
 from services.intake import pages_views, usecases
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import Principal
 from services.intake.auth import Ctx, PageSession, Session, signed_in
 from services.intake.pages.render import render
 from services.intake.pages.session import CheckedForm
+from services.intake.permissions import Permission
 
 router = APIRouter(include_in_schema=False)
-Organisation = Annotated[Principal, Depends(signed_in(PrincipalKind.ORGANISATION, next_url="/third-party/report"))]
+Organisation = Annotated[Principal, Depends(signed_in(Permission.SUBMIT_FOR_OTHERS, next_url="/third-party/report"))]
 
 
 def _page(request: Request, ctx: Ctx, session: Session, state: pages_views.FormState, org: Principal,

@@ -1,0 +1,149 @@
+"""The audit log of personal data (Data Protection Act 2018 s.62): collection, alteration,
+consultation, disclosure, combination and erasure, each with who, when, from where, what and why.
+
+Tamper-evident: entries are appended in one order (``seq``) and each one's ``hash`` is the SHA-256
+of the previous entry's hash and this entry's fields, so editing, deleting or inserting a row breaks
+the chain from there on: ``python -m services.audit verify`` walks it and names the first break.
+Appends take a lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock) so
+that two writers never chain onto the same entry.
+
+Any service may append with ``append(session, [Entry(...)])`` in its own transaction (retention's
+erasures, for instance); the intake appends off its request path through ``services.intake.audit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from services.store.models import AuditEntry
+
+GENESIS = "0" * 64
+#: An arbitrary constant naming the audit log's advisory lock on PostgreSQL.
+_LOCK_KEY = 0x4D454343_41554454 & 0x7FFFFFFFFFFFFFFF
+
+
+class AuditAction(StrEnum):
+    COLLECTION = "collection"
+    ALTERATION = "alteration"
+    CONSULTATION = "consultation"
+    DISCLOSURE = "disclosure"
+    COMBINATION = "combination"
+    ERASURE = "erasure"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One thing done with personal data, before it is chained."""
+
+    at: datetime
+    action: AuditAction
+    what: str
+    actor: str
+    reference: str | None = None
+    actor_name: str | None = None
+    unit: str | None = None
+    role: str | None = None
+    client: str | None = None
+    justification: str | None = None
+
+
+def entry_hash(prev_hash: str, entry: Entry) -> str:
+    """SHA-256 over the previous hash and this entry's fields (canonical JSON, times in UTC)."""
+    fields = asdict(entry)
+    fields["at"] = entry.at.astimezone(UTC).isoformat(timespec="microseconds")
+    fields["action"] = str(entry.action)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+
+
+def append(session: Session, entries: Sequence[Entry]) -> None:
+    """Chain ``entries`` onto the log and commit (one transaction, under the log's lock)."""
+    if not entries:
+        return
+    _lock(session)
+    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS
+    for entry in entries:
+        digest = entry_hash(prev, entry)
+        session.add(AuditEntry(**asdict(entry), prev_hash=prev, hash=digest))
+        prev = digest
+    session.commit()
+
+
+def _entry(row: AuditEntry) -> Entry:
+    return Entry(at=row.at, action=AuditAction(row.action), what=row.what, actor=row.actor, reference=row.reference,
+                 actor_name=row.actor_name, unit=row.unit, role=row.role, client=row.client,
+                 justification=row.justification)
+
+
+@dataclass(frozen=True)
+class Verified:
+    entries: int
+    #: The first break, in words (None: the chain is whole).
+    problem: str | None
+
+
+def verify(session: Session, batch: int = 1000) -> Verified:
+    """Walk the whole chain in order; the first entry whose hash or link does not hold."""
+    prev, count, after = GENESIS, 0, -1
+    while True:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
+                               .limit(batch)).all()
+        if not rows:
+            return Verified(count, None)
+        for row in rows:
+            if row.prev_hash != prev:
+                return Verified(count, f"entry {row.seq} does not follow the entry before it (one was removed, "
+                                       "inserted or changed)")
+            if entry_hash(prev, _entry(row)) != row.hash:
+                return Verified(count, f"entry {row.seq} was changed after it was written")
+            prev, after, count = row.hash, row.seq, count + 1
+
+
+@dataclass(frozen=True)
+class Found:
+    seq: int
+    entry: Entry
+
+
+def search(session: Session, *, reference: str | None = None, person: str | None = None,
+           since: datetime | None = None, until: datetime | None = None,
+           units: Sequence[str] | None = None, references: Sequence[str] | None = None,
+           limit: int = 200) -> list[Found]:
+    """Entries newest first, by report, by person (``person:<sub>`` or a bare username) and by time.
+    ``units`` / ``references`` narrow to what a supervisor may read: entries by their units, or
+    about reports routed to them (None: everything)."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)
+    if reference:
+        query = query.where(AuditEntry.reference == reference)
+    if person:
+        actor = person if ":" in person else f"person:{person}"
+        query = query.where(or_(AuditEntry.actor == actor, func.lower(AuditEntry.actor_name) == person.lower()))
+    if since:
+        query = query.where(AuditEntry.at >= since)
+    if until:
+        query = query.where(AuditEntry.at < until)
+    if units is not None:
+        query = query.where(or_(AuditEntry.unit.in_(list(units)), AuditEntry.reference.in_(list(references or []))))
+    return [Found(row.seq, _entry(row)) for row in session.scalars(query).all()]
+
+
+def routed_references(session: Session, unit: str) -> list[str]:
+    """Reports routed to ``unit`` (a supervisor reads the log about these and by their unit)."""
+    from services.store.models import RoutingDecision
+
+    rows = session.execute(select(RoutingDecision.reference, RoutingDecision.destinations)).all()
+    return [ref for ref, destinations in rows
+            if any(isinstance(d, dict) and d.get("id") == unit for d in destinations or [])]

@@ -1,0 +1,127 @@
+"""Each role against each endpoint and page: allowed or refused, as the issue's table says.
+
+People are signed in as the provider's validated claims would sign them in (``sub``, ``name``,
+groups; the code flow itself is tested against the real provider in
+tests/integration/test_staff_sign_in.py); machine clients use their API keys. The expected answers
+are written out here by hand, not derived from ``permissions.TABLE``, so a change to the table
+that changes who may do what fails this test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from services.intake.access import Access
+from services.intake.permissions import TABLE
+from tests.fakes.intake import intake_client, route
+from tests.unit.staff import sign_in_as
+from tests.unit.test_pages import csrf
+
+PEOPLE = {
+    "team_member": ("tara", ["mecc-team-members", "mecc-unit:kempston-npt"]),
+    "supervisor": ("sam", ["mecc-supervisors", "mecc-unit:kempston-npt"]),
+    "watch_coordinator": ("wendy", ["mecc-watch-coordinators", "mecc-unit:kempston-speed-watch"]),
+    "organisation_caseworker": ("carl", ["mecc-organisation-caseworkers", "mecc-unit:stop-hate-beds"]),
+    "administrator": ("ada", ["mecc-administrators"]),
+    "nobody": ("", []),
+}
+
+ALLOW, DENY = True, False
+#: page -> role -> may they? (a refusal is a redirect to sign in, or 403 / the form refusing to close)
+PAGES: dict[str, dict[str, bool]] = {
+    "open the inbox": {"team_member": ALLOW, "supervisor": ALLOW, "watch_coordinator": ALLOW,
+                       "organisation_caseworker": DENY, "administrator": ALLOW, "nobody": DENY},
+    "open an item": {"team_member": ALLOW, "supervisor": ALLOW, "watch_coordinator": ALLOW,
+                     "organisation_caseworker": DENY, "administrator": ALLOW, "nobody": DENY},
+    "record an action": {"team_member": ALLOW, "supervisor": ALLOW, "watch_coordinator": ALLOW,
+                         "organisation_caseworker": DENY, "administrator": DENY, "nobody": DENY},
+    "close a report": {"team_member": DENY, "supervisor": ALLOW, "watch_coordinator": DENY,
+                       "organisation_caseworker": DENY, "administrator": DENY, "nobody": DENY},
+    "report for someone else": {"team_member": DENY, "supervisor": DENY, "watch_coordinator": DENY,
+                                "organisation_caseworker": ALLOW, "administrator": DENY, "nobody": DENY},
+}
+
+KEYS = {"team key": "dev-team-kempston", "watch key": "dev-watch-kempston-speed",
+        "organisation key": "dev-org-stop-hate", "no key": ""}
+#: API endpoint -> key -> may it?
+API: dict[str, dict[str, bool]] = {
+    "record an action": {"team key": ALLOW, "watch key": ALLOW, "organisation key": DENY, "no key": DENY},
+    "close a report": {"team key": ALLOW, "watch key": DENY, "organisation key": DENY, "no key": DENY},
+    "list a watch's items": {"team key": DENY, "watch key": ALLOW, "organisation key": DENY, "no key": DENY},
+    "report for someone else": {"team key": DENY, "watch key": DENY, "organisation key": ALLOW, "no key": DENY},
+}
+
+
+@pytest.fixture
+def web(tmp_path):
+    with intake_client(tmp_path, session_secret="s", outbox_path=tmp_path / "o", show_outbox=False) as client:
+        yield client
+
+
+def _page(web: Any, what: str, ref: str) -> bool:
+    if what == "open the inbox":
+        return web.get("/inbox", follow_redirects=False).status_code == 200
+    if what == "open an item":
+        return web.get(f"/inbox/{ref}", follow_redirects=False).status_code == 200
+    if what == "report for someone else":
+        return web.get("/third-party/report", follow_redirects=False).status_code == 200
+    form = {"csrf_token": csrf(web.get("/sign-in").text), "public_text": "We patrolled Bedford Road", "send": "yes"}
+    if what == "close a report":
+        form |= {"kind": "closure", "outcome": "resolved"}
+    else:
+        form |= {"kind": "action"}
+    before = len(web.recorder.events)
+    answer = web.post(f"/inbox/{ref}", data=form, follow_redirects=False)
+    recorded = len(web.recorder.events) > before
+    assert recorded == (answer.status_code == 303 and "done=1" in answer.headers.get("location", ""))
+    return recorded
+
+
+@pytest.mark.parametrize("role", list(PEOPLE))
+def test_each_role_against_each_page(web, role: str) -> None:
+    ref = route(web)
+    person, groups = PEOPLE[role]
+    if person:
+        sign_in_as(web, person, groups)
+    got = {what: _page(web, what, ref) for what in PAGES}
+    assert got == {what: PAGES[what][role] for what in PAGES}
+
+
+def _api(web: Any, what: str, key: str, ref: str) -> int:
+    headers = {"X-API-Key": key} if key else {}
+    if what == "list a watch's items":
+        return int(web.get("/v1/watches/kempston-speed-watch/items", headers=headers).status_code)
+    if what == "report for someone else":
+        body = {"category": "hate-incident", "description": "Shouted at in the street", "location":
+                {"postcode": "MK42 8AA"}, "reporter": {"email": "caseworker@example.org"}}
+        return int(web.post("/v1/third-party/reports", json=body, headers=headers).status_code)
+    body = {"public_text": "We patrolled Bedford Road"}
+    if what == "close a report":
+        body |= {"kind": "closure", "outcome": "resolved"}
+    return int(web.post(f"/v1/reports/{ref}/actions", json=body, headers=headers).status_code)
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_each_api_key_against_each_endpoint(web, key: str) -> None:
+    ref = route(web)
+    got = {what: _api(web, what, KEYS[key], ref) for what in API}
+    for what, status in got.items():
+        expected = API[what][key]
+        assert (status < 300) == expected, (what, status)
+        if not expected:
+            assert status == (401 if key == "no key" else 403), (what, status)
+
+
+def test_every_role_has_a_row_and_the_config_maps_a_group_to_each() -> None:
+    from services.common.config_files import ROOT
+
+    access = Access.from_file(ROOT / "config" / "access.yaml")
+    for role, (person, groups) in PEOPLE.items():
+        if role == "nobody":
+            continue
+        principal = access.staff({"sub": person, "groups": groups})
+        assert principal is not None and principal.role == role and principal.role in TABLE
+    assert access.staff({"sub": "x", "groups": ["mecc-team-members"]}) is None, "a role but no unit: no access"
+    assert access.staff({"sub": "x", "groups": ["mecc-team-members", "mecc-unit:kempston-speed-watch"]}) is None, (
+        "a team member's unit must be a team")

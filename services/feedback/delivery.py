@@ -38,7 +38,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, ThirdPartyContact
+from pydantic import ValidationError
+
+from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, SafeWindow, ThirdPartyContact
+from schemas.events import CONTACT
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
@@ -46,6 +49,7 @@ from services.common.sql import Store
 from services.feedback import policy, templates
 from services.feedback.senders import Outgoing, PermanentSendError, Sender, Sent, TransientSendError
 from services.store import messages as store
+from services.store import repository
 from services.store.models import Message
 
 log = get_logger(__name__)
@@ -54,6 +58,8 @@ log = get_logger(__name__)
 Publish = Callable[[Sequence[FeedbackMessage]], Awaitable[None]]
 Render = Callable[[Channel], templates.Rendered]
 Clock = Callable[[], datetime]
+#: When a message may go: in these safe windows (empty: any time), or never (suppressed).
+Guard = tuple[SafeWindow, ...] | policy.Suppressed
 
 
 def now() -> datetime:
@@ -90,11 +96,14 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
     def draft(person: policy.Recipient) -> store.Draft:
         rendered = render(person.channel)
+        due = policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet)
         return store.Draft(
             key=policy.message_key(reference, trigger, person.role, person.channel), reference=reference,
             trigger=trigger, role=person.role, channel=person.channel.value, recipient=person.address,
-            body=rendered.body, subject=rendered.subject, html=rendered.html,
-            due_at=policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet),
+            body=rendered.body, subject=rendered.subject, html=rendered.html, due_at=due,
+            # Never "send rather than never": a message with no open moment is not sent.
+            status=MessageStatus.SCHEDULED if due is not None else MessageStatus.SUPPRESSED,
+            detail=None if due is not None else policy.NO_SAFE_TIME,
         )
 
     return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
@@ -128,8 +137,11 @@ def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
 class Delivery:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
-                 clock: Clock = now, jitter: Callable[[], float] = random.random) -> None:
+                 clock: Clock = now, jitter: Callable[[], float] = random.random,
+                 categories: Categories | None = None) -> None:
         self.store = store
+        #: Sensitive categories, read again when a message is taken for sending.
+        self._categories = categories
         self.senders = senders
         self.rules = rules or policy.DeliveryRules()
         self._publish = publish
@@ -195,6 +207,10 @@ class Delivery:
         transaction and publish their events together."""
         if not taken:
             return
+        guards = await self._guards(taken)
+        taken = await self._recheck(taken, guards)
+        if not taken:
+            return
 
         async def send(message: Message) -> Sent:
             return await self.senders[Channel(message.channel)].send(outgoing(message, self._unsubscribe_url))
@@ -217,9 +233,14 @@ class Delivery:
                                    else provider)
             if meant.fall_back:
                 failed.append(message)
-            if meant.retry_in is not None:
-                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
-                                              due_at=self.clock() + timedelta(seconds=meant.retry_in)))
+            retry_at = (policy.earliest_send(message.channel, self.clock() + timedelta(seconds=meant.retry_in),
+                                             windows=_windows(guards[message.id]), quiet=self.rules.quiet)
+                        if meant.retry_in is not None else None)
+            if meant.retry_in is not None and retry_at is None:
+                outcomes.append(store.Outcome(message.id, MessageStatus.SUPPRESSED, provider,
+                                              detail=policy.NO_SAFE_TIME))
+            elif meant.retry_in is not None:
+                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail, due_at=retry_at))
                 metrics.MESSAGES.labels(message.channel, MessageStatus.RETRYING).inc()
                 log.warning("message_retrying", reference=message.reference, trigger=message.trigger,
                             attempt=message.attempts, delay=round(meant.retry_in, 2), detail=meant.detail)
@@ -230,7 +251,7 @@ class Delivery:
         by_id = {m.id: m for m in taken}
         events = []
         for outcome in outcomes:
-            if outcome.status == MessageStatus.RETRYING:
+            if outcome.status in (MessageStatus.RETRYING, MessageStatus.SUPPRESSED):
                 continue
             message = by_id[outcome.message_id]
             log.info(f"message_{outcome.status}", reference=message.reference, trigger=message.trigger,
@@ -247,6 +268,56 @@ class Delivery:
         if unexpected is not None:
             raise unexpected
 
+    async def _guards(self, taken: Sequence[Message]) -> dict[int, Guard]:
+        """When each message may go, re-derived from its report's contact as stored: the safe
+        windows of the person it is to (a message about no routed report: any time)."""
+        stored: dict[str, tuple[dict, bool] | None] = {}
+        guards: dict[int, Guard] = {}
+        for message in taken:
+            if message.reference not in stored:
+                stored[message.reference] = await self.store.run(repository.report_contact, message.reference)
+            found = stored[message.reference]
+            if found is None:
+                guards[message.id] = ()
+                continue
+            raw, sensitive = found
+            try:
+                contact = CONTACT.validate_python(raw)
+            except ValidationError:
+                guards[message.id] = policy.Suppressed(message.role, "the report's contact details cannot be read")
+                continue
+            sensitive = sensitive or bool(self._categories and self._categories.is_sensitive(contact.report.category))
+            guards[message.id] = policy.windows_for(contact, message.role, sensitive=sensitive)
+        return guards
+
+    async def _recheck(self, taken: list[Message], guards: dict[int, Guard]) -> list[Message]:
+        """The messages that may go now. Checked at the moment of sending, not only when they
+        were claimed: one whose moment has passed (after an outage, a restart, a backlog) waits
+        for the next open one, and one that may never go is suppressed with its reason."""
+        at = self.clock()
+        keep: list[Message] = []
+        held: list[store.Outcome] = []
+        for message in taken:
+            guard = guards[message.id]
+            due = (None if isinstance(guard, policy.Suppressed)
+                   else policy.earliest_send(message.channel, at, windows=guard, quiet=self.rules.quiet))
+            if due is not None and due <= at:
+                keep.append(message)
+                continue
+            if due is None:
+                reason = guard.reason if isinstance(guard, policy.Suppressed) else policy.NO_SAFE_TIME
+                held.append(store.Outcome(message.id, MessageStatus.SUPPRESSED, detail=reason))
+                metrics.MESSAGES_SUPPRESSED.labels(reason).inc()
+                log.info("message_suppressed", reference=message.reference, trigger=message.trigger,
+                         role=message.role, reason=reason)
+            else:
+                held.append(store.Outcome(message.id, MessageStatus.SCHEDULED, due_at=due))
+                log.info("message_rescheduled", reference=message.reference, trigger=message.trigger,
+                         channel=message.channel, due_at=due.isoformat())
+        if held:
+            await self.store.run(store.settle_many, held, at)
+        return keep
+
     async def settle(self, message: Message, status: MessageStatus, detail: str | None) -> None:
         await self.store.run(store.settle, message.id, status=status, detail=detail, at=self.clock())
 
@@ -258,6 +329,8 @@ class Delivery:
             key = policy.message_key(message.reference, message.trigger, message.role, other)
             at = self.clock()
             due = policy.earliest_send(other, at, quiet=self.rules.quiet)
+            if due is None:
+                continue
             standby = await self.store.run(store.activate_standby, key, due, at)
             if standby is None:
                 continue
@@ -275,3 +348,7 @@ class Delivery:
             await self.store.run(store.set_opt_out, channel=message.channel, digest=message.address_digest,
                                  opted_out=True, source=source, at=self.clock())
             log.info("opted_out", channel=message.channel, source=source)
+
+
+def _windows(guard: Guard) -> tuple[SafeWindow, ...]:
+    return () if isinstance(guard, policy.Suppressed) else guard

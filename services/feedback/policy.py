@@ -132,39 +132,82 @@ def message_key(reference: str, trigger: str, role: str, channel: Channel | str)
     return f"{reference}:{trigger}:{role}:{channel}"
 
 
-def _allowed_today(day: datetime, channel: Channel, windows: tuple[SafeWindow, ...], quiet: QuietHours
-                   ) -> list[tuple[datetime, datetime]]:
-    """The local intervals of ``day`` in which a message may be sent."""
-    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    def at(t: time) -> datetime:
-        return midnight.replace(hour=t.hour, minute=t.minute)
-
-    end_of_day = midnight + timedelta(days=1)
-    weekday = DAYS[midnight.weekday()]
-    spans = ([(at(w.start), at(w.end)) for w in windows if weekday in w.days] if windows
-             else [(midnight, end_of_day)])
-    if channel is not Channel.SMS:
-        return spans
-    if quiet.start > quiet.end:  # crosses midnight: open from end to start
-        open_spans = [(at(quiet.end), at(quiet.start))]
-    else:
-        open_spans = [(midnight, at(quiet.start)), (at(quiet.end), end_of_day)]
-    return [(max(a, c), min(b, d)) for a, b in spans for c, d in open_spans if max(a, c) < min(b, d)]
+def _quiet_now(t: time, quiet: QuietHours) -> bool:
+    """Whether the UK wall-clock time ``t`` is inside SMS quiet hours (equal ends: none)."""
+    if quiet.start == quiet.end:
+        return False
+    if quiet.start > quiet.end:  # crosses midnight
+        return t >= quiet.start or t < quiet.end
+    return quiet.start <= t < quiet.end
 
 
-def earliest_send(channel: Channel, at: datetime, *, windows: tuple[SafeWindow, ...] = (),
-                  quiet: QuietHours = QuietHours()) -> datetime:
-    """The first moment at or after ``at`` when a message on ``channel`` may go out."""
+def is_open(channel: Channel | str, at: datetime, windows: tuple[SafeWindow, ...] = (),
+            quiet: QuietHours = QuietHours()) -> bool:
+    """Whether a message on ``channel`` may go out at the moment ``at``: inside one of the
+    person's safe windows (when they gave any; UK wall-clock time and weekday) and, for SMS,
+    outside quiet hours. The one test every send-time decision goes through."""
     local = at.astimezone(UK)
-    for offset in range(8):
-        day = (local + timedelta(days=offset)).replace(tzinfo=None)
-        for start, end in sorted(_allowed_today(day, channel, windows, quiet)):
-            start_utc = start.replace(tzinfo=UK).astimezone(UTC)
-            end_utc = end.replace(tzinfo=UK).astimezone(UTC)
-            if end_utc > at:
-                return max(at, start_utc)
-    return at  # no window in a week: the windows were empty of days; send rather than never
+    clock = local.time().replace(tzinfo=None)
+    if windows:
+        day = DAYS[local.weekday()]
+        if not any(day in w.days and w.start <= clock < w.end for w in windows):
+            return False
+    return not (channel == Channel.SMS and _quiet_now(clock, quiet))
+
+
+def earliest_send(channel: Channel | str, at: datetime, *, windows: tuple[SafeWindow, ...] = (),
+                  quiet: QuietHours = QuietHours()) -> datetime | None:
+    """The first moment at or after ``at`` when a message on ``channel`` may go out; None when
+    no moment in the coming week is open (the windows lie wholly inside quiet hours, or name no
+    day). Never "send anyway": a message with no open moment is not sent."""
+    if is_open(channel, at, windows, quiet):
+        return at
+    # What is shut opens only where a window starts, quiet hours end or a day begins.
+    starts = sorted({w.start for w in windows} | {quiet.end, time(0, 0)})
+    local = at.astimezone(UK)
+    for offset in range(9):
+        day = (local + timedelta(days=offset)).date()
+        for start in starts:
+            candidate = datetime.combine(day, start, tzinfo=UK).astimezone(UTC)
+            if candidate > at and is_open(channel, candidate, windows, quiet):
+                return candidate
+    return None
+
+
+def window_problem(windows: tuple[SafeWindow, ...], channel: Channel | str | None,
+                   quiet: QuietHours = QuietHours()) -> str | None:
+    """Why a set of safe windows could never open on ``channel``, in words a person can act on;
+    None if it opens at some time in a week (or no windows were given: any time). Shared by the
+    intake, which refuses such a set, and the worker, which never sends outside one."""
+    if not windows:
+        return None
+    monday = datetime(2026, 1, 5, tzinfo=UK)  # any week: windows are wall-clock and weekday
+    if earliest_send(channel or Channel.EMAIL, monday.astimezone(UTC), windows=windows, quiet=quiet) is not None:
+        return None
+    if channel == Channel.SMS:
+        return (f"The times you gave are all inside the hours we do not send text messages "
+                f"({quiet.start:%H:%M} to {quiet.end:%H:%M}). Give a time between {quiet.end:%H:%M} "
+                f"and {quiet.start:%H:%M}, or choose email")
+    return "The times you gave never open. Give at least one day and a time when it is safe"
+
+
+def windows_for(contact: PublicContact | ThirdPartyContact, role: str, *, sensitive: bool
+                ) -> tuple[SafeWindow, ...] | Suppressed:
+    """The safe windows a message to ``role`` about this contact may go in (empty: any time),
+    re-derived from the contact as stored; ``Suppressed`` when that person must not be written
+    to at all. Read again when a message is taken for sending."""
+    found = plan(contact, sensitive=sensitive)
+    for recipient in found.recipients:
+        if recipient.role == role:
+            return recipient.windows
+    for skipped in found.suppressed:
+        if skipped.role == role:
+            return skipped
+    return ()
+
+
+#: Why a guarded message is not sent when its safe windows can never open.
+NO_SAFE_TIME = "no safe time to contact: the safe windows never open on this channel"
 
 
 def retry_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:

@@ -21,4 +21,10 @@ promise tested here against the ways it could be broken.
    that make it sensitive, for the acknowledgement and every later message (case updates,
    holding updates, the survey), which read the router's verdict kept with the report
    (``test_sensitive_reports``).
+6. **Safe times are kept at the moment of sending.** Someone who gave safe times is written to
+   only inside them, and by SMS never in quiet hours: a window that can never open is refused at
+   intake and, if one reaches the worker, nothing is sent ("rather than never" is never); a
+   message whose moment passed during an outage, a restart or a backlog waits for the next
+   window; a retry's time goes through the same check. A property test over random windows,
+   quiet hours, outages and retries holds it (``test_safe_windows``).
 """

@@ -26,5 +26,7 @@ promise tested here against the ways it could be broken.
    intake and, if one reaches the worker, nothing is sent ("rather than never" is never); a
    message whose moment passed during an outage, a restart or a backlog waits for the next
    window; a retry's time goes through the same check. A property test over random windows,
-   quiet hours, outages and retries holds it (``test_safe_windows``).
+   quiet hours, outages and retries holds it (``test_safe_windows``). The API and both forms
+   take safe times as days and times; a set that could never open is refused with an error
+   that names the problem (``test_safe_times_at_intake``).
 """

@@ -73,9 +73,20 @@ class Handlers:
         at = self._delivery.clock()
         requests: list[store.ClaimRequest] = []
         for item in items:
+            sensitive = item.sensitive or await self._reply_to_sensitive(item)
             requests.extend(self._requests(item.reference, "ack", item.contact, self._acknowledgement(item), at,
-                                           sensitive=item.sensitive))
+                                           sensitive=sensitive))
         await self._delivery.claim_and_send(requests, at)
+
+    async def _reply_to_sensitive(self, item: RoutedItem) -> bool:
+        """A reply about a sensitive report is sensitive too, whatever its own words: the safety
+        rules the informant gave for the report hold for what we write back about the reply."""
+        related = item.contact.related_reference if isinstance(item.contact, PublicContact) else None
+        if related is None:
+            return False
+        found = await self._store.run(repository.report_contact, related)
+        return found is not None and (found[1] or self._categories.is_sensitive(
+            str(found[0].get("report", {}).get("category", ""))))
 
     def _acknowledgement(self, item: RoutedItem) -> Render:
         category = item.contact.report.category

@@ -295,18 +295,56 @@ def keyword(body: str, opt_out_type: str | None = None) -> tuple[Keyword | None,
     return None, word
 
 
-_RATING = re.compile(r"\b([1-5])\b")
-_YES_NO = re.compile(r"\b(Y|YES|N|NO)\b", re.IGNORECASE)
+#: A reply that is only an answer: a rating, a yes or no, or both ("4", "4 Y", "no", "5 yes").
+#: A courtesy word after it ("3, yes thanks") is still just an answer.
+_ANSWER = re.compile(r"^\s*(?:([1-5])(?:\s*[,./-]?\s*|$))?(?:(y|yes|n|no)\b)?\s*[,.!]?"
+                     r"\s*(?:thanks|thank you|thx|cheers|ta)?\s*[.!]?\s*$", re.IGNORECASE)
 
 
 def survey_answers(body: str) -> dict[str, str]:
-    """Read "4 Y", "5", "no" and the like into the two survey questions."""
+    """Read a reply that is just an answer ("4 Y", "5", "no", "5 yes") into the two survey
+    questions. Anything more is not an answer: "No. He came back tonight with a knife" is new
+    information, to be routed and read for danger, never a rating."""
+    found = _ANSWER.match(body)
+    if found is None:
+        return {}
+    rating, yes_no = found.groups()
     answers = {}
-    if rating := _RATING.search(body):
-        answers["satisfaction"] = rating.group(1)
-    if yes_no := _YES_NO.search(body):
-        answers["kept_informed"] = "Y" if yes_no.group(1).upper().startswith("Y") else "N"
+    if rating:
+        answers["satisfaction"] = rating
+    if yes_no:
+        answers["kept_informed"] = "Y" if yes_no.upper().startswith("Y") else "N"
     return answers
+
+
+#: Where the quoted message or the signature begins in an email reply.
+_QUOTE_STARTS = (
+    re.compile(r"^\s*On\b.*\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{5,}\s*$"),
+    re.compile(r"^\s*From:\s.*$", re.IGNORECASE),
+    re.compile(r"^-- ?$"),
+    re.compile(r"^\s*Sent from my \w+", re.IGNORECASE),
+    re.compile(r"^\s*Get Outlook for \w+", re.IGNORECASE),
+)
+
+
+def reply_text(body: str, channel: Channel | str) -> str:
+    """What someone wrote in a reply, without what they quoted: for email, lines starting with
+    ">", an "On ... wrote:" block (on one line or two) and what follows, an original-message or
+    "From:" header block, and a signature ("-- ", "Sent from my ..."). SMS is read as it is."""
+    if channel != Channel.EMAIL:
+        return body.strip()
+    lines = body.replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        two = f"{line} {lines[i + 1]}" if i + 1 < len(lines) else line
+        if any(p.match(line) for p in _QUOTE_STARTS) or (
+                line.strip().startswith("On ") and _QUOTE_STARTS[0].match(two)):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def is_survey_answer(survey_sent_at: datetime, replied_at: datetime, rules: DeliveryRules) -> bool:

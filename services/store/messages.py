@@ -340,14 +340,17 @@ def opt_out_reason(session: Session, channel: str, digest: str) -> str | None:
         return f"opted out ({row.source})" if row is not None and row.opted_out else None
 
 
-def latest_message_to(session: Session, channel: str, digest: str, trigger_prefix: str | None = None
-                      ) -> Message | None:
-    """The last message we sent to an address (to attach a reply to its report)."""
+def latest_message_to(session: Session, channel: str, digest: str, trigger_prefix: str | None = None,
+                      roles: Sequence[str] | None = None) -> Message | None:
+    """The last message we sent to an address (to attach a reply to its report); only to one of
+    ``roles`` when given."""
     with session.begin():
         query = select(Message).where(
             Message.channel == channel, Message.address_digest == digest,
             Message.status.in_(SENT_STATUSES),
         )
+        if roles is not None:
+            query = query.where(Message.role.in_(list(roles)))
         if trigger_prefix:
             query = query.where(Message.trigger.startswith(trigger_prefix))
         return session.scalars(query.order_by(Message.created_at.desc(), Message.id.desc())).first()

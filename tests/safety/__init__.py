@@ -29,4 +29,10 @@ promise tested here against the ways it could be broken.
    quiet hours, outages and retries holds it (``test_safe_windows``). The API and both forms
    take safe times as days and times; a set that could never open is refused with an error
    that names the problem (``test_safe_times_at_intake``).
+7. **What someone writes back is read, not swallowed.** Only a reply that is just an answer
+   ("4", "4 Y", "no") counts as a survey answer; anything else is routed as new information,
+   so the router reads it for danger now (control room, 999 advice). Quoted text and
+   signatures in an email reply are not read as the person's words. A watch coordinator's
+   reply is never taken for the informant's. A reply about a sensitive report is answered
+   only within the report's safety rules (``test_replies``).
 """

@@ -127,6 +127,9 @@ class ContactPreferences(Model):
     safe_times: str | None = Field(default=None, max_length=200)
     #: For sensitive categories: when messages may be sent; none means any time it is safe.
     safe_windows: tuple[SafeWindow, ...] = Field(default=(), max_length=14)
+    #: Put a link to follow the report online in messages. Unset: yes for an ordinary report,
+    #: no for a sensitive one (a link someone else sees tells them a report was made).
+    track_link: bool | None = None
 
 
 class Informant(Model):

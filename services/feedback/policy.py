@@ -127,6 +127,20 @@ def plan(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> Plan
     )
 
 
+def wants_track_link(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> bool:
+    """Whether messages about a report carry the link to follow it online: as each person
+    written to chose, and when they did not say, yes for an ordinary report and no for a
+    sensitive one (a link someone else sees tells them a report was made)."""
+    if isinstance(contact, PublicContact):
+        people = [contact.informant]
+    else:
+        people = [contact.reporter, contact.subject if contact.subject_consents_to_contact else None]
+    choices = [p.preferences.track_link for p in people if p is not None]
+    if sensitive:
+        return bool(choices) and all(choice is True for choice in choices)
+    return all(choice is not False for choice in choices)
+
+
 def message_key(reference: str, trigger: str, role: str, channel: Channel | str) -> str:
     """The idempotency key of one message: report, trigger, recipient and channel."""
     return f"{reference}:{trigger}:{role}:{channel}"

@@ -187,7 +187,8 @@ def read_report_form(form: Mapping[str, str], categories: Categories) -> tuple[P
         preferences: dict[str, Any] = {"channel": contact}
         if sensitive:
             preferences |= {"safe_to_contact": safe == "yes", "safe_times": _text(form, "safe_times") or None,
-                            "safe_windows": _safe_window(state, "safe")}
+                            "safe_windows": _safe_window(state, "safe"),
+                            "track_link": True if _text(form, "track_link") else None}
         body["informant"] = {
             "name": _text(form, "name") or None,
             "phone": _text(form, "phone") or None if contact == "sms" else None,

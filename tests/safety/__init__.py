@@ -35,4 +35,8 @@ promise tested here against the ways it could be broken.
    signatures in an email reply are not read as the person's words. A watch coordinator's
    reply is never taken for the informant's. A reply about a sensitive report is answered
    only within the report's safety rules (``test_replies``).
+8. **A message about a sensitive report says nothing to someone else who sees it.** It names
+   neither the category nor the team (whose name can say it), and carries no link to the
+   report unless the person asked for one (``ContactPreferences.track_link``; unset: a link for
+   an ordinary report, none for a sensitive one) (``test_neutral_wording``).
 """

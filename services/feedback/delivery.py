@@ -342,11 +342,13 @@ class Delivery:
             woken.append(standby.id)
         await self.attempt_many(woken)
 
-    async def opt_out(self, message: Message, source: str) -> None:
-        """Record that the address of a message opted out of its channel."""
+    async def opt_out(self, message: Message, source: str, *, at: datetime | None = None,
+                      event_id: str | None = None) -> None:
+        """Record that the address of a message opted out of its channel, as of ``at`` (the
+        provider's time; default now); a provider callback ``event_id`` seen before changes nothing."""
         if message.address_digest:
             await self.store.run(store.set_opt_out, channel=message.channel, digest=message.address_digest,
-                                 opted_out=True, source=source, at=self.clock())
+                                 opted_out=True, source=source, at=at or self.clock(), event_id=event_id)
             log.info("opted_out", channel=message.channel, source=source)
 
 

@@ -143,7 +143,8 @@ class Handlers:
             return
         meant = policy.after_delivery(status.outcome, opted_out=status.opted_out)
         if meant.opted_out:
-            await self._delivery.opt_out(message, f"{status.provider} {status.error_code or status.provider_status}")
+            await self._delivery.opt_out(message, f"{status.provider} {status.error_code or status.provider_status}",
+                                         at=status.occurred_at or status.emitted_at, event_id=str(status.event_id))
         if meant.status is not None:
             detail = (f"{status.provider} {status.provider_status} {status.error_code or ''}".strip()
                       if meant.fall_back else None)

@@ -60,8 +60,11 @@ class Replies:
         keyword, word = policy.keyword(text, inbound.opt_out_type)
         if keyword is not None:
             stop = keyword is policy.Keyword.STOP
+            # As of the provider's time when it gives one; a replay (the same provider message id,
+            # hence the same event id) changes nothing.
             await self._store.run(store.set_opt_out, channel=channel, digest=digest, opted_out=stop,
-                                  source=f"{channel} {word}", at=inbound.emitted_at)
+                                  source=f"{channel} {word}", at=inbound.occurred_at or inbound.emitted_at,
+                                  event_id=str(inbound.event_id) if inbound.provider_id else None)
             log.info("opted_out" if stop else "opted_in", channel=channel, source=word)
             return
         if await self._answer_survey(inbound, text, channel, digest):

@@ -39,4 +39,11 @@ promise tested here against the ways it could be broken.
    neither the category nor the team (whose name can say it), and carries no link to the
    report unless the person asked for one (``ContactPreferences.track_link``; unset: a link for
    an ordinary report, none for a sensitive one) (``test_neutral_wording``).
+9. **A replayed provider callback changes nothing.** A signed Twilio STOP or status callback
+   sent again later, or a SendGrid batch sent again within its window, is the same event (its
+   id comes from the provider's ids); the worker remembers the callbacks it acted on
+   (``provider_events``), so an old STOP never overrides a newer START. Opt-outs follow the
+   provider's time of the event (SendGrid's ``timestamp``); Twilio's webhooks carry no time, so
+   a STOP or START counts from its receipt and its replays are known by MessageSid
+   (``test_replays``).
 """

@@ -127,6 +127,9 @@ class ContactPreferences(Model):
     safe_times: str | None = Field(default=None, max_length=200)
     #: For sensitive categories: when messages may be sent; none means any time it is safe.
     safe_windows: tuple[SafeWindow, ...] = Field(default=(), max_length=14)
+    #: Put a link to follow the report online in messages. Unset: yes for an ordinary report,
+    #: no for a sensitive one (a link someone else sees tells them a report was made).
+    track_link: bool | None = None
 
 
 class Informant(Model):
@@ -467,6 +470,9 @@ class DeliveryStatus(Event):
     #: The provider's own status and error code, kept for the record only.
     provider_status: ShortText
     error_code: str | None = None
+    #: When the provider says it happened (SendGrid's ``timestamp``); None when it does not say
+    #: (Twilio): then the time it was received. Opt-outs follow this time, not ``emitted_at``.
+    occurred_at: datetime | None = None
 
 
 class DeliveryStatusV1(Event):
@@ -488,6 +494,9 @@ class InboundMessage(Event):
     provider_id: str | None = Field(default=None, max_length=100)
     #: Twilio's Advanced Opt-Out signal, when the provider already recognised a keyword.
     opt_out_type: str | None = Field(default=None, max_length=20)
+    #: When the provider says it was sent; None when it does not say (Twilio's inbound webhook
+    #: carries no time). A replay is known by ``event_id``, derived from ``provider_id``.
+    occurred_at: datetime | None = None
 
 
 class PreferenceChange(Event):

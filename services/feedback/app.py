@@ -133,6 +133,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     delivery = Delivery(
         store=store, senders=senders, publish=publisher(messages), rules=rules,
         unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
+        categories=categories,
     )
     handlers = Handlers(delivery=delivery, categories=categories, directory=directory,
                         track_url=lambda reference: track_url(base_url, settings.track_secret, reference))

@@ -45,8 +45,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, ThirdPartyContact
-from schemas.events import PUBLISHED_STATUSES
+from pydantic import ValidationError
+
+from schemas import Channel, FeedbackMessage, MessageStatus, PublicContact, SafeWindow, ThirdPartyContact
+from schemas.events import CONTACT, PUBLISHED_STATUSES
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
@@ -65,6 +67,7 @@ from services.feedback.senders import (
     Unknown,
 )
 from services.store import messages as store
+from services.store import repository
 from services.store.models import Message
 
 log = get_logger(__name__)
@@ -73,6 +76,8 @@ log = get_logger(__name__)
 Publish = Callable[[Sequence[FeedbackMessage]], Awaitable[None]]
 Render = Callable[[Channel], templates.Rendered]
 Clock = Callable[[], datetime]
+#: When a message may go: in these safe windows (empty: any time), or never (suppressed).
+Guard = tuple[SafeWindow, ...] | policy.Suppressed
 
 
 def now() -> datetime:
@@ -114,12 +119,15 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
     def draft(person: policy.Recipient) -> store.Draft:
         rendered = render(person.channel)
+        due = policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet)
         return store.Draft(
             key=policy.message_key(reference, trigger, person.role, person.channel), reference=reference,
             trigger=trigger, role=person.role, channel=person.channel.value, recipient=person.address,
-            body=rendered.body, subject=rendered.subject, html=rendered.html,
-            due_at=policy.earliest_send(person.channel, start, windows=person.windows, quiet=rules.quiet),
+            body=rendered.body, subject=rendered.subject, html=rendered.html, due_at=due,
             guarded=person.guarded,
+            # Never "send rather than never": a message with no open moment is not sent.
+            status=MessageStatus.SCHEDULED if due is not None else MessageStatus.SUPPRESSED,
+            detail=None if due is not None else policy.NO_SAFE_TIME,
         )
 
     return store.ClaimRequest(draft(recipient), draft(recipient.fallback) if recipient.fallback else None)
@@ -154,11 +162,13 @@ def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
 class Delivery:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
-                 clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None
-                 ) -> None:
+                 clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None,
+                 categories: Categories | None = None) -> None:
         self.store = store
         #: The owner of this worker's send leases.
         self.instance = instance or instance_id()
+        #: Sensitive categories, read again when a message is taken for sending.
+        self._categories = categories
         self.senders = senders
         self.rules = rules or policy.DeliveryRules()
         self._publish = publish
@@ -258,6 +268,10 @@ class Delivery:
         transaction and publish their events together."""
         if not taken:
             return
+        guards = await self._guards(taken)
+        taken = await self._recheck(taken, guards)
+        if not taken:
+            return
 
         # Half the lease: the other half is for the request on its way, and for clocks that differ.
         deadline = time.monotonic() + self.rules.send_lease.total_seconds() / 2
@@ -284,9 +298,15 @@ class Delivery:
                                    else provider)
             if meant.fall_back:
                 failed.append(message)
-            if meant.retry_in is not None:
-                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail,
-                                              due_at=self.clock() + timedelta(seconds=meant.retry_in),
+            # A retry's time goes through the same policy: inside the person's safe times, out of quiet hours.
+            retry_at = (policy.earliest_send(message.channel, self.clock() + timedelta(seconds=meant.retry_in),
+                                             windows=_windows(guards[message.id]), quiet=self.rules.quiet)
+                        if meant.retry_in is not None else None)
+            if meant.retry_in is not None and retry_at is None:
+                outcomes.append(store.Outcome(message.id, MessageStatus.SUPPRESSED, provider,
+                                              detail=policy.NO_SAFE_TIME, generation=message.lease_generation))
+            elif meant.retry_in is not None:
+                outcomes.append(store.Outcome(message.id, meant.status, provider, detail=meant.detail, due_at=retry_at,
                                               generation=message.lease_generation))
                 metrics.MESSAGES.labels(message.channel, meant.status).inc()
                 log.warning(f"message_{meant.status}", reference=message.reference, trigger=message.trigger,
@@ -333,6 +353,59 @@ class Delivery:
             await self._publish(events)
         return {o.message_id for o in outcomes if o.message_id not in too_late}
 
+    async def _guards(self, taken: Sequence[Message]) -> dict[int, Guard]:
+        """When each message may go, re-derived from its report's contact as stored: the safe
+        windows of the person it is to (a message about no routed report: any time)."""
+        stored: dict[str, tuple[dict, bool] | None] = {}
+        guards: dict[int, Guard] = {}
+        for message in taken:
+            if message.reference not in stored:
+                stored[message.reference] = await self.store.run(repository.report_contact, message.reference)
+            found = stored[message.reference]
+            if found is None:
+                guards[message.id] = ()
+                continue
+            raw, sensitive = found
+            try:
+                contact = CONTACT.validate_python(raw)
+            except ValidationError:
+                guards[message.id] = policy.Suppressed(message.role, "the report's contact details cannot be read")
+                continue
+            sensitive = sensitive or bool(self._categories and self._categories.is_sensitive(contact.report.category))
+            guards[message.id] = policy.windows_for(contact, message.role, sensitive=sensitive)
+        return guards
+
+    async def _recheck(self, taken: list[Message], guards: dict[int, Guard]) -> list[Message]:
+        """The messages that may go now. Checked at the moment of sending, not only when they
+        were claimed: one whose moment has passed (after an outage, a restart, a backlog) waits
+        for the next open one, and one that may never go is suppressed with its reason."""
+        at = self.clock()
+        keep: list[Message] = []
+        held: list[store.Outcome] = []
+        for message in taken:
+            guard = guards[message.id]
+            due = (None if isinstance(guard, policy.Suppressed)
+                   else policy.earliest_send(message.channel, at, windows=guard, quiet=self.rules.quiet))
+            if due is not None and due <= at:
+                keep.append(message)
+                continue
+            if due is None:
+                reason = guard.reason if isinstance(guard, policy.Suppressed) else policy.NO_SAFE_TIME
+                held.append(store.Outcome(message.id, MessageStatus.SUPPRESSED, detail=reason,
+                                          generation=message.lease_generation))
+                metrics.MESSAGES_SUPPRESSED.labels(reason).inc()
+                log.info("message_suppressed", reference=message.reference, trigger=message.trigger,
+                         role=message.role, reason=reason)
+            else:
+                held.append(store.Outcome(message.id, MessageStatus.SCHEDULED, due_at=due,
+                                          generation=message.lease_generation))
+                log.info("message_rescheduled", reference=message.reference, trigger=message.trigger,
+                         channel=message.channel, due_at=due.isoformat())
+        if held:
+            # Fenced like any outcome: a worker whose lease has passed changes nothing.
+            await self.store.run(store.settle_many, held, at, self.instance)
+        return keep
+
     async def settle(self, message: Message, status: MessageStatus, detail: str | None) -> None:
         await self.store.run(store.settle, message.id, status=status, detail=detail, at=self.clock())
 
@@ -344,6 +417,8 @@ class Delivery:
             key = policy.message_key(message.reference, message.trigger, message.role, other)
             at = self.clock()
             due = policy.earliest_send(other, at, quiet=self.rules.quiet)
+            if due is None:
+                continue
             standby = await self.store.run(store.activate_standby, key, due, at)
             if standby is None:
                 continue
@@ -355,9 +430,15 @@ class Delivery:
             woken.append(standby.id)
         await self.attempt_many(woken)
 
-    async def opt_out(self, message: Message, source: str) -> None:
-        """Record that the address of a message opted out of its channel."""
+    async def opt_out(self, message: Message, source: str, *, at: datetime | None = None,
+                      event_id: str | None = None) -> None:
+        """Record that the address of a message opted out of its channel, as of ``at`` (the
+        provider's time; default now); a provider callback ``event_id`` seen before changes nothing."""
         if message.address_digest:
             await self.store.run(store.set_opt_out, channel=message.channel, digest=message.address_digest,
-                                 opted_out=True, source=source, at=self.clock())
+                                 opted_out=True, source=source, at=at or self.clock(), event_id=event_id)
             log.info("opted_out", channel=message.channel, source=source)
+
+
+def _windows(guard: Guard) -> tuple[SafeWindow, ...]:
+    return () if isinstance(guard, policy.Suppressed) else guard

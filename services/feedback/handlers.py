@@ -73,19 +73,33 @@ class Handlers:
         at = self._delivery.clock()
         requests: list[store.ClaimRequest] = []
         for item in items:
-            requests.extend(self._requests(item.reference, "ack", item.contact, self._acknowledgement(item), at,
-                                           sensitive=item.sensitive))
+            sensitive = item.sensitive or await self._reply_to_sensitive(item)
+            requests.extend(self._requests(item.reference, "ack", item.contact,
+                                           self._acknowledgement(item, sensitive), at, sensitive=sensitive))
         await self._delivery.claim_and_send(requests, at)
 
-    def _acknowledgement(self, item: RoutedItem) -> Render:
+    async def _reply_to_sensitive(self, item: RoutedItem) -> bool:
+        """A reply about a sensitive report is sensitive too, whatever its own words: the safety
+        rules the informant gave for the report hold for what we write back about the reply."""
+        related = item.contact.related_reference if isinstance(item.contact, PublicContact) else None
+        if related is None:
+            return False
+        found = await self._store.run(repository.report_contact, related)
+        return found is not None and (found[1] or self._categories.is_sensitive(
+            str(found[0].get("report", {}).get("category", ""))))
+
+    def _acknowledgement(self, item: RoutedItem, sensitive: bool) -> Render:
         category = item.contact.report.category
         found = self._categories.categories.get(category)
         label = found.label if found else category
+        sensitive = sensitive or self._categories.is_sensitive(category)
+        link = (self._track_url(item.reference)
+                if self._track_url and policy.wants_track_link(item.contact, sensitive=sensitive) else None)
 
         def render(channel: Channel) -> templates.Rendered:
             return templates.acknowledgement(channel, reference=item.reference, category_label=label,
                                              destinations=item.destinations, notice=item.informant_notice,
-                                             track_url=self._track_url(item.reference) if self._track_url else None)
+                                             track_url=link, sensitive=sensitive)
 
         return render
 
@@ -94,9 +108,10 @@ class Handlers:
         await self._store.run(repository.record_action, update)
         contact, sensitive = await report_contact(self._store, update.reference)
         at = self._delivery.clock()
+        neutral = sensitive or self._categories.is_sensitive(contact.report.category)
 
         def render(channel: Channel) -> templates.Rendered:
-            return templates.update(channel, reference=update.reference, update=update)
+            return templates.update(channel, reference=update.reference, update=update, sensitive=neutral)
 
         requests = self._requests(update.reference, f"{update.kind.value}:{update.event_id}", contact, render, at,
                                   sensitive=sensitive)
@@ -128,7 +143,8 @@ class Handlers:
             return
         meant = policy.after_delivery(status.outcome, opted_out=status.opted_out)
         if meant.opted_out:
-            await self._delivery.opt_out(message, f"{status.provider} {status.error_code or status.provider_status}")
+            await self._delivery.opt_out(message, f"{status.provider} {status.error_code or status.provider_status}",
+                                         at=status.occurred_at or status.emitted_at, event_id=str(status.event_id))
         if meant.status is not None:
             detail = (f"{status.provider} {status.provider_status} {status.error_code or ''}".strip()
                       if meant.fall_back else None)

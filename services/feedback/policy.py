@@ -143,44 +143,101 @@ def plan(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> Plan
     )
 
 
+def wants_track_link(contact: PublicContact | ThirdPartyContact, *, sensitive: bool) -> bool:
+    """Whether messages about a report carry the link to follow it online: as each person
+    written to chose, and when they did not say, yes for an ordinary report and no for a
+    sensitive one (a link someone else sees tells them a report was made)."""
+    if isinstance(contact, PublicContact):
+        people = [contact.informant]
+    else:
+        people = [contact.reporter, contact.subject if contact.subject_consents_to_contact else None]
+    choices = [p.preferences.track_link for p in people if p is not None]
+    if sensitive:
+        return bool(choices) and all(choice is True for choice in choices)
+    return all(choice is not False for choice in choices)
+
+
 def message_key(reference: str, trigger: str, role: str, channel: Channel | str) -> str:
     """The idempotency key of one message: report, trigger, recipient and channel."""
     return f"{reference}:{trigger}:{role}:{channel}"
 
 
-def _allowed_today(day: datetime, channel: Channel, windows: tuple[SafeWindow, ...], quiet: QuietHours
-                   ) -> list[tuple[datetime, datetime]]:
-    """The local intervals of ``day`` in which a message may be sent."""
-    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    def at(t: time) -> datetime:
-        return midnight.replace(hour=t.hour, minute=t.minute)
-
-    end_of_day = midnight + timedelta(days=1)
-    weekday = DAYS[midnight.weekday()]
-    spans = ([(at(w.start), at(w.end)) for w in windows if weekday in w.days] if windows
-             else [(midnight, end_of_day)])
-    if channel is not Channel.SMS:
-        return spans
-    if quiet.start > quiet.end:  # crosses midnight: open from end to start
-        open_spans = [(at(quiet.end), at(quiet.start))]
-    else:
-        open_spans = [(midnight, at(quiet.start)), (at(quiet.end), end_of_day)]
-    return [(max(a, c), min(b, d)) for a, b in spans for c, d in open_spans if max(a, c) < min(b, d)]
+def _quiet_now(t: time, quiet: QuietHours) -> bool:
+    """Whether the UK wall-clock time ``t`` is inside SMS quiet hours (equal ends: none)."""
+    if quiet.start == quiet.end:
+        return False
+    if quiet.start > quiet.end:  # crosses midnight
+        return t >= quiet.start or t < quiet.end
+    return quiet.start <= t < quiet.end
 
 
-def earliest_send(channel: Channel, at: datetime, *, windows: tuple[SafeWindow, ...] = (),
-                  quiet: QuietHours = QuietHours()) -> datetime:
-    """The first moment at or after ``at`` when a message on ``channel`` may go out."""
+def is_open(channel: Channel | str, at: datetime, windows: tuple[SafeWindow, ...] = (),
+            quiet: QuietHours = QuietHours()) -> bool:
+    """Whether a message on ``channel`` may go out at the moment ``at``: inside one of the
+    person's safe windows (when they gave any; UK wall-clock time and weekday) and, for SMS,
+    outside quiet hours. The one test every send-time decision goes through."""
     local = at.astimezone(UK)
-    for offset in range(8):
-        day = (local + timedelta(days=offset)).replace(tzinfo=None)
-        for start, end in sorted(_allowed_today(day, channel, windows, quiet)):
-            start_utc = start.replace(tzinfo=UK).astimezone(UTC)
-            end_utc = end.replace(tzinfo=UK).astimezone(UTC)
-            if end_utc > at:
-                return max(at, start_utc)
-    return at  # no window in a week: the windows were empty of days; send rather than never
+    clock = local.time().replace(tzinfo=None)
+    if windows:
+        day = DAYS[local.weekday()]
+        if not any(day in w.days and w.start <= clock < w.end for w in windows):
+            return False
+    return not (channel == Channel.SMS and _quiet_now(clock, quiet))
+
+
+def earliest_send(channel: Channel | str, at: datetime, *, windows: tuple[SafeWindow, ...] = (),
+                  quiet: QuietHours = QuietHours()) -> datetime | None:
+    """The first moment at or after ``at`` when a message on ``channel`` may go out; None when
+    no moment in the coming week is open (the windows lie wholly inside quiet hours, or name no
+    day). Never "send anyway": a message with no open moment is not sent."""
+    if is_open(channel, at, windows, quiet):
+        return at
+    # What is shut opens only where a window starts, quiet hours end or a day begins.
+    starts = sorted({w.start for w in windows} | {quiet.end, time(0, 0)})
+    local = at.astimezone(UK)
+    for offset in range(9):
+        day = (local + timedelta(days=offset)).date()
+        for start in starts:
+            candidate = datetime.combine(day, start, tzinfo=UK).astimezone(UTC)
+            if candidate > at and is_open(channel, candidate, windows, quiet):
+                return candidate
+    return None
+
+
+def window_problem(windows: tuple[SafeWindow, ...], channel: Channel | str | None,
+                   quiet: QuietHours = QuietHours()) -> str | None:
+    """Why a set of safe windows could never open on ``channel``, in words a person can act on;
+    None if it opens at some time in a week (or no windows were given: any time). Shared by the
+    intake, which refuses such a set, and the worker, which never sends outside one."""
+    if not windows:
+        return None
+    monday = datetime(2026, 1, 5, tzinfo=UK)  # any week: windows are wall-clock and weekday
+    if earliest_send(channel or Channel.EMAIL, monday.astimezone(UTC), windows=windows, quiet=quiet) is not None:
+        return None
+    if channel == Channel.SMS:
+        return (f"The times you gave are all inside the hours we do not send text messages "
+                f"({quiet.start:%H:%M} to {quiet.end:%H:%M}). Give a time between {quiet.end:%H:%M} "
+                f"and {quiet.start:%H:%M}, or choose email")
+    return "The times you gave never open. Give at least one day and a time when it is safe"
+
+
+def windows_for(contact: PublicContact | ThirdPartyContact, role: str, *, sensitive: bool
+                ) -> tuple[SafeWindow, ...] | Suppressed:
+    """The safe windows a message to ``role`` about this contact may go in (empty: any time),
+    re-derived from the contact as stored; ``Suppressed`` when that person must not be written
+    to at all. Read again when a message is taken for sending."""
+    found = plan(contact, sensitive=sensitive)
+    for recipient in found.recipients:
+        if recipient.role == role:
+            return recipient.windows
+    for skipped in found.suppressed:
+        if skipped.role == role:
+            return skipped
+    return ()
+
+
+#: Why a guarded message is not sent when its safe windows can never open.
+NO_SAFE_TIME = "no safe time to contact: the safe windows never open on this channel"
 
 
 def retry_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
@@ -306,18 +363,56 @@ def keyword(body: str, opt_out_type: str | None = None) -> tuple[Keyword | None,
     return None, word
 
 
-_RATING = re.compile(r"\b([1-5])\b")
-_YES_NO = re.compile(r"\b(Y|YES|N|NO)\b", re.IGNORECASE)
+#: A reply that is only an answer: a rating, a yes or no, or both ("4", "4 Y", "no", "5 yes").
+#: A courtesy word after it ("3, yes thanks") is still just an answer.
+_ANSWER = re.compile(r"^\s*(?:([1-5])(?:\s*[,./-]?\s*|$))?(?:(y|yes|n|no)\b)?\s*[,.!]?"
+                     r"\s*(?:thanks|thank you|thx|cheers|ta)?\s*[.!]?\s*$", re.IGNORECASE)
 
 
 def survey_answers(body: str) -> dict[str, str]:
-    """Read "4 Y", "5", "no" and the like into the two survey questions."""
+    """Read a reply that is just an answer ("4 Y", "5", "no", "5 yes") into the two survey
+    questions. Anything more is not an answer: "No. He came back tonight with a knife" is new
+    information, to be routed and read for danger, never a rating."""
+    found = _ANSWER.match(body)
+    if found is None:
+        return {}
+    rating, yes_no = found.groups()
     answers = {}
-    if rating := _RATING.search(body):
-        answers["satisfaction"] = rating.group(1)
-    if yes_no := _YES_NO.search(body):
-        answers["kept_informed"] = "Y" if yes_no.group(1).upper().startswith("Y") else "N"
+    if rating:
+        answers["satisfaction"] = rating
+    if yes_no:
+        answers["kept_informed"] = "Y" if yes_no.upper().startswith("Y") else "N"
     return answers
+
+
+#: Where the quoted message or the signature begins in an email reply.
+_QUOTE_STARTS = (
+    re.compile(r"^\s*On\b.*\bwrote:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{5,}\s*$"),
+    re.compile(r"^\s*From:\s.*$", re.IGNORECASE),
+    re.compile(r"^-- ?$"),
+    re.compile(r"^\s*Sent from my \w+", re.IGNORECASE),
+    re.compile(r"^\s*Get Outlook for \w+", re.IGNORECASE),
+)
+
+
+def reply_text(body: str, channel: Channel | str) -> str:
+    """What someone wrote in a reply, without what they quoted: for email, lines starting with
+    ">", an "On ... wrote:" block (on one line or two) and what follows, an original-message or
+    "From:" header block, and a signature ("-- ", "Sent from my ..."). SMS is read as it is."""
+    if channel != Channel.EMAIL:
+        return body.strip()
+    lines = body.replace("\r\n", "\n").split("\n")
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        two = f"{line} {lines[i + 1]}" if i + 1 < len(lines) else line
+        if any(p.match(line) for p in _QUOTE_STARTS) or (
+                line.strip().startswith("On ") and _QUOTE_STARTS[0].match(two)):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+    return "\n".join(kept).strip()
 
 
 def is_survey_answer(survey_sent_at: datetime, replied_at: datetime, rules: DeliveryRules) -> bool:

@@ -22,6 +22,11 @@ log = get_logger(__name__)
 
 PublishContact = Callable[[PublicContact], Awaitable[None]]
 
+#: Whose replies are about a report: the informant, an organisation's case worker, the person
+#: reported for. Never a watch coordinator's: what a coordinator writes back is not the
+#: informant's new information.
+REPLYING_ROLES = ("informant", "reporter", "subject")
+
 
 class RoutedReport(NamedTuple):
     contact: PublicContact | ThirdPartyContact
@@ -46,29 +51,38 @@ class Replies:
         self._rules = rules
 
     async def on_inbound(self, inbound: InboundMessage) -> None:
-        """A reply: STOP/START, a survey answer, or new information about the report."""
+        """A reply: STOP/START, a survey answer (only a reply that is just an answer), or else
+        new information about the report, routed like any contact (so the router reads it for
+        danger now)."""
         digest = store.address_digest(inbound.sender)
         channel = inbound.channel.value
-        keyword, word = policy.keyword(inbound.body, inbound.opt_out_type)
+        text = policy.reply_text(inbound.body, inbound.channel)
+        keyword, word = policy.keyword(text, inbound.opt_out_type)
         if keyword is not None:
             stop = keyword is policy.Keyword.STOP
+            # As of the provider's time when it gives one; a replay (the same provider message id,
+            # hence the same event id) changes nothing.
             await self._store.run(store.set_opt_out, channel=channel, digest=digest, opted_out=stop,
-                                  source=f"{channel} {word}", at=inbound.emitted_at)
+                                  source=f"{channel} {word}", at=inbound.occurred_at or inbound.emitted_at,
+                                  event_id=str(inbound.event_id) if inbound.provider_id else None)
             log.info("opted_out" if stop else "opted_in", channel=channel, source=word)
             return
-        if await self._answer_survey(inbound, channel, digest):
+        if await self._answer_survey(inbound, text, channel, digest):
             return
-        last = await self._store.run(store.latest_message_to, channel, digest, None)
+        last = await self._store.run(store.latest_message_to, channel, digest, None, REPLYING_ROLES)
         if last is None:
-            raise PermanentFailure("a reply from an address we have not written to; kept for review")
-        await self._attach(inbound, last.reference)
+            raise PermanentFailure("a reply from an address we have not written to about a report; kept for review")
+        await self._attach(inbound, text, last.reference)
 
-    async def _answer_survey(self, inbound: InboundMessage, channel: str, digest: str) -> bool:
-        """Record the answers in a reply to a recent survey; False if it holds none."""
-        survey = await self._store.run(store.latest_message_to, channel, digest, "survey")
+    async def _answer_survey(self, inbound: InboundMessage, text: str, channel: str, digest: str) -> bool:
+        """Record the answers in a reply to a recent survey; False unless the reply is just an
+        answer ("4", "4 Y", "no")."""
+        answers = policy.survey_answers(text)
+        if not answers:
+            return False
+        survey = await self._store.run(store.latest_message_to, channel, digest, "survey", REPLYING_ROLES)
         if survey is None or not policy.is_survey_answer(survey.created_at, inbound.emitted_at, self._rules):
             return False
-        answers = policy.survey_answers(inbound.body)
         for question, answer in answers.items():
             await self._store.run(store.record_survey_answer, reference=survey.reference, question=question,
                                   answer=answer, at=inbound.emitted_at)
@@ -76,14 +90,14 @@ class Replies:
             log.info("survey_answered", reference=survey.reference, questions=sorted(answers))
         return bool(answers)
 
-    async def _attach(self, inbound: InboundMessage, reference: str) -> None:
+    async def _attach(self, inbound: InboundMessage, text: str, reference: str) -> None:
         """Route a reply like any other contact, linked to the report it answers."""
         original, _ = await report_contact(self._store, reference)
         informant = original.informant if isinstance(original, PublicContact) else original.reporter
         contact = PublicContact(
             event_id=uuid.uuid5(inbound.event_id, "reply"),
             reference=reference_from_key(f"reply:{inbound.event_id}"),
-            report=original.report.model_copy(update={"description": inbound.body.strip()[:5000] or "(empty reply)",
+            report=original.report.model_copy(update={"description": text[:5000] or "(empty reply)",
                                                       "happened_at": None}),
             informant=informant,
             related_reference=reference,

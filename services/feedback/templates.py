@@ -29,7 +29,15 @@ class Rendered:
     html: str | None = None
 
 
-def _who_has_it(destinations: tuple[Destination, ...]) -> str:
+#: What a message about a sensitive report says instead of a category or a team's name: someone
+#: else may read it, and "domestic abuse" or "Hate crime unit" tells them what was reported.
+NEUTRAL_REPORT = "your report"
+NEUTRAL_TEAM = "The team"
+
+
+def _who_has_it(destinations: tuple[Destination, ...], sensitive: bool = False) -> str:
+    if sensitive:
+        return "Our team has it."
     names = [d.name for d in destinations if d.kind in (DestinationKind.TEAM, DestinationKind.WATCH)]
     if not names:
         return "Our team has it."
@@ -56,17 +64,19 @@ def _email(subject: str, paragraphs: list[str], reference: str | None) -> Render
 
 def acknowledgement(
     channel: Channel, *, reference: str, category_label: str, destinations: tuple[Destination, ...],
-    notice: str | None = None, track_url: str | None = None,
+    notice: str | None = None, track_url: str | None = None, sensitive: bool = False,
 ) -> Rendered:
     """"You said": what we received, the reference, who has it, what happens next; ``notice``
-    comes first when the router flagged danger now; ``track_url`` is the informant's track page."""
-    redirect = _redirect_note(destinations)
-    next_step = redirect or f"{_who_has_it(destinations)} We will tell you what they do."
+    comes first when the router flagged danger now; ``track_url`` is the informant's track page.
+    ``sensitive``: neutral words, naming neither the category nor the team."""
+    redirect = "" if sensitive else _redirect_note(destinations)
+    next_step = redirect or f"{_who_has_it(destinations, sensitive)} We will tell you what they do."
     if notice:
         next_step = f"{notice} {next_step}"
     if channel is Channel.SMS:
         def text(link: str | None) -> str:
-            template = f"Police: thank you for your report about {category_label.lower()}. Ref {reference}. " \
+            about = "" if sensitive else f" about {category_label.lower()}"
+            template = f"Police: thank you for your report{about}. Ref {reference}. " \
                        f"{{text}} {f'Track it: {link} ' if link else ''}{EMERGENCY}"
             return sms.fit(template, next_step)
 
@@ -78,7 +88,8 @@ def acknowledgement(
     return _email(
         f"We have your report {reference}",
         [
-            f"Thank you for telling us about {category_label.lower()}. You said it, and it has been read.",
+            (f"Thank you for telling us about {category_label.lower()}. You said it, and it has been read."
+             if not sensitive else "Thank you for your report. It has been read."),
             next_step,
             "You will hear from us again when something is done, and when the report is closed.",
             *([f"Follow your report online: {track_url}"] if track_url else []),
@@ -98,9 +109,10 @@ def _update_words(update: CaseUpdate, actor_name: str) -> tuple[str, str]:
     return f"{actor_name} has an update.", update.public_text
 
 
-def update(channel: Channel, *, reference: str, update: CaseUpdate) -> Rendered:
-    """"We did": the team's own words, on every public action and on closure."""
-    actor_name = update.actor_name
+def update(channel: Channel, *, reference: str, update: CaseUpdate, sensitive: bool = False) -> Rendered:
+    """"We did": the team's own words, on every public action and on closure. ``sensitive``:
+    the team is not named (its name can say what the report is about)."""
+    actor_name = NEUTRAL_TEAM if sensitive else update.actor_name
     headline, detail = _update_words(update, actor_name)
     if channel is Channel.SMS:
         template = f"Police update on {reference}: {headline} {{text}}"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from services.common.config_files import Categories
 from services.common.sql import Store
+from services.feedback.policy import QuietHours
 from services.intake.access import Access
 from services.intake.audit import AuditLog
 from services.intake.oidc import OidcClient
@@ -31,3 +32,8 @@ class Context:
     sign_ins: SignInThrottle = field(default_factory=lambda: SignInThrottle(20, 5, 900.0))
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @property
+    def quiet_hours(self) -> QuietHours:
+        """The SMS quiet hours safe times are checked against."""
+        return QuietHours(self.settings.sms_quiet_start, self.settings.sms_quiet_end)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from schemas import CaseUpdate, Channel, MessageStatus, Outcome, UpdateKind
+from schemas import CaseUpdate, Channel, MessageStatus, Outcome, UpdateKind, Weekday
 from schemas.events import FAILED_STATUSES, SENDABLE_STATUSES, SENT_STATUSES
 from services.common.config_files import Categories
 from services.feedback import templates
@@ -26,7 +26,7 @@ UK = ZoneInfo("Europe/London")
 
 #: Form fields in page order: the error summary lists errors in this order.
 REPORT_FIELDS = ("category", "description", "postcode", "where", "latitude", "when", "contact", "phone",
-                 "email", "safe", "safe_times", "name")
+                 "email", "safe", "safe_window", "safe_times", "name")
 
 CONTACT_CHOICES = ("sms", "email", "anonymous")
 
@@ -105,6 +105,8 @@ _MESSAGES: tuple[tuple[str, str, str, str], ...] = (
     ("informant.email", "", "email", "Enter an email address in the correct format, like name@example.com"),
     ("informant.name", "", "name", "Your name must be 200 characters or fewer"),
     ("informant.preferences.safe_times", "", "safe_times", "Safe times must be 200 characters or fewer"),
+    ("informant.preferences.safe_windows", "", "safe_window",
+     "Enter the days and the times when it is safe, with the start before the end"),
     ("informant", "phone is required", "phone", "Enter a mobile number so we can text you updates"),
     ("informant", "email is required", "email", "Enter an email address so we can email you updates"),
 )
@@ -124,6 +126,34 @@ def errors_from_validation(exc: ValidationError, state: FormState) -> None:
     for err in exc.errors():
         name, words = _form_field(tuple(err.get("loc", ())), str(err.get("type", "")), str(err.get("msg", "")))
         state.add(name, words)
+
+
+#: The day checkboxes of a safe-time question, in order: (form suffix, label).
+SAFE_DAYS = tuple((d.value, d.name.title()) for d in Weekday)
+
+
+def _safe_window(state: FormState, prefix: str) -> list[dict[str, Any]]:
+    """The safe time a form gives (days ticked, a from and a to time, UK time) as the API's
+    ``safe_windows``; none if left blank (any time), with errors added to ``{prefix}_window``."""
+    days = [day for day, _ in SAFE_DAYS if _text(state.values, f"{prefix}_day_{day}")]
+    start, end = _text(state.values, f"{prefix}_from"), _text(state.values, f"{prefix}_to")
+    if not (days or start or end):
+        return []
+    name = f"{prefix}_window"
+    if not days:
+        state.add(name, "Choose the days when it is safe to contact you")
+    if not (start and end):
+        state.add(name, "Enter the time it becomes safe and the time it stops being safe, like 09:00 and 15:00")
+        return []
+    try:
+        opens, shuts = (time.fromisoformat(t.replace(".", ":").zfill(5)) for t in (start, end))
+    except ValueError:
+        state.add(name, "Enter times in the 24-hour clock, like 09:00 and 15:00")
+        return []
+    if opens >= shuts:
+        state.add(name, "The time it stops being safe must be after the time it becomes safe, on the same day")
+        return []
+    return [{"days": days, "start": opens, "end": shuts}] if days else []
 
 
 def read_report_form(form: Mapping[str, str], categories: Categories) -> tuple[PublicReportRequest | None, FormState]:
@@ -156,7 +186,9 @@ def read_report_form(form: Mapping[str, str], categories: Categories) -> tuple[P
             state.add("safe", "Tell us whether it is safe for us to contact you")
         preferences: dict[str, Any] = {"channel": contact}
         if sensitive:
-            preferences |= {"safe_to_contact": safe == "yes", "safe_times": _text(form, "safe_times") or None}
+            preferences |= {"safe_to_contact": safe == "yes", "safe_times": _text(form, "safe_times") or None,
+                            "safe_windows": _safe_window(state, "safe"),
+                            "track_link": True if _text(form, "track_link") else None}
         body["informant"] = {
             "name": _text(form, "name") or None,
             "phone": _text(form, "phone") or None if contact == "sms" else None,
@@ -502,7 +534,7 @@ def outcome_choices() -> list[tuple[str, str]]:
 
 THIRD_PARTY_FIELDS = ("category", "description", "postcode", "where", "latitude", "when", "reporter_name",
                       "reporter_contact", "reporter_phone", "reporter_email", "subject_name", "subject_phone",
-                      "subject_email", "consent", "subject_safe", "subject_safe_times")
+                      "subject_email", "consent", "subject_safe", "subject_safe_window", "subject_safe_times")
 
 
 def _person_field(loc: tuple[Any, ...], err_type: str, message: str) -> tuple[str, str]:
@@ -553,7 +585,8 @@ def read_third_party_form(form: Mapping[str, str], categories: Categories
             "phone": _text(form, "subject_phone") or None,
             "email": _text(form, "subject_email") or None,
             "preferences": {"safe_to_contact": safe == "yes",
-                            "safe_times": _text(form, "subject_safe_times") or None},
+                            "safe_times": _text(form, "subject_safe_times") or None,
+                            "safe_windows": _safe_window(state, "subject_safe")},
         }
     request = None
     try:

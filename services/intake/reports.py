@@ -18,6 +18,7 @@ from schemas import (
     UpdateKind,
 )
 from schemas.events import FreeText, Model, new_reference, reference_from_key
+from services.feedback.policy import QuietHours, window_problem
 
 EMERGENCY = "If anyone is in danger or a crime is happening now, call 999."
 
@@ -80,6 +81,17 @@ def _field_error(field: str, message: str) -> ValidationError:
     """A validation error located at ``field`` (a model validator's own errors name no field)."""
     return ValidationError.from_exception_data(
         "ActionRequest", [InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)])
+
+
+def window_problems(request: PublicReportRequest | ThirdPartyReportRequest, quiet: QuietHours
+                    ) -> list[tuple[str, str]]:
+    """(field, why) for each person whose safe times can never open on their channel: such a
+    report is refused, since nobody could ever be told anything safely. Pure."""
+    people = ([("informant", request.informant)] if isinstance(request, PublicReportRequest)
+              else [("subject", request.subject)])
+    return [(f"{who}.preferences.safe_windows", problem) for who, person in people
+            if person is not None and (problem := window_problem(
+                person.preferences.safe_windows, person.channel_to_use(), quiet)) is not None]
 
 
 class Accepted(Model):

@@ -46,6 +46,9 @@ def answering() -> Iterator[None]:
             {"error": "invalid request",
              "fields": [{"field": exc.field, "message": "unknown category", "allowed": exc.allowed}]},
         ) from exc
+    except usecases.UnsafeWindows as exc:
+        raise HTTPException(
+            422, {"error": "invalid request", "fields": [{"field": exc.field, "message": exc.message}]}) from exc
     except usecases.Unauthenticated as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
     except usecases.Forbidden as exc:
@@ -58,7 +61,7 @@ def answering() -> Iterator[None]:
              summary="Pass on non-urgent information")
 async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> Accepted:
     with answering():
-        return await usecases.submit_public_report(ctx, body, idempotency_key)
+        return await usecases.submit_public_report(ctx, body, idempotency_key, quiet=ctx.quiet_hours)
 
 
 @router.post("/v1/third-party/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
@@ -67,7 +70,8 @@ async def submit_third_party_report(
     body: ThirdPartyReportRequest, ctx: Ctx, organisation: Organisation, idempotency_key: IdempotencyKey = None
 ) -> Accepted:
     with answering():
-        return await usecases.submit_third_party_report(ctx, organisation, body, idempotency_key)
+        return await usecases.submit_third_party_report(ctx, organisation, body, idempotency_key,
+                                                        quiet=ctx.quiet_hours)
 
 
 @router.post("/v1/reports/{reference}/actions", status_code=status.HTTP_202_ACCEPTED,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -56,6 +57,10 @@ class IntakeSettings(CommonSettings):
     sendgrid_webhook_public_key: str | None = None
     #: Secret path segment of the SendGrid Inbound Parse URL (unset: inbound email is refused).
     sendgrid_inbound_token: str | None = None
+    #: SMS quiet hours, UK local time: the feedback worker's (same defaults). Safe times that fall
+    #: wholly inside them can never be texted, and are refused at intake.
+    sms_quiet_start: time = time(21, 0)
+    sms_quiet_end: time = time(8, 0)
     #: Oldest SendGrid event batch accepted, in seconds (replay protection).
     webhook_max_age_seconds: int = 900
     #: Signs the pages' session cookie (sign-in and CSRF tokens); set a long random value in a deployment.

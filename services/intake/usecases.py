@@ -21,6 +21,7 @@ from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
+from services.feedback.policy import QuietHours
 from services.intake import reports
 from services.intake.access import Principal, PrincipalKind
 from services.intake.audit import AuditLog
@@ -88,6 +89,15 @@ class UnknownCategory(IntakeError):
         self.allowed = sorted(allowed)
 
 
+class UnsafeWindows(IntakeError):
+    """Safe times that can never open on the person's channel (e.g. texts only in quiet hours)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
 # ---- who may do what ---------------------------------------------------------------------------------
 
 
@@ -123,10 +133,17 @@ def _check_category(ports: Ports, category: str) -> None:
 # ---- use cases -------------------------------------------------------------------------------------
 
 
+def _check_windows(body: PublicReportRequest | ThirdPartyReportRequest, quiet: QuietHours | None) -> None:
+    for field, problem in reports.window_problems(body, quiet or QuietHours()):
+        raise UnsafeWindows(field, problem)
+
+
 async def submit_public_report(ports: Ports, body: PublicReportRequest, idempotency_key: str | None,
-                               *, via: str = "api") -> Accepted:
-    """A member of the public's report, published as a ``PublicContact``."""
+                               *, via: str = "api", quiet: QuietHours | None = None) -> Accepted:
+    """A member of the public's report, published as a ``PublicContact``. ``quiet``: the SMS
+    quiet hours safe times are checked against (default: the feedback worker's defaults)."""
     _check_category(ports, body.category)
+    _check_windows(body, quiet)
     contact = reports.public_contact(body, idempotency_key)
     await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("public").inc()
@@ -139,10 +156,12 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
 
 
 async def submit_third_party_report(ports: Ports, organisation: Principal, body: ThirdPartyReportRequest,
-                                    idempotency_key: str | None, *, via: str = "api") -> Accepted:
+                                    idempotency_key: str | None, *, via: str = "api",
+                                    quiet: QuietHours | None = None) -> Accepted:
     """An organisation's report on someone's behalf, published as a ``ThirdPartyContact``."""
     authorise(organisation, Permission.SUBMIT_FOR_OTHERS)
     _check_category(ports, body.category)
+    _check_windows(body, quiet)
     contact = reports.third_party_contact(body, organisation.id, idempotency_key)
     await ports.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("third_party").inc()

@@ -7,6 +7,13 @@ us after a message was sent, checked and put back into the flow as events.
 - ``POST /webhooks/sendgrid/inbound/{token}``: Inbound Parse email replies (secret path).
 - ``GET|POST /v1/unsubscribe/{token}``: RFC 8058 one-click unsubscribe from email.
 
+A provider's callback becomes an event whose ``event_id`` is derived from the provider's own
+ids (Twilio: MessageSid, with the status and error code for a status callback; SendGrid:
+sg_event_id), so a replayed callback is the same event and the worker, which remembers the
+callbacks it acted on (``provider_events``), changes nothing. Opt-outs follow the provider's
+time of the event (SendGrid's ``timestamp``). Twilio's webhooks carry no time: a STOP or START
+is taken as of its receipt, and a replay of an old one is known by its MessageSid, not by its time.
+
 A request that is unsigned, badly signed, or arrives while the check is not configured is
 refused with 403: nothing unauthenticated reaches the flow. A delivery callback is translated
 into a provider-neutral ``DeliveryStatus`` by its provider's adapter (``services.feedback.senders``).
@@ -18,7 +25,9 @@ import hmac
 import html
 import json
 import time
+import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Header, HTTPException, Request, Response, status
@@ -38,6 +47,11 @@ log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 E = TypeVar("E", bound=BaseModel)
+
+
+def provider_event_id(provider: str, *parts: object) -> uuid.UUID:
+    """The event id of a provider's callback, from the provider's own ids: a replay gets the same one."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, ":".join(["mecc:provider", provider, *(str(p or "") for p in parts)]))
 
 
 def _event(cls: type[E], names: Mapping[str, str], **values: Any) -> E:
@@ -79,6 +93,7 @@ async def twilio_status(request: Request, ctx: Ctx, signature: TwilioSignature =
     outcome, opted_out = twilio.callback_outcome(state, error_code)
     event = _event(DeliveryStatus, {"provider_id": "MessageSid", "provider_status": "MessageStatus",
                                     "error_code": "ErrorCode"},
+                   event_id=provider_event_id("twilio", "status", sid, state, error_code),
                    provider="twilio", provider_id=sid, outcome=outcome, opted_out=opted_out,
                    provider_status=state, error_code=error_code)
     await ctx.publisher.publish(FEEDBACK_DELIVERY.name, sid, event)
@@ -94,7 +109,9 @@ async def twilio_inbound(request: Request, ctx: Ctx, signature: TwilioSignature 
     event = _event(InboundMessage, {"sender": "From", "body": "Body", "provider_id": "MessageSid",
                                     "opt_out_type": "OptOutType"},
                    channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
-                   provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None)
+                   provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None,
+                   **({"event_id": provider_event_id("twilio", "inbound", form["MessageSid"])}
+                      if form.get("MessageSid") else {}))
     await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
@@ -130,9 +147,12 @@ async def sendgrid_events(
         message_id = str(item["sg_message_id"]).split(".", 1)[0]
         outcome, opted_out = sendgrid.event_outcome(str(item["event"]))
         try:
-            event = DeliveryStatus(provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
+            event = DeliveryStatus(event_id=provider_event_id("sendgrid", item.get("sg_event_id") or message_id,
+                                                              item["event"], item.get("timestamp")),
+                                   provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
                                    provider_status=str(item["event"]),
-                                   error_code=str(item.get("status") or item.get("reason") or "")[:100] or None)
+                                   error_code=str(item.get("status") or item.get("reason") or "")[:100] or None,
+                                   occurred_at=_event_time(item.get("timestamp")))
         except ValidationError:
             # One event we cannot read (an id or status past the limits): skip it like one
             # without them, rather than refusing the batch SendGrid would then resend forever.
@@ -140,6 +160,16 @@ async def sendgrid_events(
             continue
         await ctx.publisher.publish(FEEDBACK_DELIVERY.name, message_id, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _event_time(value: object) -> datetime | None:
+    """SendGrid's event ``timestamp`` (Unix seconds) as a time; None if absent."""
+    if not isinstance(value, int | float | str) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _sendgrid_signed(public_key: str, payload: str, signature: str, timestamp: str) -> bool:

@@ -22,6 +22,7 @@ Who writes and who reads each table (deadletters writes and reads none)::
                        retention (address and wording removed)
     opt_outs           feedback (STOP replies, provider events)    feedback
     survey_answers     feedback (informants' replies)              intake (dashboard)
+    provider_events    feedback (provider callbacks acted on)      feedback (a replay changes nothing)
     clusters           router                                      router (labels and counts)
     cluster_members    router                                      router (neighbours), intake (pages,
                                                                    cluster API)

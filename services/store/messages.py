@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from schemas import MessageStatus
 from schemas.events import SENDABLE_STATUSES, SENT_STATUSES, WRITTEN_STATUSES
-from services.store.models import Message, OptOut, Report, SurveyAnswer
+from services.store.models import Message, OptOut, ProviderEvent, Report, SurveyAnswer
 from services.store.repository import insert_new_rows, insert_once
 
 #: Values bound in one ``IN (...)``: well under SQLite's and PostgreSQL's limits.
@@ -391,15 +391,20 @@ def message_by_provider_id(session: Session, provider_id: str) -> Message | None
 
 
 def set_opt_out(session: Session, *, channel: str, digest: str, opted_out: bool, source: str,
-                at: datetime) -> None:
-    """Record the latest opt-out or opt-in for an address; an older change never wins."""
+                at: datetime, event_id: str | None = None) -> bool:
+    """Record the latest opt-out or opt-in for an address, as of ``at`` (the provider's time of
+    the event when it gives one); an older change never wins. ``event_id``: the provider's
+    callback it comes from; a callback seen before (a replay) changes nothing. False then."""
     with session.begin():
+        if event_id is not None and not insert_once(session, ProviderEvent(event_id=event_id, seen_at=at)):
+            return False
         row = session.get(OptOut, (channel, digest))
         if row is None:
             session.add(OptOut(channel=channel, address_digest=digest, opted_out=opted_out, source=source,
                                changed_at=at))
         elif row.changed_at <= at:
             row.opted_out, row.source, row.changed_at = opted_out, source, at
+        return True
 
 
 def opt_out_reason(session: Session, channel: str, digest: str) -> str | None:
@@ -409,14 +414,17 @@ def opt_out_reason(session: Session, channel: str, digest: str) -> str | None:
         return f"opted out ({row.source})" if row is not None and row.opted_out else None
 
 
-def latest_message_to(session: Session, channel: str, digest: str, trigger_prefix: str | None = None
-                      ) -> Message | None:
-    """The last message we sent to an address (to attach a reply to its report)."""
+def latest_message_to(session: Session, channel: str, digest: str, trigger_prefix: str | None = None,
+                      roles: Sequence[str] | None = None) -> Message | None:
+    """The last message we sent to an address (to attach a reply to its report); only to one of
+    ``roles`` when given."""
     with session.begin():
         query = select(Message).where(
             Message.channel == channel, Message.address_digest == digest,
             Message.status.in_(SENT_STATUSES),
         )
+        if roles is not None:
+            query = query.where(Message.role.in_(list(roles)))
         if trigger_prefix:
             query = query.where(Message.trigger.startswith(trigger_prefix))
         return session.scalars(query.order_by(Message.created_at.desc(), Message.id.desc())).first()

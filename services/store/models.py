@@ -166,6 +166,17 @@ class OptOut(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class ProviderEvent(Base):
+    """A provider's callback already acted on, by an id derived from the provider's own ids
+    (e.g. Twilio's MessageSid and status, SendGrid's sg_event_id): a replayed callback finds it
+    here and changes nothing. Holds no personal data."""
+
+    __tablename__ = "provider_events"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class SurveyAnswer(Base):
     """An informant's answer to the satisfaction survey sent after closure."""
 

@@ -21,4 +21,29 @@ promise tested here against the ways it could be broken.
    that make it sensitive, for the acknowledgement and every later message (case updates,
    holding updates, the survey), which read the router's verdict kept with the report
    (``test_sensitive_reports``).
+6. **Safe times are kept at the moment of sending.** Someone who gave safe times is written to
+   only inside them, and by SMS never in quiet hours: a window that can never open is refused at
+   intake and, if one reaches the worker, nothing is sent ("rather than never" is never); a
+   message whose moment passed during an outage, a restart or a backlog waits for the next
+   window; a retry's time goes through the same check. A property test over random windows,
+   quiet hours, outages and retries holds it (``test_safe_windows``). The API and both forms
+   take safe times as days and times; a set that could never open is refused with an error
+   that names the problem (``test_safe_times_at_intake``).
+7. **What someone writes back is read, not swallowed.** Only a reply that is just an answer
+   ("4", "4 Y", "no") counts as a survey answer; anything else is routed as new information,
+   so the router reads it for danger now (control room, 999 advice). Quoted text and
+   signatures in an email reply are not read as the person's words. A watch coordinator's
+   reply is never taken for the informant's. A reply about a sensitive report is answered
+   only within the report's safety rules (``test_replies``).
+8. **A message about a sensitive report says nothing to someone else who sees it.** It names
+   neither the category nor the team (whose name can say it), and carries no link to the
+   report unless the person asked for one (``ContactPreferences.track_link``; unset: a link for
+   an ordinary report, none for a sensitive one) (``test_neutral_wording``).
+9. **A replayed provider callback changes nothing.** A signed Twilio STOP or status callback
+   sent again later, or a SendGrid batch sent again within its window, is the same event (its
+   id comes from the provider's ids); the worker remembers the callbacks it acted on
+   (``provider_events``), so an old STOP never overrides a newer START. Opt-outs follow the
+   provider's time of the event (SendGrid's ``timestamp``); Twilio's webhooks carry no time, so
+   a STOP or START counts from its receipt and its replays are known by MessageSid
+   (``test_replays``).
 """

@@ -64,7 +64,35 @@ def test_keywords_are_read(body, opt_out_type, expected):
 @pytest.mark.parametrize(("body", "expected"), [
     ("4 Y", {"satisfaction": "4", "kept_informed": "Y"}), ("5", {"satisfaction": "5"}),
     ("no", {"kept_informed": "N"}), ("3, yes thanks", {"satisfaction": "3", "kept_informed": "Y"}),
-    ("They came back at 10pm", {}),
+    ("They came back at 10pm", {}), ("4Y", {"satisfaction": "4", "kept_informed": "Y"}),
+    ("No. He came back tonight with a knife and said he would hurt my 2 kids", {}),
+    ("no he is back", {}), ("45", {}), ("6", {}), ("thanks", {}), ("2 of them again", {}),
 ])
 def test_survey_replies_are_read(body, expected):
     assert policy.survey_answers(body) == expected
+
+
+@pytest.mark.parametrize(("body", "channel", "expected"), [
+    ("He is back\n\nOn Mon, 23 Nov 2026 at 12:00, Police <a@b.example> wrote:\n> Reply 1 to 5", "email",
+     "He is back"),
+    ("He is back\nOn Mon, 23 Nov 2026 at 12:00, Police <a@b.example>\nwrote:\n> 4 Y", "email", "He is back"),
+    ("5\n> quoted\nmine again", "email", "5\nmine again"),
+    ("Thanks\n-- \nSam Smith\n07700 900123", "email", "Thanks"),
+    ("Yes\n\nSent from my iPhone", "email", "Yes"),
+    ("Yes\n-----Original Message-----\nFrom: Police", "email", "Yes"),
+    ("> not quoted on SMS", "sms", "> not quoted on SMS"),
+])
+def test_quoted_text_and_signatures_are_taken_out_of_email_replies(body, channel, expected):
+    assert policy.reply_text(body, channel) == expected
+
+
+@pytest.mark.parametrize(("windows", "channel", "refused"), [
+    (((22, 23),), "sms", True), (((22, 23),), "email", False), (((7, 8), (21, 22)), "sms", True),
+    (((7, 9),), "sms", False), ((), "sms", False),
+])
+def test_safe_windows_that_never_open_are_named(windows, channel, refused):
+    from datetime import time
+
+    from schemas import SafeWindow
+    found = tuple(SafeWindow(start=time(a), end=time(b)) for a, b in windows)
+    assert (policy.window_problem(found, channel) is not None) is refused

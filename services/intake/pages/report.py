@@ -27,7 +27,8 @@ async def start(request: Request) -> HTMLResponse:
 def _report_page(request: Request, ctx: Ctx, state: pages_views.FormState, status_code: int = 200) -> HTMLResponse:
     return render(request, None, "report.html", status_code, form=state,
                   categories=pages_views.category_choices(ctx.categories),
-                  sensitive_labels=[c.label for c in ctx.categories.categories.values() if c.sensitive])
+                  sensitive_labels=[c.label for c in ctx.categories.categories.values() if c.sensitive],
+                  safe_days=pages_views.SAFE_DAYS, quiet=ctx.quiet_hours)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -45,7 +46,11 @@ async def report_submit(request: Request, ctx: Ctx) -> HTMLResponse:
         return _report_page(request, ctx, state, 400)
     key = form.get("idempotency_key") or None
     try:
-        accepted = await usecases.submit_public_report(ctx, body, f"page:{key}" if key else None, via="page")
+        accepted = await usecases.submit_public_report(ctx, body, f"page:{key}" if key else None, via="page",
+                                                       quiet=ctx.quiet_hours)
+    except usecases.UnsafeWindows as exc:
+        state.add("safe_window", exc.message)
+        return _report_page(request, ctx, state, 400)
     except usecases.UnknownCategory:
         state.add("category", "Choose what your report is about")
         return _report_page(request, ctx, state, 400)

@@ -24,7 +24,8 @@ Organisation = Annotated[Principal, Depends(signed_in(Permission.SUBMIT_FOR_OTHE
 def _page(request: Request, ctx: Ctx, session: Session, state: pages_views.FormState, org: Principal,
           status_code: int = 200) -> HTMLResponse:
     return render(request, session, "third_party.html", status_code, form=state, organisation=org.name,
-                  categories=pages_views.category_choices(ctx.categories))
+                  categories=pages_views.category_choices(ctx.categories), safe_days=pages_views.SAFE_DAYS,
+                  quiet=ctx.quiet_hours)
 
 
 @router.get("/third-party/report", response_class=HTMLResponse)
@@ -42,7 +43,10 @@ async def third_party_submit(request: Request, ctx: Ctx, session: PageSession, f
     key = form.get("idempotency_key") or None
     try:
         accepted = await usecases.submit_third_party_report(ctx, org, body, f"page:{key}" if key else None,
-                                                            via="page")
+                                                            via="page", quiet=ctx.quiet_hours)
+    except usecases.UnsafeWindows as exc:
+        state.add("subject_safe_window", exc.message)
+        return _page(request, ctx, session, state, org, 400)
     except usecases.UnknownCategory:
         state.add("category", "Choose what the report is about")
         return _page(request, ctx, session, state, org, 400)

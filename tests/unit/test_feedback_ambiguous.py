@@ -116,7 +116,7 @@ def test_a_worker_that_wakes_after_its_lease_overwrites_nothing_and_its_late_ans
                       rules=world.delivery.rules, clock=lambda: world.now, instance="worker-a")
     with world.sessions() as s:
         ((claimed,), _) = store.claim_and_take(s, world.handlers._requests(
-            item.reference, "ack", item.contact, lambda channel: world.handlers._acknowledgement(item, item.sensitive)(channel),
+            item.reference, "ack", item.contact, world.handlers._acknowledgement(item, item.sensitive),
             world.now), world.now, lambda _: [], "worker-a")
         assert claimed.claim is not None
         (taken,) = store.start_attempts(s, [claimed.claim.message_id], world.now, "worker-a")

@@ -5,19 +5,17 @@ charts as inline SVG built here: no JavaScript, nothing fetched.
 
 from __future__ import annotations
 
-import functools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
-from schemas import AreaType, Location, Outcome
+from schemas import Outcome
 from schemas.events import OPEN_STATUSES
 from services.feedback.templates import OUTCOME_WORDS
 from services.intake.pages_views import SENT_STATES, UK, aware
@@ -29,31 +27,13 @@ UNKNOWN_AREA = "Area not known"
 SENT = SENT_STATES
 #: Message states of a message still to go.
 PENDING = OPEN_STATUSES
+#: Names the area a report row is counted under.
 AreaOf = Callable[[Mapping[str, Any]], str]
 
 
-@functools.cache
-def area_finder(config_dir: Path) -> AreaOf:
-    """Name the neighbourhood a report's location is in, with the router's own placing (pure)."""
-    from services.router.config import load_routing_config
-    from services.router.routing import place
-
-    config = load_routing_config(config_dir)
-    preferred = (AreaType.NEIGHBOURHOOD, AreaType.WARD, AreaType.PARISH, AreaType.SECTOR, AreaType.FORCE)
-
-    def area_of(location: Mapping[str, Any]) -> str:
-        try:
-            placed = place(Location.model_validate(location), config)
-        except ValueError:
-            return UNKNOWN_AREA
-        areas = [config.areas.get(a) for a in placed.area_ids]
-        for kind in preferred:
-            names = sorted(a.name for a in areas if a.type is kind)
-            if names:
-                return names[0]
-        return UNKNOWN_AREA
-
-    return area_of
+def stored_area(report: Mapping[str, Any]) -> str:
+    """The area the router placed a report in, as stored with it (``reports.area``)."""
+    return str(report.get("area") or UNKNOWN_AREA)
 
 
 @dataclass
@@ -129,7 +109,7 @@ def _minutes(later: datetime, earlier: datetime) -> float:
     return max((later - earlier) / timedelta(minutes=1), 0.0)
 
 
-def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf,
+def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = stored_area,
           category_label: Callable[[str], str] = lambda c: c) -> DashboardView:
     reports = rows.get("reports", ())
     actions_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
@@ -150,7 +130,7 @@ def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf,
         received = aware(report["received_at"])
         if received is None:
             continue
-        area = area_of(report.get("location") or {})
+        area = area_of(report)
         row = table.setdefault((area, _month(received)), Row(area, _month(received)))
         row.received += 1
         said[area][category_label(report["category"])] += 1

@@ -15,6 +15,9 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
                        retention (personal data removed from       silent open reports), retention
                        ``contact`` after closure)
     routing_decisions  router                                      intake (tracking, pages, Open311)
+    report_destinations router (one row per destination),          intake (inboxes: what is listed,
+                       feedback (``status`` closed on a closure)   filtered and counted)
+    report_areas       router (every area a report was placed in)  intake (inbox area filter)
     actions            feedback (team and coordinator updates)     intake (pages, Open311),
                                                                    retention (when a report closed)
     messages           feedback (claimed, sent, settled,           intake (tracking, pages, dashboard),

@@ -55,9 +55,15 @@ class Base(DeclarativeBase):
 
 
 class Report(Base):
-    """One report, as routed. ``contact`` holds the full event (police-only)."""
+    """One report, as routed. ``contact`` holds the full event (police-only); what the read side
+    lists and filters on is stored in plain columns beside it (``area``, ``organisation_id``,
+    ``report_destinations``, ``report_areas``), so no reader decrypts a contact to decide what to list."""
 
     __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_received", "received_at", "reference"),
+        Index("ix_reports_organisation_received", "organisation_id", "received_at", "reference"),
+    )
 
     reference: Mapped[str] = mapped_column(String(20), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -66,6 +72,43 @@ class Report(Base):
     #: Encrypted at rest (services/store/crypto.py).
     contact: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     status: Mapped[str] = mapped_column(String(20), default="open")
+    #: The third-party organisation that made the report (null for a public report).
+    organisation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The area the public dashboard counts it under (``dashboard_area`` of its areas), by name.
+    area: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ReportDestination(Base):
+    """Where a report was routed, one row per destination: a team's (or watch's) inbox is a range
+    of ``ix_report_destinations_inbox``, newest first."""
+
+    __tablename__ = "report_destinations"
+    __table_args__ = (
+        Index("ix_report_destinations_inbox", "destination_id", "received_at", "reference"),
+        Index("ix_report_destinations_status", "destination_id", "status", "received_at", "reference"),
+        Index("ix_report_destinations_category", "destination_id", "category", "received_at", "reference"),
+    )
+
+    destination_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The report's status, kept with it (``reports.status``) so an inbox counts open items in its index.
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class ReportArea(Base):
+    """Every area a report was placed in (force, sector, neighbourhood...), as the router placed it."""
+
+    __tablename__ = "report_areas"
+    __table_args__ = (Index("ix_report_areas_area_received", "area_id", "received_at", "reference"),)
+
+    area_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RoutingDecision(Base):
@@ -76,6 +119,8 @@ class RoutingDecision(Base):
     destinations: Mapped[list[Any]] = mapped_column(JSON)
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(64))
+    #: The areas the report was placed in (``AreaRef`` JSON, outermost first); null before they were kept.
+    areas: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

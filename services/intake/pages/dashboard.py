@@ -16,6 +16,5 @@ router = APIRouter(include_in_schema=False)
 async def dashboard(request: Request, ctx: Ctx) -> HTMLResponse:
     rows = await ctx.store.run(pages_store.dashboard_rows)
     labels = {cid: c.label for cid, c in ctx.categories.categories.items()}
-    view = pages_dashboard.build(rows, pages_dashboard.area_finder(ctx.settings.routing_config_dir),
-                                 lambda c: labels.get(c, c))
+    view = pages_dashboard.build(rows, category_label=lambda c: labels.get(c, c))
     return render(request, None, "dashboard.html", view=view)

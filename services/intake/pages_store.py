@@ -18,7 +18,6 @@ from services.store.models import (
     ReportArea,
     ReportDestination,
     RoutingDecision,
-    SurveyAnswer,
     WatchItemRow,
 )
 from services.store.paging import Cursor
@@ -226,22 +225,3 @@ def organisation_reports(session: Session, organisation_id: str, references: lis
                          "destinations": [] if decision is None else list(decision.destinations),
                          "actions": actions[ref]})
         return Page(rows, following)
-
-
-def dashboard_rows(session: Session) -> dict[str, list[dict[str, Any]]]:
-    """Everything the confidence dashboard counts, as rows (no addresses, no message bodies)."""
-    with session.begin():
-        reports = [{"reference": r.reference, "kind": r.kind, "category": r.category, "received_at": r.received_at,
-                    "status": r.status, "area": r.area,
-                    "contactable": r.kind == "third_party" or bool(r.contact.get("informant"))}
-                   for r in session.scalars(select(Report))]
-        decisions = [{"reference": d.reference, "decided_at": d.decided_at, "destinations": list(d.destinations)}
-                     for d in session.scalars(select(RoutingDecision))]
-        actions = [_action(a) for a in session.scalars(select(Action))]
-        messages = [{"reference": m.reference, "trigger": m.trigger, "role": m.role, "status": m.status,
-                     "created_at": m.created_at, "updated_at": m.updated_at}
-                    for m in session.scalars(select(Message))]
-        answers = [{"reference": a.reference, "question": a.question, "answer": a.answer}
-                   for a in session.scalars(select(SurveyAnswer))]
-        return {"reports": reports, "decisions": decisions, "actions": actions, "messages": messages,
-                "answers": answers}

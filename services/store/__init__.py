@@ -18,6 +18,8 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
     report_destinations router (one row per destination),          intake (inboxes: what is listed,
                        feedback (``status`` closed on a closure)   filtered and counted)
     report_areas       router (every area a report was placed in)  intake (inbox area filter)
+    dashboard_monthly  router (a timer recomputes the months whose  intake (the public dashboard)
+                       reports changed: ``dashboard``)
     actions            feedback (team and coordinator updates)     intake (pages, Open311),
                                                                    retention (when a report closed)
     messages           feedback (claimed, sent, settled,           intake (tracking, pages, dashboard),

@@ -76,6 +76,9 @@ class Report(Base):
     organisation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: The area the public dashboard counts it under (``dashboard_area`` of its areas), by name.
     area: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Whether anyone can be told what happens (a third party's case worker, or an informant who
+    #: gave a way to reach them); null for reports routed before it was kept.
+    contactable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class ReportDestination(Base):
@@ -128,6 +131,7 @@ class Action(Base):
     """A "we did" update recorded by a team or coordinator."""
 
     __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_recorded", "recorded_at"),)
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), index=True)
@@ -176,7 +180,8 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Indexed: the dashboard's refresh finds what changed since it last ran.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class OptOut(Base):
@@ -195,6 +200,7 @@ class SurveyAnswer(Base):
     """An informant's answer to the satisfaction survey sent after closure."""
 
     __tablename__ = "survey_answers"
+    __table_args__ = (Index("ix_survey_answers_answered", "answered_at"),)
 
     reference: Mapped[str] = mapped_column(String(20), primary_key=True)
     #: "satisfaction" (1-5) or "kept_informed" (Y/N)
@@ -249,3 +255,29 @@ class WatchItemRow(Base):
     category: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     item: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DashboardMonth(Base):
+    """The public dashboard's figures for one area in one month (``services.store.dashboard``):
+    recomputed from the tables above when what they count changes; the page reads only these."""
+
+    __tablename__ = "dashboard_monthly"
+
+    area: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The UK calendar month, ``YYYY-MM``.
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    received: Mapped[int] = mapped_column(Integer)
+    contactable: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    ack_waiting: Mapped[int] = mapped_column(Integer)
+    heard_we_did: Mapped[int] = mapped_column(Integer)
+    median_ack_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
+    median_action_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcomes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    satisfaction_sum: Mapped[int] = mapped_column(Integer)
+    satisfaction_count: Mapped[int] = mapped_column(Integer)
+    informed_yes: Mapped[int] = mapped_column(Integer)
+    informed_answers: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[dict[str, Any]] = mapped_column(JSON)
+    we_did: Mapped[list[Any]] = mapped_column(JSON)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)

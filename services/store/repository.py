@@ -77,6 +77,7 @@ def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
          "received_at": item.contact.received_at, "contact": item.contact.model_dump(mode="json"),
          "status": "open", "area": dashboard_area(item.areas),
+         "contactable": item.contact.kind == "third_party" or getattr(item.contact, "informant", None) is not None,
          "organisation_id": getattr(item.contact, "organisation_id", None)}
         for item in unique
     ], "reference")

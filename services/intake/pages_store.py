@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.store.models import (
     Action,
     ClusterMember,
+    InboxCount,
     Message,
     Report,
     ReportArea,
@@ -21,6 +22,7 @@ from services.store.models import (
     WatchItemRow,
 )
 from services.store.paging import Cursor
+from services.store.repository import EVERY_REPORT
 
 #: A list's query: the (reference, received_at) of its items.
 Keys = Select[str, datetime]
@@ -51,6 +53,8 @@ class Page:
     next: str | None
     total: int | None = None
     open: int | None = None
+    #: ``total`` is a lower bound: the filtered list holds at least that many (counted up to ``COUNT_CAP``).
+    more: bool = False
 
 
 def _narrowed(query: Keys, received: Any, reference: Any, status: Any, category: Any,
@@ -83,8 +87,20 @@ def _page_of(session: Session, query: Keys, received: Any, reference: Any, curso
     return keys, (Cursor(keys[-1][1], keys[-1][0]).token() if more and keys else None)
 
 
-def _count(session: Session, query: Keys) -> int:
-    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+#: A filtered list is counted up to this many (so a count costs the same at any size).
+COUNT_CAP = 10_000
+
+
+def _count(session: Session, query: Keys) -> tuple[int, bool]:
+    """How many items ``query`` lists, up to ``COUNT_CAP``, and whether there are more."""
+    n = session.execute(select(func.count()).select_from(query.limit(COUNT_CAP + 1).subquery())).scalar_one()
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def _kept_counts(session: Session, destination_id: str) -> dict[str, int]:
+    """The inbox's counts by status, as kept when reports were routed and closed."""
+    return dict(session.execute(select(InboxCount.status, InboxCount.reports)
+                                .where(InboxCount.destination_id == destination_id)).tuples().all())
 
 
 def _action(a: Action) -> dict[str, Any]:
@@ -137,17 +153,22 @@ def team_items(session: Session, team_id: str, *, everything: bool, limit: int =
                     .where(ReportDestination.destination_id == team_id))
         listed = _narrowed(base, received, reference, status, category, filters)
         keys, following = _page_of(session, listed, received, reference, cursor, limit)
-        total = _count(session, listed)
-        still_open = (_count(session, _narrowed(base, received, reference, status, category,
-                                                replace(filters, status="open")))
-                      if filters.status != "closed" else 0)
+        if filters.category or filters.area or filters.since or filters.until:
+            total, more = _count(session, listed)
+            still_open, _ = ((0, False) if filters.status == "closed" else _count(
+                session, _narrowed(base, received, reference, status, category, replace(filters, status="open"))))
+        else:
+            kept = _kept_counts(session, EVERY_REPORT if everything else team_id)
+            more = False
+            still_open = kept.get("open", 0) if filters.status != "closed" else 0
+            total = kept.get(filters.status, 0) if filters.status else sum(kept.values())
         refs = [ref for ref, _ in keys]
         reports = {r.reference: r for r in session.scalars(select(Report).where(Report.reference.in_(refs)))}
         notes = _cluster_notes(session, refs)
         rows = [{"reference": ref, "received_at": reports[ref].received_at, "status": reports[ref].status,
                  "contact": dict(reports[ref].contact), "cluster": notes.get(ref)}
                 for ref in refs if ref in reports]
-        return Page(rows, following, total, still_open)
+        return Page(rows, following, total, still_open, more)
 
 
 def watch_items(session: Session, watch_id: str, limit: int = PAGE_SIZE, cursor: Cursor | None = None,
@@ -160,13 +181,13 @@ def watch_items(session: Session, watch_id: str, limit: int = PAGE_SIZE, cursor:
         listed = _narrowed(base, WatchItemRow.received_at, WatchItemRow.reference, Report.status,
                            WatchItemRow.category, filters)
         keys, following = _page_of(session, listed, WatchItemRow.received_at, WatchItemRow.reference, cursor, limit)
-        total = _count(session, listed)
+        total, more = _count(session, listed)
         refs = [ref for ref, _ in keys]
         items = {r.reference: dict(r.item) for r in session.scalars(
             select(WatchItemRow).where(WatchItemRow.watch_id == watch_id, WatchItemRow.reference.in_(refs)))}
         statuses = dict(session.execute(select(Report.reference, Report.status)
                                         .where(Report.reference.in_(refs))).tuples().all())
-        return Page([items[ref] for ref in refs if ref in items], following, total), statuses
+        return Page([items[ref] for ref in refs if ref in items], following, total, more=more), statuses
 
 
 def watch_item(session: Session, watch_id: str, reference: str) -> tuple[dict[str, Any], str] | None:

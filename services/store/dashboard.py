@@ -240,6 +240,14 @@ def refresh_touched(sessions: sessionmaker[Session], now: datetime, since: datet
     return now
 
 
+def version(session: Session) -> str:
+    """Changes whenever the figures do (every refresh rewrites the months it recomputes)."""
+    with session.begin():
+        latest, rows = session.execute(select(func.max(DashboardMonth.refreshed_at), func.count())).one()
+    at = _aware(latest)
+    return f"{at.isoformat() if at else '-'}/{rows}"
+
+
 def read(session: Session) -> list[Figures]:
     """Every area's figures, month by month (what the public page shows)."""
     with session.begin():

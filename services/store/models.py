@@ -101,6 +101,17 @@ class ReportDestination(Base):
     status: Mapped[str] = mapped_column(String(20))
 
 
+class InboxCount(Base):
+    """How many reports each destination's inbox holds, open and closed (``*``: every report),
+    kept as reports are routed and closed, so an inbox shows its counts without counting."""
+
+    __tablename__ = "inbox_counts"
+
+    destination_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer)
+
+
 class ReportArea(Base):
     """Every area a report was placed in (force, sector, neighbourhood...), as the router placed it."""
 

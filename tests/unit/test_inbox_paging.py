@@ -128,3 +128,6 @@ def test_the_migration_fills_the_inbox_facts_of_reports_routed_before_it(tmp_pat
     assert walk(sessions, "kempston-team", 5, status="closed") == ["MECC-AAAA-BBBB"]
     with sessions() as s:
         assert [r["reference"] for r in pages_store.organisation_reports(s, "mencap", None).rows] == ["MECC-AAAA-BBBB"]
+    with sessions() as s:
+        page = pages_store.team_items(s, "kempston-team", everything=False)
+        assert (page.total, page.open) == (1, 0)

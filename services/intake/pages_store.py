@@ -175,12 +175,21 @@ def watch_items(session: Session, watch_id: str, limit: int = PAGE_SIZE, cursor:
                 filters: Filters = Filters()) -> tuple[Page, dict[str, str]]:
     """One page of a watch's redacted items (as the router wrote them), newest first, and which are closed."""
     with session.begin():
-        base = (select(WatchItemRow.reference, WatchItemRow.received_at)
-                .join(Report, Report.reference == WatchItemRow.reference)
-                .where(WatchItemRow.watch_id == watch_id))
-        listed = _narrowed(base, WatchItemRow.received_at, WatchItemRow.reference, Report.status,
-                           WatchItemRow.category, filters)
-        keys, following = _page_of(session, listed, WatchItemRow.received_at, WatchItemRow.reference, cursor, limit)
+        if filters.status:
+            # Open or closed is kept with the report's destinations (the watch is one of them):
+            # list those that have an item for the watch (a sensitive report has none).
+            received, reference, status, category = (ReportDestination.received_at, ReportDestination.reference,
+                                                     ReportDestination.status, ReportDestination.category)
+            base = select(reference, received).where(
+                ReportDestination.destination_id == watch_id,
+                select(WatchItemRow.reference).where(WatchItemRow.watch_id == watch_id,
+                                                     WatchItemRow.reference == reference).exists())
+        else:
+            received, reference, status, category = (WatchItemRow.received_at, WatchItemRow.reference, None,
+                                                     WatchItemRow.category)
+            base = select(reference, received).where(WatchItemRow.watch_id == watch_id)
+        listed = _narrowed(base, received, reference, status, category, filters)
+        keys, following = _page_of(session, listed, received, reference, cursor, limit)
         total, more = _count(session, listed)
         refs = [ref for ref, _ in keys]
         items = {r.reference: dict(r.item) for r in session.scalars(

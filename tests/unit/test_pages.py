@@ -261,6 +261,22 @@ def test_a_coordinator_sees_only_their_own_watchs_items_redacted(web):
     assert "Close the report" not in item  # closing is for the police
 
 
+def test_an_inbox_filters_by_open_or_closed_and_category_with_counts(web):
+    speeding = route(web)
+    other = route(web, category="anti-social-behaviour", text="Shouting on Bedford Road at night")
+    with web.sessions() as s:
+        repository.record_action(s, CaseUpdate(reference=speeding, kind="closure", actor_id="kempston-npt",
+                                               actor_name="Kempston", public_text="Done", outcome="resolved"))
+    sign_in(web, "dev-watch-kempston-speed")
+    assert speeding in web.get("/inbox?status=closed").text
+    assert speeding not in web.get("/inbox?status=open").text
+    sign_in(web, "dev-team-kempston")
+    page = web.get("/inbox").text
+    assert speeding in page and other in page and "2 items, 1 open" in page
+    page = web.get("/inbox?status=open&category=anti-social-behaviour").text
+    assert other in page and speeding not in page and "1 item, 1 open" in page
+
+
 def test_a_team_sees_only_what_was_routed_to_it(web):
     speeding = route(web)
     hate = route(web, category="hate-incident", text="Shouted at in the street")

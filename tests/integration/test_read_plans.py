@@ -80,7 +80,9 @@ def full_scans(engine: Engine, statement: str, parameters: Any, tables: set[str]
             if priced_out:
                 cur.execute("SET LOCAL enable_seqscan = off")
             cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            (plan,) = cur.fetchone() or (None,)
+            row = cur.fetchone()
+            assert row is not None
+            plan: Any = row[0]
         finally:
             cur.close()
             raw.rollback()

@@ -88,7 +88,7 @@ def _page_of(session: Session, query: Keys, received: Any, reference: Any, curso
 
 
 #: A filtered list is counted up to this many (so a count costs the same at any size).
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 def _count(session: Session, query: Keys) -> tuple[int, bool]:

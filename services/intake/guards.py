@@ -18,8 +18,8 @@ from services.intake.ratelimit import TokenBucket, retry_after
 from services.intake.settings import IntakeSettings
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
-#: Reads not rate-limited: static files, health and metrics.
-UNCOUNTED = ("/static/", "/health", "/metrics", "/webhooks/")
+#: Reads not rate-limited: static files, liveness and readiness, metrics.
+UNCOUNTED = ("/static/", "/healthz", "/readyz", "/metrics", "/webhooks/")
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:

@@ -61,10 +61,14 @@ def create_app(settings: RouterSettings) -> faust.App:
     if settings.dashboard_refresh_seconds > 0:
         since: list[datetime | None] = [None]
 
-        @app.timer(interval=settings.dashboard_refresh_seconds, on_leader=True)
+        @app.timer(interval=settings.dashboard_refresh_seconds)
         async def refresh_dashboard() -> None:
             # The figures of the months whose reports changed, recomputed whole (bounded: a month).
-            since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0])
+            # Every worker runs it (the app has no leader): the result is the same whoever writes it.
+            try:
+                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0])
+            except Exception as exc:  # the next tick tries again from the same moment
+                log.warning("dashboard_refresh_failed", error=type(exc).__name__, detail=str(exc)[:300])
 
     add_pages(app, store)
     log.info("router_configured", rules_version=config.version, areas=len(config.areas),

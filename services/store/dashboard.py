@@ -21,10 +21,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.events import OPEN_STATUSES, SENT_STATUSES
@@ -194,10 +195,17 @@ def refresh(session: Session, months: Iterable[str], now: datetime) -> int:
     for month in sorted(set(months)):
         with session.begin():
             found = figures(month_rows(session, month))
-            session.execute(delete(DashboardMonth).where(DashboardMonth.month == month))
+            session.execute(delete(DashboardMonth).where(DashboardMonth.month == month,
+                                                         DashboardMonth.area.not_in([f.area for f in found])))
             if found:
-                session.execute(DashboardMonth.__table__.insert(), [  # type: ignore[attr-defined]
-                    {**vars(f), "refreshed_at": now} for f in found])
+                # An upsert: another worker refreshing the same month at the same time writes the same rows.
+                dialect = session.get_bind().dialect.name
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                statement = insert(cast(Table, DashboardMonth.__table__))
+                columns = [c for c in vars(found[0]) if c not in ("area", "month")] + ["refreshed_at"]
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["area", "month"], set_={c: statement.excluded[c] for c in columns}),
+                    [{**vars(f), "refreshed_at": now} for f in found])
         done += 1
     return done
 

@@ -18,15 +18,18 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
     report_destinations router (one row per destination),          intake (inboxes: what is listed,
                        feedback (``status`` closed on a closure)   filtered and counted)
     report_areas       router (every area a report was placed in)  intake (inbox area filter)
+    inbox_counts       router (added to as reports are routed),    intake (inbox counts)
+                       feedback (moved from open to closed)
     dashboard_monthly  router (a timer recomputes the months whose  intake (the public dashboard)
                        reports changed: ``dashboard``)
     actions            feedback (team and coordinator updates)     intake (pages, Open311),
-                                                                   retention (when a report closed)
-    messages           feedback (claimed, sent, settled,           intake (tracking, pages, dashboard),
-                       provider callbacks)                         feedback
+                                                                   retention (when a report closed),
+                                                                   router (dashboard figures)
+    messages           feedback (claimed, sent, settled,           intake (tracking, pages), feedback,
+                       provider callbacks)                         router (dashboard figures)
                        retention (address and wording removed)
     opt_outs           feedback (STOP replies, provider events)    feedback
-    survey_answers     feedback (informants' replies)              intake (dashboard)
+    survey_answers     feedback (informants' replies)              router (dashboard figures)
     clusters           router                                      router (labels and counts)
     cluster_members    router                                      router (neighbours), intake (pages,
                                                                    cluster API)
@@ -35,5 +38,5 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention). Intake only reads, through
-``repository``, ``routing`` and ``services.intake.pages_store``.
+``repository``, ``routing``, ``dashboard`` and ``services.intake.pages_store``.
 """

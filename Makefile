@@ -6,6 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
+comma := ,
+
 .PHONY: help install lock run stop outbox test test-py313 test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
 
 help: ## List the targets
@@ -93,11 +95,12 @@ check: lint typecheck test ## Lint, type-check and test: what CI runs
 schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/schemas
 	$(PY) -m schemas.export build/schemas
 
-bench: $(STAMP) ## Measure the pipeline (own broker on 39092): floor, router, feedback, intake, end to end, memory, scaling (BENCH_QUICK=1: ~2 min)
+bench: $(STAMP) ## Measure the pipeline (own broker on 39092) and the reads at 10k/100k/1M reports (READ_SIZES=...) (BENCH_QUICK=1: ~2 min)
 	$(PY) -m infra.kafka fetch
 	mkdir -p build/bench
 	$(PY) -m bench.routing --json build/bench/routing.json
 	$(PY) -m bench.pipeline --json build/bench/results.json
+	$(PY) -m bench.reads --sizes $(or $(READ_SIZES),$(if $(BENCH_QUICK),10000$(comma)100000,10000$(comma)100000$(comma)1000000)) --json build/bench/reads.json
 
 load: $(STAMP) ## Reports through the HTTP intake at RATE a second for SECONDS: lost, duplicates, p99 to acknowledgement
 	$(PY) -m infra.kafka fetch

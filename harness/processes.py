@@ -109,6 +109,8 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "SMS_QUIET_END": "00:00",
         "RETRY_BASE_SECONDS": "0.2",
         "DUE_CHECK_SECONDS": "0.2",
+        # The public dashboard's figures, refreshed by the router, within a second or two.
+        "DASHBOARD_REFRESH_SECONDS": "1",
         # A killed worker's partitions move to its replacement after this long.
         "KAFKA_SESSION_TIMEOUT_SECONDS": "6",
         # Test stacks call themselves PUBLIC_BASE_URL=https://report.example, so they need real secrets.

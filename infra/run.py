@@ -54,7 +54,9 @@ def main() -> None:
         create_topics(bootstrap)
         migrate(settings.database_url)
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false")}
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false"),
+               # A local run's dashboard shows a new report within seconds (deployments: 60 s).
+               "DASHBOARD_REFRESH_SECONDS": os.environ.get("DASHBOARD_REFRESH_SECONDS", "5")}
         if "OIDC_ISSUER" not in os.environ:
             try:
                 started_provider = oidc.running_pid(provider) is None

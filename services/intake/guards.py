@@ -1,7 +1,8 @@
 """ASGI guards in front of every intake route: body size whatever the framing (a
 ``Content-Length`` over the limit, or a chunked / unannounced body that grows past it), and
-rate limits per client address and per API key on the endpoints that write (429 with
-``Retry-After``). Provider webhooks are not rate-limited: Twilio and SendGrid retry in bursts
+rate limits per client address and per API key on the endpoints that write, and per client
+address on reads (a looser one: pages, the public dashboard, the APIs' GETs), 429 with
+``Retry-After``. Provider webhooks are not rate-limited: Twilio and SendGrid retry in bursts
 and are authenticated by signature."""
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from services.intake.settings import IntakeSettings
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The client address of the request being handled (behind the trusted proxies), for the audit log.
 CLIENT: ContextVar[str | None] = ContextVar("intake_client", default=None)
+
+#: Reads not rate-limited: static files, liveness and readiness, metrics.
+UNCOUNTED = ("/static/", "/healthz", "/readyz", "/metrics", "/webhooks/")
 
 
 async def _answer(send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -51,6 +55,7 @@ class Guards:
         self.enabled = settings.rate_limit_per_minute > 0
         self.by_address = TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst)
         self.by_key = TokenBucket(settings.rate_limit_key_per_minute, settings.rate_limit_key_burst)
+        self.reads = TokenBucket(settings.rate_limit_reads_per_minute, settings.rate_limit_reads_burst)
 
     def _address(self, scope: Scope, headers: dict[bytes, bytes]) -> str:
         forwarded = headers.get(b"x-forwarded-for")
@@ -71,6 +76,11 @@ class Guards:
                 await _answer(send, 429, {"error": "too many requests; please try again later"},
                               {"Retry-After": retry_after(wait)})
                 return
+        elif (self.enabled and not scope["path"].startswith(UNCOUNTED)
+              and (wait := self.reads.take(self._address(scope, headers)))):
+            await _answer(send, 429, {"error": "too many requests; please try again later"},
+                          {"Retry-After": retry_after(wait)})
+            return
         length = headers.get(b"content-length")
         if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > self.limit):
             await _answer(send, 413, {"error": "request body too large", "limit_bytes": self.limit})

@@ -40,6 +40,7 @@ from services.intake.guards import CLIENT
 from services.intake.permissions import Permission
 from services.intake.publisher import PublishFailed
 from services.intake.reports import ThirdPartyReportRequest
+from services.store.paging import Cursor
 
 log = get_logger(__name__)
 #: Every answer, errors included (a list of ``{code, description}``), is JSON or XML as the path's format says.
@@ -373,11 +374,43 @@ async def create_request(request: Request, fmt: Format, api_key: ApiKeyParam = N
     return await _guard(safe, run)
 
 
-@router.get("/requests.{fmt}", summary="Service requests this organisation sent (api_key)")
+#: How many requests ``GET requests`` answers with unless ``page_size`` says otherwise, and at most.
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+_CLOSED = STATUSES - {"open", "in_progress"}
+
+
+def page_size(value: str | None) -> int:
+    """``page_size``: how many requests one page holds (1 to 1000, 100 if absent)."""
+    if not (value or "").strip():
+        return PAGE_SIZE
+    if not (value or "").strip().isdigit() or not 1 <= int(value or "0") <= MAX_PAGE_SIZE:
+        raise Open311Error(400, f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    return int(value or "0")
+
+
+def _stored_status(wanted: set[str] | None) -> str | None:
+    """The stored status every wanted status implies (open or closed), None if they span both."""
+    if not wanted:
+        return None
+    if wanted <= {"open", "in_progress"}:
+        return "open"
+    return "closed" if wanted <= _CLOSED else None
+
+
+@router.get("/requests.{fmt}", summary="Service requests this organisation sent (api_key), a page at a time",
+            description="Newest first. `start_date` and `end_date` (W3C date-times) bound when they were "
+            "requested; `page_size` (1-1000, default 100) is how many a page holds; when there are more, the "
+            "response's `Link` header names the next page (`rel=\"next\"`, with an opaque `page` "
+            "parameter) until none is given. A page filtered by an extended status may hold fewer.")
 async def list_requests(
     request: Request, fmt: Format, api_key: ApiKeyParam = None, service_request_id: Text = None,
     service_code: Text = None, status: Text = None, start_date: Text = None, end_date: Text = None,
     extended_statuses: Text = None, lat: Text = None, long: Text = None,
+    page_size_: Annotated[str | None, Query(alias="page_size", max_length=10,
+                                            description="How many requests a page holds: 1 to 1000 (100).")] = None,
+    page: Annotated[str | None, Query(max_length=200, description="Opaque: the next page, from the "
+                                      "previous answer's `Link` header.")] = None,
 ) -> Response:
     safe = fmt if fmt in ("json", "xml") else "json"
     ctx = _ctx(request)
@@ -389,26 +422,30 @@ async def list_requests(
         ids = request_ids(service_request_id)
         wanted = statuses(status)
         start, end = w3c_date("start_date", start_date), w3c_date("end_date", end_date)
-        # Not filters here (an organisation's own requests are few), but a client that sends them
-        # hears when they are not numbers rather than having them silently ignored.
+        size = page_size(page_size_)
+        try:
+            cursor = Cursor.parse(page)
+        except ValueError:
+            raise Open311Error(400, "page must be the one a previous answer's Link header gave") from None
+        # Not filters here, but a client that sends them hears when they are not numbers rather
+        # than having them silently ignored.
         number("lat", lat)
         number("long", long)
-        rows = await ctx.store.run(pages_store.organisation_reports, org, ids, 1000)
+        codes = tuple(c for c in (service_code or "").split(",") if c) or None
+        found = await ctx.store.run(pages_store.organisation_reports, org, ids, size, cursor, pages_store.Filters(
+            status=_stored_status(wanted), category=codes, since=start, until=end))
         extended = (extended_statuses or "").lower() == "true"
-        docs = [request_doc(r, ctx.categories, extended=extended) for r in rows]
-        if service_code:
-            codes = set(service_code.split(","))
-            docs = [d for d in docs if d["service_code"] in codes]
+        docs = [request_doc(r, ctx.categories, extended=extended) for r in found.rows]
         if wanted:
             docs = [d for d in docs if d["status"] in wanted]
-        if start is not None:
-            docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) >= start]
-        if end is not None:
-            docs = [d for d in docs if datetime.fromisoformat(d["requested_datetime"]) <= end]
         for doc in docs:
             await ctx.audit.record(AuditAction.CONSULTATION, "open311_request", organisation,
                                    reference=doc["service_request_id"], at=ctx.clock())
-        return encode(fmt, "service_requests", "request", docs)
+        response = encode(fmt, "service_requests", "request", docs)
+        if found.next:
+            following = request.url.include_query_params(page=found.next)
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return response
 
     return await _guard(safe, run)
 
@@ -422,7 +459,7 @@ async def get_request(request: Request, id_fmt: IdFormat, api_key: ApiKeyParam =
     async def run() -> Response:
         reference, fmt = _split(id_fmt)
         organisation = _organisation(ctx, api_key)
-        rows = (await ctx.store.run(pages_store.organisation_reports, organisation.id, [reference], 1)
+        rows = ((await ctx.store.run(pages_store.organisation_reports, organisation.id, [reference], 1)).rows
                 if _REFERENCE.match(reference) else [])
         if not rows:
             raise Open311Error(404, f"no service request {reference} from this organisation (yet)")

@@ -1,103 +1,89 @@
 """The confidence dashboard: per area and month, did informants hear back, how fast, what came of
-it, and what they thought. Pure functions over store rows (``pages_store.dashboard_rows``), and
-charts as inline SVG built here: no JavaScript, nothing fetched.
+it, and what they thought. Built from the stored figures (``services.store.dashboard``: one row per
+area and month, kept up to date by the router), and charts as inline SVG built here: no
+JavaScript, nothing fetched.
 """
 
 from __future__ import annotations
 
-import functools
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
-from schemas import AreaType, Location, Outcome
-from schemas.events import OPEN_STATUSES
+from schemas import Outcome
 from services.feedback.templates import OUTCOME_WORDS
-from services.intake.pages_views import SENT_STATES, UK, aware
+from services.store.dashboard import UNKNOWN_AREA, AreaOf, Figures, figures, stored_area
 
-UNKNOWN_AREA = "Area not known"
-#: Message states that mean the informant was (as far as we know) sent it. A message still
-#: waiting (quiet hours, a safe window, a retry) is not: a scheduled acknowledgement is not yet an
-#: acknowledgement. Nor is one that failed, was not delivered, was interrupted or was not sent.
-SENT = SENT_STATES
-#: Message states of a message still to go.
-PENDING = OPEN_STATUSES
-AreaOf = Callable[[Mapping[str, Any]], str]
+__all__ = ["UNKNOWN_AREA", "AreaView", "DashboardView", "Row", "YouSaidWeDid", "bar_chart", "build", "view"]
 
 
-@functools.cache
-def area_finder(config_dir: Path) -> AreaOf:
-    """Name the neighbourhood a report's location is in, with the router's own placing (pure)."""
-    from services.router.config import load_routing_config
-    from services.router.routing import place
-
-    config = load_routing_config(config_dir)
-    preferred = (AreaType.NEIGHBOURHOOD, AreaType.WARD, AreaType.PARISH, AreaType.SECTOR, AreaType.FORCE)
-
-    def area_of(location: Mapping[str, Any]) -> str:
-        try:
-            placed = place(Location.model_validate(location), config)
-        except ValueError:
-            return UNKNOWN_AREA
-        areas = [config.areas.get(a) for a in placed.area_ids]
-        for kind in preferred:
-            names = sorted(a.name for a in areas if a.type is kind)
-            if names:
-                return names[0]
-        return UNKNOWN_AREA
-
-    return area_of
-
-
-@dataclass
+@dataclass(frozen=True)
 class Row:
-    """One area in one month."""
+    """One area in one month, as shown."""
 
-    area: str
-    month: str
-    received: int = 0
-    contactable: int = 0
-    acknowledged: int = 0
-    #: Reports whose acknowledgement is still waiting to go (not counted as acknowledged).
-    ack_waiting: int = 0
-    heard_we_did: int = 0
-    to_ack: list[float] = field(default_factory=list)
-    to_action: list[float] = field(default_factory=list)
-    outcomes: Counter[str] = field(default_factory=Counter)
-    satisfaction: list[int] = field(default_factory=list)
-    informed_yes: int = 0
-    informed_answers: int = 0
+    figures: Figures
+    #: Closures by outcome, in words.
+    outcomes: Counter[str]
 
     @property
-    def ack_share(self) -> float | None:
-        return self.acknowledged / self.contactable if self.contactable else None
+    def area(self) -> str:
+        return self.figures.area
 
     @property
-    def we_did_share(self) -> float | None:
-        return self.heard_we_did / self.contactable if self.contactable else None
+    def month(self) -> str:
+        return self.figures.month
+
+    @property
+    def received(self) -> int:
+        return self.figures.received
+
+    @property
+    def contactable(self) -> int:
+        return self.figures.contactable
+
+    @property
+    def acknowledged(self) -> int:
+        return self.figures.acknowledged
+
+    @property
+    def ack_waiting(self) -> int:
+        return self.figures.ack_waiting
+
+    @property
+    def heard_we_did(self) -> int:
+        return self.figures.heard_we_did
 
     @property
     def median_ack_minutes(self) -> float | None:
-        return statistics.median(self.to_ack) if self.to_ack else None
+        return self.figures.median_ack_minutes
 
     @property
     def median_action_hours(self) -> float | None:
-        return statistics.median(self.to_action) if self.to_action else None
+        return self.figures.median_action_hours
+
+    @property
+    def ack_share(self) -> float | None:
+        f = self.figures
+        return f.acknowledged / f.contactable if f.contactable else None
+
+    @property
+    def we_did_share(self) -> float | None:
+        f = self.figures
+        return f.heard_we_did / f.contactable if f.contactable else None
 
     @property
     def mean_satisfaction(self) -> float | None:
-        return statistics.mean(self.satisfaction) if self.satisfaction else None
+        f = self.figures
+        return f.satisfaction_sum / f.satisfaction_count if f.satisfaction_count else None
 
     @property
     def informed_share(self) -> float | None:
-        return self.informed_yes / self.informed_answers if self.informed_answers else None
+        f = self.figures
+        return f.informed_yes / f.informed_answers if f.informed_answers else None
 
 
 @dataclass(frozen=True)
@@ -121,80 +107,40 @@ class DashboardView:
     total_received: int
 
 
-def _month(at: datetime) -> str:
-    return at.astimezone(UK).strftime("%Y-%m")
+def _words(outcomes: Mapping[str, int]) -> Counter[str]:
+    said: Counter[str] = Counter()
+    for outcome, n in outcomes.items():
+        said[OUTCOME_WORDS[Outcome(outcome)]] += n
+    return said
 
 
-def _minutes(later: datetime, earlier: datetime) -> float:
-    return max((later - earlier) / timedelta(minutes=1), 0.0)
-
-
-def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf,
-          category_label: Callable[[str], str] = lambda c: c) -> DashboardView:
-    reports = rows.get("reports", ())
-    actions_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for action in rows.get("actions", ()):
-        actions_by[action["reference"]].append(action)
-    messages_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for message in rows.get("messages", ()):
-        if message.get("role") in ("informant", "reporter"):
-            messages_by[message["reference"]].append(message)
-    answers_by: dict[str, dict[str, str]] = defaultdict(dict)
-    for answer in rows.get("answers", ()):
-        answers_by[answer["reference"]][answer["question"]] = answer["answer"]
-
-    table: dict[tuple[str, str], Row] = {}
-    said: dict[str, Counter[str]] = defaultdict(Counter)
-    did: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
-    for report in reports:
-        received = aware(report["received_at"])
-        if received is None:
-            continue
-        area = area_of(report.get("location") or {})
-        row = table.setdefault((area, _month(received)), Row(area, _month(received)))
-        row.received += 1
-        said[area][category_label(report["category"])] += 1
-        ref = report["reference"]
-        messages = messages_by.get(ref, [])
-        if report.get("contactable", bool(messages)):
-            row.contactable += 1
-        acks = [m for m in messages if m["trigger"] == "ack"]
-        sent = [m for m in acks if m["status"] in SENT]
-        if sent:
-            row.acknowledged += 1
-            # When it went: a sent row was last changed when it was handed over (a scheduled one
-            # at the end of its wait, a fallback when the other channel took it), not when it was
-            # queued; a delivered one when the provider said it arrived.
-            first = min(aware(m["updated_at"]) or received for m in sent)
-            row.to_ack.append(_minutes(first, received))
-        elif any(m["status"] in PENDING for m in acks):
-            row.ack_waiting += 1
-        if any(m["trigger"].startswith(("action:", "closure:")) and m["status"] in SENT for m in messages):
-            row.heard_we_did += 1
-        actions = sorted(actions_by.get(ref, []), key=lambda a: aware(a["recorded_at"]) or received)
-        if actions:
-            row.to_action.append(_minutes(aware(actions[0]["recorded_at"]) or received, received) / 60)
-        for action in actions:
-            did[area].append((aware(action["recorded_at"]) or received, action["public_text"]))
-            if action["kind"] == "closure" and action.get("outcome"):
-                row.outcomes[OUTCOME_WORDS[Outcome(action["outcome"])]] += 1
-        answers = answers_by.get(ref, {})
-        if answers.get("satisfaction", "").isdigit():
-            row.satisfaction.append(int(answers["satisfaction"]))
-        if answers.get("kept_informed", "").upper() in ("Y", "N"):
-            row.informed_answers += 1
-            row.informed_yes += answers["kept_informed"].upper() == "Y"
-
+def view(months: Iterable[Figures], category_label: Callable[[str], str] = lambda c: c) -> DashboardView:
+    """The page from the stored figures: areas by name (the unknown area last), months in order."""
+    by_area: dict[str, list[Figures]] = defaultdict(list)
+    for f in months:
+        by_area[f.area].append(f)
     views = []
-    for area in sorted({a for a, _ in table}, key=lambda a: (a == UNKNOWN_AREA, a)):
-        area_rows = tuple(sorted((r for (a, _), r in table.items() if a == area), key=lambda r: r.month))
+    for area in sorted(by_area, key=lambda a: (a == UNKNOWN_AREA, a)):
+        area_months = sorted(by_area[area], key=lambda f: f.month)
+        rows = tuple(Row(f, _words(f.outcomes)) for f in area_months)
+        said: Counter[str] = Counter()
+        for f in area_months:
+            for category, n in f.categories.items():
+                said[category_label(category)] += n
+        did = sorted((tuple(x) for f in area_months for x in f.we_did), reverse=True)[:5]
         summary = YouSaidWeDid(
             area,
-            tuple(f"{label} ({n} report{'s' if n != 1 else ''})" for label, n in said[area].most_common(5)),
-            tuple(text for _, text in sorted(did[area], reverse=True)[:5]),
+            tuple(f"{label} ({n} report{'s' if n != 1 else ''})" for label, n in said.most_common(5)),
+            tuple(text for _, text in did),
         )
-        views.append(AreaView(area, area_rows, bar_chart(area, area_rows), summary))
-    return DashboardView(tuple(views), sum(r.received for r in table.values()))
+        views.append(AreaView(area, rows, bar_chart(area, rows), summary))
+    return DashboardView(tuple(views), sum(f.received for fs in by_area.values() for f in fs))
+
+
+def build(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = stored_area,
+          category_label: Callable[[str], str] = lambda c: c) -> DashboardView:
+    """The page straight from store rows (what the stored figures are computed from)."""
+    return view(figures(rows, area_of), category_label)
 
 
 def bar_chart(title: str, rows: Iterable[Row], width: int = 560, height: int = 200) -> Markup:

@@ -30,6 +30,10 @@ class IntakeSettings(CommonSettings):
     #: The same, per API key (organisations and teams send more than a person does).
     rate_limit_key_per_minute: float = 600.0
     rate_limit_key_burst: int = 120
+    #: Reads (pages, the dashboard, the APIs' GETs), per client address per minute on average, and
+    #: the burst; off when ``rate_limit_per_minute`` is 0. Static files and health are not counted.
+    rate_limit_reads_per_minute: float = 600.0
+    rate_limit_reads_burst: int = 120
     #: Take the client address from X-Forwarded-For (only behind a proxy that sets it): the same as
     #: TRUSTED_PROXY_HOPS=1 when that is unset.
     rate_limit_trust_forwarded_for: bool = False

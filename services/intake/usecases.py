@@ -36,6 +36,7 @@ from services.intake.reports import (
 )
 from services.store import repository
 from services.store import routing as routing_store
+from services.store.paging import Cursor
 
 log = get_logger(__name__)
 
@@ -219,11 +220,16 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
                            message=f"Recorded for {len(mine)} reports. Each informant will be told.")
 
 
-async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int) -> list[WatchItem]:
-    """A watch's own items, newest first (redacted by the router before they were stored)."""
+async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int,
+                           before: Cursor | None = None) -> tuple[list[WatchItem], str | None]:
+    """One page of a watch's own items, newest first (redacted by the router before they were
+    stored), and the cursor of the next page (None after the last)."""
     authorise(watch, Permission.LIST_WATCH_ITEMS)
     if watch.id != watch_id:
         raise Forbidden("this key may list only its own watch's items")
-    rows = await ports.store.run(routing_store.watch_items_for, watch_id, limit=limit)
-    log.info("watch_items_listed", watch=watch_id, count=len(rows))
-    return [WatchItem.model_validate(r) for r in rows]
+    rows = await ports.store.run(routing_store.watch_items_for, watch_id, limit=limit + 1, before=before)
+    items = [WatchItem.model_validate(r) for r in rows[:limit]]
+    following = (Cursor(items[-1].received_at, items[-1].reference).token()
+                 if len(rows) > limit and items else None)
+    log.info("watch_items_listed", watch=watch_id, count=len(items))
+    return items, following

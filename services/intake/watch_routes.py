@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from schemas import WatchItem
 from schemas.events import Model
@@ -14,6 +14,7 @@ from services.intake.access import Principal
 from services.intake.auth import Ctx, require
 from services.intake.permissions import Permission
 from services.intake.routes import answering
+from services.store.paging import Cursor
 
 router = APIRouter()
 Watch = Annotated[Principal, Depends(require(Permission.LIST_WATCH_ITEMS))]
@@ -23,6 +24,8 @@ class WatchItems(Model):
     watch_id: str
     #: Newest first.
     items: tuple[WatchItem, ...]
+    #: Pass as ``cursor`` for the next page; null after the last page.
+    next_cursor: str | None = None
 
 
 @router.get("/v1/watches/{watch_id}/items", response_model=WatchItems,
@@ -32,7 +35,15 @@ async def list_watch_items(
     ctx: Ctx,
     watch: Watch,
     limit: Annotated[int, Query(ge=1, le=200, description="At most this many, newest first.")] = 50,
+    cursor: Annotated[str | None, Query(
+        max_length=200, description="The `next_cursor` of the previous page: the items after it, newest "
+        "first (keyset pagination, stable while new items arrive). Omit for the first page.")] = None,
 ) -> WatchItems:
+    """Newest first, a page at a time: follow ``next_cursor`` until it is null to read every item."""
+    try:
+        before = Cursor.parse(cursor)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor is not one this API gave") from exc
     with answering():
-        items = await usecases.list_watch_items(ctx, watch, watch_id, limit)
-    return WatchItems(watch_id=watch_id, items=tuple(items))
+        items, following = await usecases.list_watch_items(ctx, watch, watch_id, limit, before)
+    return WatchItems(watch_id=watch_id, items=tuple(items), next_cursor=following)

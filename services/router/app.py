@@ -4,6 +4,9 @@ builds it and runs the worker."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 import faust
 
 from schemas.events import CONTACT
@@ -24,6 +27,7 @@ from services.router.adapters import FaustPublisher, SqlRoutingStore
 from services.router.config import load_routing_config
 from services.router.settings import RouterSettings
 from services.router.usecase import RouteContacts
+from services.store import dashboard
 from services.store.db import make_engine, make_sessions
 
 log = get_logger(__name__)
@@ -32,7 +36,8 @@ log = get_logger(__name__)
 def create_app(settings: RouterSettings) -> faust.App:
     configure_process(settings)
     config = load_routing_config(settings.routing_config_dir)
-    store = Store(make_sessions(make_engine(settings.database_url)))
+    sessions = make_sessions(make_engine(settings.database_url))
+    store = Store(sessions)
     app = faust.App(
         settings.router_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port,
@@ -52,6 +57,18 @@ def create_app(settings: RouterSettings) -> faust.App:
         await process(stream, service="router", decode=CONTACT.validate_json, handle_batch=route,
                       dead_letters=dead_letters, max_batch=settings.stream_batch_max,
                       within=settings.stream_batch_within_seconds)
+
+    if settings.dashboard_refresh_seconds > 0:
+        since: list[datetime | None] = [None]
+
+        @app.timer(interval=settings.dashboard_refresh_seconds)
+        async def refresh_dashboard() -> None:
+            # The figures of the months whose reports changed, recomputed whole (bounded: a month).
+            # Every worker runs it (the app has no leader): the result is the same whoever writes it.
+            try:
+                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0])
+            except Exception as exc:  # the next tick tries again from the same moment
+                log.warning("dashboard_refresh_failed", error=type(exc).__name__, detail=str(exc)[:300])
 
     add_pages(app, store)
     log.info("router_configured", rules_version=config.version, areas=len(config.areas),

@@ -15,13 +15,21 @@ Who writes and who reads each table (deadletters writes and reads none)::
                        retention (personal data removed from       silent open reports), retention
                        ``contact`` after closure)
     routing_decisions  router                                      intake (tracking, pages, Open311)
+    report_destinations router (one row per destination),          intake (inboxes: what is listed,
+                       feedback (``status`` closed on a closure)   filtered and counted)
+    report_areas       router (every area a report was placed in)  intake (inbox area filter)
+    inbox_counts       router (added to as reports are routed),    intake (inbox counts)
+                       feedback (moved from open to closed)
+    dashboard_monthly  router (a timer recomputes the months whose  intake (the public dashboard)
+                       reports changed: ``dashboard``)
     actions            feedback (team and coordinator updates)     intake (pages, Open311),
-                                                                   retention (when a report closed)
-    messages           feedback (claimed, sent, settled,           intake (tracking, pages, dashboard),
-                       provider callbacks)                         feedback
+                                                                   retention (when a report closed),
+                                                                   router (dashboard figures)
+    messages           feedback (claimed, sent, settled,           intake (tracking, pages), feedback,
+                       provider callbacks)                         router (dashboard figures)
                        retention (address and wording removed)
     opt_outs           feedback (STOP replies, provider events)    feedback
-    survey_answers     feedback (informants' replies)              intake (dashboard)
+    survey_answers     feedback (informants' replies)              router (dashboard figures)
     provider_events    feedback (provider callbacks acted on)      feedback (a replay changes nothing)
     clusters           router                                      router (labels and counts)
     cluster_members    router                                      router (neighbours), intake (pages,
@@ -40,6 +48,7 @@ Who writes and who reads each table (deadletters writes and reads none)::
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
-(subject access and erasure), ``staff`` (intake: its own sessions and accounts). Otherwise intake
-only reads, through ``repository``, ``routing`` and ``services.intake.pages_store``.
+(subject access and erasure), ``staff`` (intake: its own sessions and accounts), ``dashboard``
+(router: the monthly figures). Otherwise intake only reads, through ``repository``, ``routing``,
+``dashboard`` and ``services.intake.pages_store``.
 """

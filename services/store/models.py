@@ -21,7 +21,6 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -57,9 +56,15 @@ class Base(DeclarativeBase):
 
 
 class Report(Base):
-    """One report, as routed. ``contact`` holds the full event (police-only)."""
+    """One report, as routed. ``contact`` holds the full event (police-only); what the read side
+    lists and filters on is stored in plain columns beside it (``area``, ``organisation_id``,
+    ``report_destinations``, ``report_areas``), so no reader decrypts a contact to decide what to list."""
 
     __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_received", "received_at", "reference"),
+        Index("ix_reports_organisation_received", "organisation_id", "received_at", "reference"),
+    )
 
     reference: Mapped[str] = mapped_column(String(20), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
@@ -70,7 +75,58 @@ class Report(Base):
     status: Mapped[str] = mapped_column(String(20), default="open")
     #: The router found it sensitive (by its category or its words): every message about it follows
     #: the safety rules, not only the acknowledgement.
-    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The third-party organisation that made the report (null for a public report).
+    organisation_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: The area the public dashboard counts it under (``dashboard_area`` of its areas), by name.
+    area: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: Whether anyone can be told what happens (a third party's case worker, or an informant who
+    #: gave a way to reach them); null for reports routed before it was kept.
+    contactable: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class ReportDestination(Base):
+    """Where a report was routed, one row per destination: a team's (or watch's) inbox is a range
+    of ``ix_report_destinations_inbox``, newest first."""
+
+    __tablename__ = "report_destinations"
+    __table_args__ = (
+        Index("ix_report_destinations_inbox", "destination_id", "received_at", "reference"),
+        Index("ix_report_destinations_status", "destination_id", "status", "received_at", "reference"),
+        Index("ix_report_destinations_category", "destination_id", "category", "received_at", "reference"),
+    )
+
+    destination_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The report's status, kept with it (``reports.status``) so an inbox counts open items in its index.
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class InboxCount(Base):
+    """How many reports each destination's inbox holds, open and closed (``*``: every report),
+    kept as reports are routed and closed, so an inbox shows its counts without counting."""
+
+    __tablename__ = "inbox_counts"
+
+    destination_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer)
+
+
+class ReportArea(Base):
+    """Every area a report was placed in (force, sector, neighbourhood...), as the router placed it."""
+
+    __tablename__ = "report_areas"
+    __table_args__ = (Index("ix_report_areas_area_received", "area_id", "received_at", "reference"),)
+
+    area_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RoutingDecision(Base):
@@ -81,6 +137,8 @@ class RoutingDecision(Base):
     destinations: Mapped[list[Any]] = mapped_column(JSON)
     reasons: Mapped[list[Any]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(64))
+    #: The areas the report was placed in (``AreaRef`` JSON, outermost first); null before they were kept.
+    areas: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -88,6 +146,7 @@ class Action(Base):
     """A "we did" update recorded by a team or coordinator."""
 
     __tablename__ = "actions"
+    __table_args__ = (Index("ix_actions_recorded", "recorded_at"),)
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     reference: Mapped[str] = mapped_column(ForeignKey("reports.reference"), index=True)
@@ -142,7 +201,8 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Indexed: the dashboard's refresh finds what changed since it last ran.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: A sensitive report's recipient (safe windows): an ambiguous send is never repeated unconfirmed.
     guarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The worker instance that last took it for sending, and the take's number.
@@ -181,6 +241,7 @@ class SurveyAnswer(Base):
     """An informant's answer to the satisfaction survey sent after closure."""
 
     __tablename__ = "survey_answers"
+    __table_args__ = (Index("ix_survey_answers_answered", "answered_at"),)
 
     reference: Mapped[str] = mapped_column(String(20), primary_key=True)
     #: "satisfaction" (1-5) or "kept_informed" (Y/N)
@@ -324,3 +385,29 @@ class AuditEntry(Base):
     justification: Mapped[str | None] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DashboardMonth(Base):
+    """The public dashboard's figures for one area in one month (``services.store.dashboard``):
+    recomputed from the tables above when what they count changes; the page reads only these."""
+
+    __tablename__ = "dashboard_monthly"
+
+    area: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: The UK calendar month, ``YYYY-MM``.
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    received: Mapped[int] = mapped_column(Integer)
+    contactable: Mapped[int] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    ack_waiting: Mapped[int] = mapped_column(Integer)
+    heard_we_did: Mapped[int] = mapped_column(Integer)
+    median_ack_minutes: Mapped[float | None] = mapped_column(Float, nullable=True)
+    median_action_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcomes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    satisfaction_sum: Mapped[int] = mapped_column(Integer)
+    satisfaction_count: Mapped[int] = mapped_column(Integer)
+    informed_yes: Mapped[int] = mapped_column(Integer)
+    informed_answers: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[dict[str, Any]] = mapped_column(JSON)
+    we_did: Mapped[list[Any]] = mapped_column(JSON)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)

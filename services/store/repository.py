@@ -3,16 +3,18 @@ is idempotent under redelivery (insert, and treat "already there" as done)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Row, Table
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from schemas import CaseUpdate, RoutedItem, UpdateKind
-from services.store.models import Action, Base, Report, RoutingDecision
+from schemas import AreaRef, AreaType, CaseUpdate, RoutedItem, UpdateKind
+from services.store.models import Action, Base, InboxCount, Report, ReportArea, ReportDestination, RoutingDecision
 
 T = TypeVar("T")
 
@@ -54,22 +56,69 @@ def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any
     return [row[0] for row in insert_new_rows(session, model, rows, returning)]
 
 
+#: Which kind of area the public dashboard counts a report under, most preferred first.
+DASHBOARD_AREA_TYPES = (AreaType.NEIGHBOURHOOD, AreaType.WARD, AreaType.PARISH, AreaType.SECTOR, AreaType.FORCE)
+
+
+def dashboard_area(areas: Sequence[AreaRef]) -> str | None:
+    """The area the dashboard counts a report under: the first by name of its most preferred kind."""
+    for kind in DASHBOARD_AREA_TYPES:
+        names = sorted(a.name for a in areas if a.type is kind)
+        if names:
+            return names[0]
+    return None
+
+
 def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
-    """Project routed items (the report and its decision) inside the caller's transaction;
-    returns how many were new. A reference seen before, or twice in ``items``, is skipped."""
+    """Project routed items (the report, its decision, and the facts the read side lists by:
+    destinations, areas, organisation) inside the caller's transaction; returns how many were
+    new. A reference seen before, or twice in ``items``, is skipped."""
     unique = first_of_each(items, lambda item: item.reference)
-    insert_new(session, Report, [
+    new_reports = insert_new(session, Report, [
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
          "received_at": item.contact.received_at, "contact": item.contact.model_dump(mode="json"),
-         "status": "open", "sensitive": item.sensitive}
+         "status": "open", "sensitive": item.sensitive, "area": dashboard_area(item.areas),
+         "contactable": item.contact.kind == "third_party" or getattr(item.contact, "informant", None) is not None,
+         "organisation_id": getattr(item.contact, "organisation_id", None)}
         for item in unique
+    ], "reference")
+    new_destinations = insert_new(session, ReportDestination, [
+        {"destination_id": d.id, "reference": item.reference, "kind": d.kind.value,
+         "category": item.contact.report.category, "received_at": item.contact.received_at,
+         "status": "open"}
+        for item in unique for d in first_of_each(item.destinations, lambda d: d.id)
+    ], "destination_id")
+    count_items(session, Counter([*new_destinations, *([EVERY_REPORT] * len(new_reports))]), "open")
+    insert_new(session, ReportArea, [
+        {"area_id": a.id, "reference": item.reference, "name": a.name, "type": a.type.value,
+         "received_at": item.contact.received_at}
+        for item in unique for a in first_of_each(item.areas, lambda a: a.id)
     ], "reference")
     return len(insert_new(session, RoutingDecision, [
         {"reference": item.reference, "event_id": str(item.event_id),
          "destinations": [d.model_dump(mode="json") for d in item.destinations], "reasons": list(item.reasons),
-         "rules_version": item.rules_version, "decided_at": item.emitted_at}
+         "rules_version": item.rules_version, "areas": [a.model_dump(mode="json") for a in item.areas],
+         "decided_at": item.emitted_at}
         for item in unique
     ], "reference"))
+
+
+#: The ``inbox_counts`` row that counts every report (for a team whose scope is all).
+EVERY_REPORT = "*"
+
+
+def count_items(session: Session, changes: Mapping[str, int], status: str) -> None:
+    """Add ``changes`` (by destination id; negative to take away) to the inbox counts of ``status``,
+    in the caller's transaction (an atomic upsert: concurrent writers add up)."""
+    rows = [{"destination_id": d, "status": status, "reports": n} for d, n in sorted(changes.items()) if n]
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(cast(Table, InboxCount.__table__))
+    added = InboxCount.reports + statement.excluded["reports"]
+    session.execute(statement.on_conflict_do_update(index_elements=["destination_id", "status"],
+                                                    set_={"reports": added}), rows)
 
 
 def report_contact(session: Session, reference: str) -> tuple[dict[str, Any], bool] | None:
@@ -105,6 +154,12 @@ def record_action(session: Session, update: CaseUpdate) -> bool:
         )
         if added and update.kind is UpdateKind.CLOSURE:
             report = session.get(Report, update.reference)
-            if report is not None:
+            if report is not None and report.status != "closed":
                 report.status = "closed"
+                moved = list(session.scalars(
+                    sql_update(ReportDestination).where(ReportDestination.reference == update.reference)
+                    .values(status="closed").returning(ReportDestination.destination_id)))
+                session.flush()
+                count_items(session, Counter([*moved, EVERY_REPORT]), "closed")
+                count_items(session, {d: -n for d, n in Counter([*moved, EVERY_REPORT]).items()}, "open")
         return added

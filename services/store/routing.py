@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from schemas import RoutedItem, WatchItem
 from services.store.models import Cluster, ClusterMember, WatchItemRow
+from services.store.paging import Cursor
 from services.store.repository import add_routings, first_of_each, insert_new
 
 
@@ -140,15 +141,17 @@ def add_routed(session: Session, items: Sequence[RoutedItem], watch_items: Seque
     return added
 
 
-def watch_items_for(session: Session, watch_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
-    """A watch's items, newest first, as the ``WatchItem`` JSON it was given."""
+def watch_items_for(session: Session, watch_id: str, *, limit: int = 50,
+                    before: Cursor | None = None) -> list[dict[str, Any]]:
+    """A watch's items, newest first (by receipt, then reference), as the ``WatchItem`` JSON it was
+    given; ``before`` a cursor, only those after it in that order (the next page)."""
     with session.begin():
+        query = select(WatchItemRow).where(WatchItemRow.watch_id == watch_id)
+        if before is not None:
+            query = query.where(tuple_(WatchItemRow.received_at, WatchItemRow.reference)
+                                < tuple_(before.received_at, before.reference))
         rows = session.scalars(
-            select(WatchItemRow)
-            .where(WatchItemRow.watch_id == watch_id)
-            .order_by(WatchItemRow.received_at.desc(), WatchItemRow.reference)
-            .limit(limit)
-        )
+            query.order_by(WatchItemRow.received_at.desc(), WatchItemRow.reference.desc()).limit(limit))
         return [dict(row.item) for row in rows]
 
 

@@ -10,7 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,10 +38,10 @@ from services.feedback.handlers import Handlers
 from services.feedback.policy import DeliveryRules
 from services.feedback.replies import Replies
 from services.feedback.timers import Timers
-from services.intake.pages_store import dashboard_rows
 from services.router.adapters import SqlRoutingStore
 from services.router.config import load_routing_config
 from services.router.usecase import RouteContacts
+from services.store import dashboard
 from services.store.crypto import TOKEN_PREFIX, decrypt
 from tests.unit.feedback_world import RecordingSender
 
@@ -247,15 +247,11 @@ def scan(session: Session, markers: list[str]) -> list[tuple[str, str, str]]:
 
 
 def aggregates(sessions: sessionmaker[Session]) -> dict[str, Any]:
-    """What the confidence dashboard counts, from its own query (no text, no addresses)."""
+    """What the confidence dashboard counts, month by month, from the rows it reads (no text, no
+    addresses): the figures the public page shows."""
     with sessions() as s:
-        rows = dashboard_rows(s)
-    return {
-        "reports": sorted((r["reference"], r["kind"], r["category"], r["status"], r["contactable"],
-                           r["received_at"].isoformat()) for r in rows["reports"]),
-        "decisions": sorted((d["reference"], json.dumps(d["destinations"], sort_keys=True)) for d in rows["decisions"]),
-        "actions": sorted((a["reference"], a["kind"], a["outcome"] or "", a["recorded_at"].isoformat())
-                          for a in rows["actions"]),
-        "messages": sorted((m["reference"], m["trigger"], m["role"], m["status"]) for m in rows["messages"]),
-        "answers": sorted((a["reference"], a["question"], a["answer"]) for a in rows["answers"]),
-    }
+        months = dashboard.every_month(s)
+        with s.begin():
+            # The figures, without the sample of "we did" texts (free text, which retention removes).
+            return {month: [replace(f, we_did=[]) for f in dashboard.figures(dashboard.month_rows(s, month))]
+                    for month in months}

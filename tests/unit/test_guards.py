@@ -48,6 +48,14 @@ def test_an_address_over_its_limit_gets_429_with_retry_after(api: TestClient) ->
     assert api.get("/healthz").status_code == 200  # reads are not limited
 
 
+def test_reads_have_their_own_looser_limit_per_address(tmp_path) -> None:
+    with client_for(tmp_path, rate_limit_reads_per_minute=60, rate_limit_reads_burst=3) as api:
+        codes = [api.get("/dashboard").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        assert int(api.get("/dashboard").headers["Retry-After"]) >= 1
+        assert api.get("/healthz").status_code == 200  # health is never limited
+
+
 def test_an_api_key_has_its_own_limit(tmp_path) -> None:
     with client_for(tmp_path, rate_limit_per_minute=1000, rate_limit_burst=100,
                     rate_limit_key_per_minute=60, rate_limit_key_burst=2) as api:

@@ -208,6 +208,25 @@ def test_dates_filter_the_organisations_requests(api):
                    ).json() == []
 
 
+def test_requests_come_a_page_at_a_time_following_the_link_header(api):
+    refs = [store_request(api, description=f"Cars racing, night {i}") for i in range(5)]
+    seen: list[str] = []
+    url: str | None = f"/open311/v2/requests.json?api_key={KEY}&page_size=2"
+    while url:
+        r = api.get(url)
+        assert r.status_code == 200 and len(r.json()) <= 2, (url, r.text)
+        seen += [d["service_request_id"] for d in r.json()]
+        link = r.headers.get("link")
+        assert link is None or link.endswith('>; rel="next"')
+        url = link.split(">", 1)[0].lstrip("<") if link else None
+    assert sorted(seen) == sorted(refs) and len(seen) == 5
+    for bad in ("0", "1001", "ten"):
+        r = api.get("/open311/v2/requests.json", params={"api_key": KEY, "page_size": bad})
+        assert r.status_code == 400 and "page_size" in r.json()[0]["description"]
+    r = api.get("/open311/v2/requests.json", params={"api_key": KEY, "page": "not-a-page"})
+    assert r.status_code == 400 and "page" in r.json()[0]["description"]
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize(("param", "value"), [("lat", "north"), ("long", "west"), ("lat", "nan")])
 def test_a_post_with_coordinates_that_are_not_numbers_is_a_400_naming_them(api, fmt, param, value):

@@ -14,6 +14,7 @@ from schemas import CaseUpdate, PublicContact
 from services.common.metrics import parse, total
 from services.common.track import track_secret, track_url
 from services.store import repository
+from services.store.dashboard import refresh_touched
 from services.store.models import Message
 from tests.fakes.intake import intake_client, route
 
@@ -260,6 +261,22 @@ def test_a_coordinator_sees_only_their_own_watchs_items_redacted(web):
     assert "Close the report" not in item  # closing is for the police
 
 
+def test_an_inbox_filters_by_open_or_closed_and_category_with_counts(web):
+    speeding = route(web)
+    other = route(web, category="anti-social-behaviour", text="Shouting on Bedford Road at night")
+    with web.sessions() as s:
+        repository.record_action(s, CaseUpdate(reference=speeding, kind="closure", actor_id="kempston-npt",
+                                               actor_name="Kempston", public_text="Done", outcome="resolved"))
+    sign_in(web, "dev-watch-kempston-speed")
+    assert speeding in web.get("/inbox?status=closed").text
+    assert speeding not in web.get("/inbox?status=open").text
+    sign_in(web, "dev-team-kempston")
+    page = web.get("/inbox").text
+    assert speeding in page and other in page and "2 items, 1 open" in page
+    page = web.get("/inbox?status=open&category=anti-social-behaviour").text
+    assert other in page and speeding not in page and "1 item, 1 open" in page
+
+
 def test_a_team_sees_only_what_was_routed_to_it(web):
     speeding = route(web)
     hate = route(web, category="hate-incident", text="Shouted at in the street")
@@ -364,18 +381,39 @@ def test_a_team_key_cannot_report_for_an_organisation(web):
     assert web.get("/third-party/report", follow_redirects=False).status_code == 303
 
 
+def refresh_dashboard(web) -> None:
+    """What the router's timer does: bring the stored dashboard figures up to date."""
+    refresh_touched(web.sessions, datetime.now(UTC), None)
+
+
 def test_the_dashboard_counts_per_area_with_an_svg_chart(web):
     route(web)
     route(web, text="Another <b>car</b>")
+    refresh_dashboard(web)
     page = web.get("/dashboard")
     assert page.status_code == 200
     assert "Kempston North" in page.text and "<svg" in page.text and "2 reports" in page.text
+
+
+def test_the_dashboard_is_read_from_the_stored_figures_and_is_cacheable(web):
+    route(web)
+    refresh_dashboard(web)
+    first = web.get("/dashboard")
+    assert "1 reports in all" in first.text
+    assert first.headers["cache-control"].startswith("public, max-age=") and "set-cookie" not in first.headers
+    assert web.get("/dashboard", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    route(web)  # not counted until the figures are refreshed: the page reads nothing else
+    assert web.get("/dashboard", headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+    refresh_dashboard(web)
+    again = web.get("/dashboard", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 200 and "2 reports in all" in again.text
 
 
 def test_the_dashboard_shows_an_acknowledgement_held_for_quiet_hours_as_waiting_not_acknowledged(web):
     ref = route(web)
     with web.sessions() as s, s.begin():
         s.add(message_row(ref, "scheduled", due_at=NEXT_8AM))
+    refresh_dashboard(web)
     cells = re.findall(r'govuk-table__cell--numeric">([^<]*)(?:<br><span class="govuk-body-s">([^<]*))?',
                        web.get("/dashboard").text)
     assert cells[1] == ("0%", "1 waiting")  # received, then acknowledged

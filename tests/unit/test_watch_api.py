@@ -42,6 +42,17 @@ def test_items_are_newest_first_and_limited(api):
     assert [i["reference"] for i in r.json()["items"]] == refs[::-1][:2]
 
 
+def test_following_next_cursor_reads_every_item_once(api):
+    refs = [route(api) for _ in range(5)]
+    seen, url = [], "/v1/watches/kempston-speed-watch/items?limit=2"
+    while url:
+        body = api.get(url, headers=SPEED_WATCH).json()
+        seen += [i["reference"] for i in body["items"]]
+        url = body["next_cursor"] and f"/v1/watches/kempston-speed-watch/items?limit=2&cursor={body['next_cursor']}"
+    assert sorted(seen) == sorted(refs) and len(seen) == 5
+    assert api.get("/v1/watches/kempston-speed-watch/items?cursor=nonsense", headers=SPEED_WATCH).status_code == 422
+
+
 def test_a_coordinator_cannot_list_another_watch(api):
     route(api)
     r = api.get("/v1/watches/kempston-speed-watch/items", headers=NHW)

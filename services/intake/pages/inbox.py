@@ -32,20 +32,40 @@ def _status(exc: usecases.IntakeError) -> int:
     return 404 if isinstance(exc, usecases.NotFound) else 401 if isinstance(exc, usecases.Unauthenticated) else 403
 
 
+def _filters(request: Request) -> tuple[pages_store.Filters, pages_store.Cursor | None, dict[str, str]]:
+    """The inbox's filters and page from its query string; anything not understood is ignored."""
+    query = request.query_params
+    chosen = {k: query.get(k, "").strip()[:200] for k in ("status", "category", "area")}
+    if chosen["status"] not in ("open", "closed"):
+        chosen["status"] = ""
+    try:
+        cursor = pages_store.Cursor.parse(query.get("after"))
+    except ValueError:
+        cursor = None
+    return (pages_store.Filters(status=chosen["status"] or None, category=chosen["category"] or None,
+                                area=chosen["area"] or None), cursor, chosen)
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(request: Request, ctx: Ctx, session: PageSession, principal: TeamOrWatch) -> Response:
+    filters, cursor, chosen = _filters(request)
     if principal.kind is PrincipalKind.WATCH:
-        rows, statuses = await ctx.store.run(pages_store.watch_items, principal.id)
-        items = pages_views.watch_inbox(rows, statuses)
+        page, statuses = await ctx.store.run(pages_store.watch_items, principal.id, pages_store.PAGE_SIZE,
+                                             cursor, filters)
+        items = pages_views.watch_inbox(page.rows, statuses)
     else:
-        team_rows = await ctx.store.run(pages_store.team_items, principal.id, everything=principal.scope == "all")
-        items = pages_views.team_inbox(team_rows, ctx.categories)
+        page = await ctx.store.run(pages_store.team_items, principal.id, everything=principal.scope == "all",
+                                   cursor=cursor, filters=filters)
+        items = pages_views.team_inbox(page.rows, ctx.categories)
         for item in items:  # a team's list shows what each informant wrote: each is a consultation
             await ctx.audit.record(AuditAction.CONSULTATION, "inbox_list", principal, reference=item.reference,
                                    at=ctx.clock())
-    log.info("inbox_listed", principal=principal.id, count=len(items))
+    log.info("inbox_listed", principal=principal.id, count=len(items), total=page.total)
+    following = (str(request.url.include_query_params(after=page.next)) if page.next else None)
+    categories = [(cid, c.label) for cid, c in ctx.categories.categories.items()]
     return render(request, session, "inbox.html", items=items, principal=principal,
-                  watch=principal.kind is PrincipalKind.WATCH)
+                  watch=principal.kind is PrincipalKind.WATCH, page=page, next_url=following,
+                  first_page=cursor is None, chosen=chosen, categories=categories)
 
 
 async def _inbox_item(ctx: Context, principal: Principal, reference: str

@@ -15,8 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("reports") as batch:
-        batch.add_column(sa.Column("sensitive", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # A plain ADD COLUMN (SQLite too): no copy of a table other tables refer to.
+    op.add_column("reports", sa.Column("sensitive", sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:

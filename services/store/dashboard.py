@@ -1,0 +1,288 @@
+"""The confidence dashboard's figures, per area and month, kept in ``dashboard_monthly`` so the
+public page reads a few hundred rows however many reports there are.
+
+``figures`` is the arithmetic (pure): from one month's reports and what happened to them, per area:
+received, contactable, acknowledged (a message that went, not one still waiting), told "we did",
+median minutes to acknowledgement and hours to first action, outcomes, satisfaction and "felt
+informed" answers, and what people reported (categories) and the newest "we did" texts.
+
+``refresh`` recomputes whole months (a month's reports are one range of ``ix_reports_received``),
+and ``refresh_touched`` only the months of reports that changed since a moment: new reports,
+actions, messages and survey answers, found through their time indexes. The router runs it on a
+timer (``services.router.app``); ``python -m services.store.dashboard`` rebuilds every month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from schemas.events import OPEN_STATUSES, SENT_STATUSES
+from services.store.models import Action, DashboardMonth, Message, Report, SurveyAnswer
+
+UK = ZoneInfo("Europe/London")
+UNKNOWN_AREA = "Area not known"
+#: How many of the newest "we did" texts are kept per area and month.
+WE_DID_KEPT = 5
+#: Messages to the person who reported it (not to someone reported for).
+TOLD = ("informant", "reporter")
+#: Seconds of clock difference between services allowed for when finding what changed.
+MARGIN = timedelta(minutes=5)
+AreaOf = Callable[[Mapping[str, Any]], str]
+
+
+def stored_area(report: Mapping[str, Any]) -> str:
+    """The area the router placed a report in, as stored with it (``reports.area``)."""
+    return str(report.get("area") or UNKNOWN_AREA)
+
+
+def month_of(at: datetime) -> str:
+    return at.astimezone(UK).strftime("%Y-%m")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The UTC moments a UK calendar month (``YYYY-MM``) starts and ends at."""
+    year, number = (int(p) for p in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=UK)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UK)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _aware(at: datetime | str | None) -> datetime | None:
+    if at is None:
+        return None
+    when = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _minutes(later: datetime, earlier: datetime) -> float:
+    return max((later - earlier) / timedelta(minutes=1), 0.0)
+
+
+@dataclass
+class Figures:
+    """One area in one month."""
+
+    area: str
+    month: str
+    received: int = 0
+    contactable: int = 0
+    acknowledged: int = 0
+    #: Reports whose acknowledgement is still waiting to go (not counted as acknowledged).
+    ack_waiting: int = 0
+    heard_we_did: int = 0
+    median_ack_minutes: float | None = None
+    median_action_hours: float | None = None
+    #: Closures by outcome (``Outcome`` values).
+    outcomes: dict[str, int] = field(default_factory=dict)
+    satisfaction_sum: int = 0
+    satisfaction_count: int = 0
+    informed_yes: int = 0
+    informed_answers: int = 0
+    #: Reports by category.
+    categories: dict[str, int] = field(default_factory=dict)
+    #: The newest "we did" texts, newest first, as [ISO time, text].
+    we_did: list[list[str]] = field(default_factory=list)
+
+
+def figures(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = stored_area) -> list[Figures]:
+    """Per area and month, from rows of reports, actions, messages and answers (pure)."""
+    actions_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for action in rows.get("actions", ()):
+        actions_by[action["reference"]].append(action)
+    messages_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for message in rows.get("messages", ()):
+        if message.get("role") in TOLD:
+            messages_by[message["reference"]].append(message)
+    answers_by: dict[str, dict[str, str]] = defaultdict(dict)
+    for answer in rows.get("answers", ()):
+        answers_by[answer["reference"]][answer["question"]] = answer["answer"]
+
+    table: dict[tuple[str, str], Figures] = {}
+    to_ack: dict[tuple[str, str], list[float]] = defaultdict(list)
+    to_action: dict[tuple[str, str], list[float]] = defaultdict(list)
+    outcomes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    categories: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    did: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
+    for report in rows.get("reports", ()):
+        received = _aware(report["received_at"])
+        if received is None:
+            continue
+        key = (area_of(report), month_of(received))
+        row = table.setdefault(key, Figures(*key))
+        row.received += 1
+        categories[key][report["category"]] += 1
+        ref = report["reference"]
+        messages = messages_by.get(ref, [])
+        if report.get("contactable", bool(messages)):
+            row.contactable += 1
+        acks = [m for m in messages if m["trigger"] == "ack"]
+        sent = [m for m in acks if m["status"] in SENT_STATUSES]
+        if sent:
+            row.acknowledged += 1
+            # When it went: a sent row was last changed when it was handed over (a scheduled one
+            # at the end of its wait, a fallback when the other channel took it), not when it was
+            # queued; a delivered one when the provider said it arrived.
+            first = min(_aware(m["updated_at"]) or received for m in sent)
+            to_ack[key].append(_minutes(first, received))
+        elif any(m["status"] in OPEN_STATUSES for m in acks):
+            row.ack_waiting += 1
+        if any(m["trigger"].startswith(("action:", "closure:")) and m["status"] in SENT_STATUSES for m in messages):
+            row.heard_we_did += 1
+        actions = sorted(actions_by.get(ref, []), key=lambda a: _aware(a["recorded_at"]) or received)
+        if actions:
+            to_action[key].append(_minutes(_aware(actions[0]["recorded_at"]) or received, received) / 60)
+        for action in actions:
+            did[key].append((_aware(action["recorded_at"]) or received, action["public_text"]))
+            if action["kind"] == "closure" and action.get("outcome"):
+                outcomes[key][action["outcome"]] += 1
+        answers = answers_by.get(ref, {})
+        if answers.get("satisfaction", "").isdigit():
+            row.satisfaction_sum += int(answers["satisfaction"])
+            row.satisfaction_count += 1
+        if answers.get("kept_informed", "").upper() in ("Y", "N"):
+            row.informed_answers += 1
+            row.informed_yes += answers["kept_informed"].upper() == "Y"
+    for key, row in table.items():
+        row.median_ack_minutes = statistics.median(to_ack[key]) if to_ack[key] else None
+        row.median_action_hours = statistics.median(to_action[key]) if to_action[key] else None
+        row.outcomes = dict(outcomes[key])
+        row.categories = dict(categories[key])
+        row.we_did = [[at.isoformat(), text] for at, text in sorted(did[key], reverse=True)[:WE_DID_KEPT]]
+    return sorted(table.values(), key=lambda f: (f.area, f.month))
+
+
+def month_rows(session: Session, month: str) -> dict[str, list[dict[str, Any]]]:
+    """Everything ``figures`` needs about the reports received in one month (no contacts decrypted)."""
+    start, end = month_bounds(month)
+    in_month = (Report.received_at >= start) & (Report.received_at < end)
+    # A report routed before ``contactable`` was kept counts as contactable if it was messaged.
+    reports = [{"reference": ref, "category": category, "received_at": at, "area": area,
+                **({} if contactable is None else {"contactable": contactable})}
+               for ref, category, at, area, contactable in session.execute(
+                   select(Report.reference, Report.category, Report.received_at, Report.area, Report.contactable)
+                   .where(in_month)).tuples()]
+    actions = [{"reference": ref, "kind": kind, "public_text": text, "outcome": outcome, "recorded_at": at}
+               for ref, kind, text, outcome, at in session.execute(
+                   select(Action.reference, Action.kind, Action.public_text, Action.outcome, Action.recorded_at)
+                   .join(Report, Report.reference == Action.reference).where(in_month)).tuples()]
+    messages = [{"reference": ref, "trigger": trigger, "role": role, "status": status, "updated_at": at}
+                for ref, trigger, role, status, at in session.execute(
+                    select(Message.reference, Message.trigger, Message.role, Message.status, Message.updated_at)
+                    .join(Report, Report.reference == Message.reference)
+                    .where(in_month, Message.role.in_(TOLD))).tuples()]
+    answers = [{"reference": ref, "question": question, "answer": answer}
+               for ref, question, answer in session.execute(
+                   select(SurveyAnswer.reference, SurveyAnswer.question, SurveyAnswer.answer)
+                   .join(Report, Report.reference == SurveyAnswer.reference).where(in_month)).tuples()]
+    return {"reports": reports, "actions": actions, "messages": messages, "answers": answers}
+
+
+def refresh(session: Session, months: Iterable[str], now: datetime) -> int:
+    """Recompute whole months, each in its own transaction; returns how many were."""
+    done = 0
+    for month in sorted(set(months)):
+        with session.begin():
+            found = figures(month_rows(session, month))
+            session.execute(delete(DashboardMonth).where(DashboardMonth.month == month,
+                                                         DashboardMonth.area.not_in([f.area for f in found])))
+            if found:
+                # An upsert: another worker refreshing the same month at the same time writes the same rows.
+                dialect = session.get_bind().dialect.name
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                statement = insert(cast(Table, DashboardMonth.__table__))
+                columns = [c for c in vars(found[0]) if c not in ("area", "month")] + ["refreshed_at"]
+                session.execute(statement.on_conflict_do_update(
+                    index_elements=["area", "month"], set_={c: statement.excluded[c] for c in columns}),
+                    [{**vars(f), "refreshed_at": now} for f in found])
+        done += 1
+    return done
+
+
+def every_month(session: Session) -> list[str]:
+    with session.begin():
+        first, last = session.execute(select(func.min(Report.received_at), func.max(Report.received_at))).one()
+    if first is None or last is None:
+        return []
+    months, at = [], _aware(first) or first
+    end = month_of(_aware(last) or last)
+    while (month := month_of(at)) <= end:
+        months.append(month)
+        at = month_bounds(month)[1] + timedelta(hours=1)
+    return months
+
+
+def touched_months(session: Session, since: datetime) -> set[str]:
+    """Months of the reports received, acted on, messaged about or answered for since ``since``."""
+    with session.begin():
+        times = list(session.scalars(select(Report.received_at).where(Report.received_at >= since)))
+        for moment, reference in ((Action.recorded_at, Action.reference), (Message.updated_at, Message.reference),
+                                  (SurveyAnswer.answered_at, SurveyAnswer.reference)):
+            times += session.scalars(select(Report.received_at).where(Report.reference == reference, moment >= since))
+    return {month_of(_aware(t) or t) for t in times}
+
+
+def last_refreshed(session: Session) -> datetime | None:
+    with session.begin():
+        return _aware(session.scalar(select(func.max(DashboardMonth.refreshed_at))))
+
+
+def refresh_touched(sessions: sessionmaker[Session], now: datetime, since: datetime | None) -> datetime:
+    """Bring the figures up to date: every month if they were never computed, else the months
+    touched since ``since`` (or since the last refresh). Returns the ``since`` for next time."""
+    with sessions() as session:
+        since = since or last_refreshed(session)
+        months = every_month(session) if since is None else touched_months(session, since - MARGIN)
+        refresh(session, months, now)
+    return now
+
+
+def version(session: Session) -> str:
+    """Changes whenever the figures do (every refresh rewrites the months it recomputes)."""
+    with session.begin():
+        latest, rows = session.execute(select(func.max(DashboardMonth.refreshed_at), func.count())).one()
+    at = _aware(latest)
+    return f"{at.isoformat() if at else '-'}/{rows}"
+
+
+def read(session: Session) -> list[Figures]:
+    """Every area's figures, month by month (what the public page shows)."""
+    with session.begin():
+        rows = session.scalars(select(DashboardMonth).order_by(DashboardMonth.area, DashboardMonth.month)).all()
+        return [Figures(r.area, r.month, r.received, r.contactable, r.acknowledged, r.ack_waiting, r.heard_we_did,
+                        r.median_ack_minutes, r.median_action_hours, dict(r.outcomes), r.satisfaction_sum,
+                        r.satisfaction_count, r.informed_yes, r.informed_answers, dict(r.categories),
+                        [list(x) for x in r.we_did]) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m services.store.dashboard``: recompute every month's figures."""
+    from services.common.settings import CommonSettings
+    from services.store.db import make_engine, make_sessions
+
+    argparse.ArgumentParser(prog="python -m services.store.dashboard", description=main.__doc__).parse_args(argv)
+    settings = CommonSettings()
+    engine = make_engine(settings.database_url)
+    try:
+        sessions = make_sessions(engine)
+        with sessions() as session:
+            done = refresh(session, every_month(session), datetime.now(UTC))
+    finally:
+        engine.dispose()
+    print(f"dashboard: {done} month(s) recomputed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

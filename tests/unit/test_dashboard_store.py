@@ -1,0 +1,41 @@
+"""The dashboard's stored figures follow what happens: a refresh recomputes the months whose
+reports changed since the last one (a closure on an old report updates its month), and only those."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from schemas import CaseUpdate, Outcome, UpdateKind
+from services.store import dashboard
+from services.store.repository import record_action
+from tests.unit.test_inbox_paging import T0, add, routed, sessions_in
+
+
+def test_a_refresh_recomputes_the_months_touched_since_the_last(tmp_path):
+    sessions = sessions_in(tmp_path)
+    march, april = routed(T0, "kempston-team"), routed(T0 + timedelta(days=40), "kempston-team")
+    add(sessions, [march, april])
+    since = dashboard.refresh_touched(sessions, T0 + timedelta(days=41), None)
+    with sessions() as s:
+        before = {f.month: f for f in dashboard.read(s)}
+    assert {m: (f.area, f.received, f.outcomes) for m, f in before.items()} == {
+        "2026-03": ("Kempston North", 1, {}), "2026-04": ("Kempston North", 1, {})}
+    with sessions() as s:
+        touched = dashboard.touched_months(s, T0 + timedelta(days=41))
+    assert touched == set()
+    with sessions() as s:
+        record_action(s, CaseUpdate(reference=march.reference, kind=UpdateKind.CLOSURE, actor_id="kempston-team",
+                                    actor_name="Kempston", public_text="Done", outcome=Outcome.RESOLVED,
+                                    emitted_at=T0 + timedelta(days=41, hours=1)))
+    with sessions() as s:
+        assert dashboard.touched_months(s, since) == {"2026-03"}
+    dashboard.refresh_touched(sessions, T0 + timedelta(days=42), since)
+    with sessions() as s:
+        after = {f.month: f for f in dashboard.read(s)}
+    assert after["2026-03"].outcomes == {"resolved": 1} and after["2026-03"].median_action_hours is not None
+    assert after["2026-04"].outcomes == {}
+
+
+def test_months_are_uk_calendar_months():
+    start, end = dashboard.month_bounds("2026-04")
+    assert (start.isoformat(), end.isoformat()) == ("2026-03-31T23:00:00+00:00", "2026-04-30T23:00:00+00:00")

@@ -25,7 +25,7 @@ INBOX_WINDOW = 500
 def _action(a: Action) -> dict[str, Any]:
     return {"event_id": a.event_id, "reference": a.reference, "kind": a.kind, "actor_id": a.actor_id,
             "public_text": a.public_text, "outcome": a.outcome, "outcome_reason": a.outcome_reason,
-            "recorded_at": a.recorded_at}
+            "recorded_at": a.recorded_at, "watch_note": a.watch_note}
 
 
 def track_rows(session: Session, reference: str) -> dict[str, Any]:

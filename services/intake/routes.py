@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 
 from schemas.events import REFERENCE_PATTERN
 from services.common import metrics
 from services.intake import usecases
 from services.intake.access import Principal, PrincipalKind
-from services.intake.auth import ApiKey, Ctx, require
+from services.intake.auth import ApiKey, Ctx, api_principal, require
 from services.intake.reports import (
     Accepted,
     ActionRequest,
@@ -28,7 +28,9 @@ router = APIRouter()
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=100,
-           description="Retry a request with the same key and it creates nothing new."),
+           description="Retry a request with the same key and body and it creates nothing new. Keys are "
+                       "the caller's own (its API key, or its address when it sends none); the same key "
+                       "with a different body is refused (422)."),
 ]
 Organisation = Annotated[Principal, Depends(require(PrincipalKind.ORGANISATION))]
 TeamOrWatch = Annotated[Principal, Depends(require(PrincipalKind.TEAM, PrincipalKind.WATCH))]
@@ -39,6 +41,12 @@ def answering() -> Iterator[None]:
     """The use cases' domain errors as the API's answers."""
     try:
         yield
+    except usecases.IdempotencyKeyReused as exc:
+        raise HTTPException(
+            422,
+            {"error": "invalid request",
+             "fields": [{"field": "Idempotency-Key", "message": str(exc)}]},
+        ) from exc
     except usecases.UnknownCategory as exc:
         raise HTTPException(
             422,
@@ -53,11 +61,25 @@ def answering() -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
+def caller_scope(request: Request, principal: Principal | None) -> str:
+    """Whose ``Idempotency-Key`` this is: the principal of the API key sent with it, else (an
+    anonymous caller) the client address the intake sees. Behind a proxy that does not pass the
+    address on, anonymous callers share one scope; keys are still bound to the request body, so
+    two of them using the same key is refused (422), never merged."""
+    if principal is not None:
+        return f"principal:{principal.id}"
+    client = request.client
+    return f"address:{client.host if client else 'unknown'}"
+
+
 @router.post("/v1/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
              summary="Pass on non-urgent information")
-async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> Accepted:
+async def submit_report(body: PublicReportRequest, request: Request, ctx: Ctx,
+                        principal: Annotated[Principal | None, Depends(api_principal)],
+                        idempotency_key: IdempotencyKey = None) -> Accepted:
     with answering():
-        return await usecases.submit_public_report(ctx, body, idempotency_key)
+        return await usecases.submit_public_report(ctx, body, idempotency_key,
+                                                   scope=caller_scope(request, principal))
 
 
 @router.post("/v1/third-party/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,

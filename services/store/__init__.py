@@ -6,7 +6,7 @@ the services call (``repository``, ``routing``, ``messages``). SQLite by default
 through ``DATABASE_URL``. ``db.schema_drift`` checks that the migrations build what the models
 say (tests/unit/test_store_schema.py, tests/integration/test_store_schema_postgres.py).
 
-Who writes and who reads each table (intake and deadletters write none; deadletters reads none)::
+Who writes and who reads each table (deadletters writes and reads none)::
 
     table              written by                                  read by
     -----------------  ------------------------------------------  ----------------------------------
@@ -29,10 +29,12 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
                                                                    pages), feedback (watch digests)
     erasures           subject (one row per report erased on a     subject
                        data subject's request)
+    reference_claims   intake (each reference given out, claimed   intake (a retried idempotency key)
+                       before the report is published)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase`` (subject access
-and erasure). Intake only reads, through
+and erasure). Intake writes only ``reference_claims`` (``claims``); it reads through
 ``repository``, ``routing`` and ``services.intake.pages_store``.
 """

@@ -101,6 +101,7 @@ def record_action(session: Session, update: CaseUpdate) -> bool:
                 outcome=update.outcome.value if update.outcome else None,
                 outcome_reason=update.outcome_reason,
                 recorded_at=update.emitted_at,
+                watch_note=update.watch_note,
             ),
         )
         if added and update.kind is UpdateKind.CLOSURE:

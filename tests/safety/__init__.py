@@ -21,4 +21,15 @@ promise tested here against the ways it could be broken.
    that make it sensitive, for the acknowledgement and every later message (case updates,
    holding updates, the survey), which read the router's verdict kept with the report
    (``test_sensitive_reports``).
+6. **What a watch reads was written for a watch.** The police's update to the informant (which can
+   name them, their street, the person reported and what was done to him) is never shown to a
+   watch; a watch reads the note the police wrote for watches (``watch_note``), and its own entries
+   (``test_what_watches_read``).
+7. **A watch's words are the watch's.** An informant reads a watch's update as from the watch,
+   never as a police update; one text to a whole cluster of informants is for the police only
+   (``test_what_watches_read``).
+8. **No report is lost while answered 202.** Every reference given out is one report's alone: an
+   ``Idempotency-Key`` is the caller's own (its API key's principal, or for an anonymous caller its
+   address) and bound to what was sent with it (the same key with another report: 422); a random
+   reference already given out is drawn again (``test_references``).
 """

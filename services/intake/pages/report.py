@@ -45,7 +45,14 @@ async def report_submit(request: Request, ctx: Ctx) -> HTMLResponse:
         return _report_page(request, ctx, state, 400)
     key = form.get("idempotency_key") or None
     try:
-        accepted = await usecases.submit_public_report(ctx, body, f"page:{key}" if key else None, via="page")
+        accepted = await usecases.submit_public_report(
+            ctx, body, f"page:{key}" if key else None, via="page",
+            scope=f"address:{request.client.host if request.client else 'unknown'}")
+    except usecases.IdempotencyKeyReused:
+        state.values["idempotency_key"] = uuid.uuid4().hex
+        state.add("description", "This form was already sent with other details. Check them and send it "
+                                 "again to pass this on as a new report.")
+        return _report_page(request, ctx, state, 400)
     except usecases.UnknownCategory:
         state.add("category", "Choose what your report is about")
         return _report_page(request, ctx, state, 400)

@@ -54,16 +54,44 @@ def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any
     return [row[0] for row in insert_new_rows(session, model, rows, returning)]
 
 
+class ReferenceTaken(Exception):
+    """A routed report's reference already names another report (another contact event): it is
+    not recorded over that one, nor skipped as if it were a redelivery."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"reference {reference} already names another report")
+        self.reference = reference
+
+
+def _check_not_taken(session: Session, items: Sequence[RoutedItem], inserted: set[str]) -> None:
+    """A reference not inserted is a redelivery of the same contact, or another report's:
+    ReferenceTaken for the latter (and for two contacts under one reference in a batch)."""
+    seen: dict[str, str] = {}
+    for item in items:
+        event_id = str(item.contact.event_id)
+        if seen.setdefault(item.reference, event_id) != event_id:
+            raise ReferenceTaken(item.reference)
+    for reference, event_id in seen.items():
+        if reference in inserted:
+            continue
+        report = session.get(Report, reference)
+        if report is not None and str(report.contact.get("event_id")) != event_id:
+            raise ReferenceTaken(reference)
+
+
 def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     """Project routed items (the report and its decision) inside the caller's transaction;
-    returns how many were new. A reference seen before, or twice in ``items``, is skipped."""
+    returns how many were new. A redelivered contact (a reference seen before with the same
+    contact event, or twice in ``items``) is skipped; another contact under a reference already
+    taken raises ReferenceTaken (nothing of the batch is recorded)."""
     unique = first_of_each(items, lambda item: item.reference)
-    insert_new(session, Report, [
+    inserted = insert_new(session, Report, [
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
          "received_at": item.contact.received_at, "contact": item.contact.model_dump(mode="json"),
          "status": "open", "sensitive": item.sensitive}
         for item in unique
     ], "reference")
+    _check_not_taken(session, items, set(inserted))
     return len(insert_new(session, RoutingDecision, [
         {"reference": item.reference, "event_id": str(item.event_id),
          "destinations": [d.model_dump(mode="json") for d in item.destinations], "reasons": list(item.reasons),

@@ -59,7 +59,7 @@ def test_every_time_column_is_zoned_and_reads_back_in_utc(database_url: str) -> 
              for table in Base.metadata.tables
              for column in inspect(make_engine(database_url)).get_columns(table)
              if "TIMESTAMP" in str(column["type"])}
-    assert len(zoned) == 12 and set(zoned.values()) == {True}, zoned  # timestamptz, every one
+    assert len(zoned) == 14 and set(zoned.values()) == {True}, zoned  # timestamptz, every one
 
     engine = make_engine(database_url)
 

@@ -3,16 +3,30 @@
 Every 202 names a reference that is this report's alone. An ``Idempotency-Key`` is the caller's
 own (two people who both send ``1`` make two reports) and is bound to what was sent with it (the
 same key with another report is refused, 422, never answered with the first report's reference).
-References are 40 random bits: one already given out is never given out again.
+References are 40 random bits: one already given out is never given out again, and should a
+contact made elsewhere arrive under a reference another report has, the router dead-letters it
+with the reason and counts it; it is never recorded over the first, nor skipped as a redelivery.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
-from schemas import PublicContact
+from schemas import Location, PublicContact, ReportDetails
+from services.common import metrics
+from services.common.sql import Store
+from services.common.streams import PermanentFailure, failure_reason
 from services.intake import reports
+from services.router.adapters import SqlRoutingStore
+from services.router.config import load_routing_config
+from services.router.usecase import RouteContacts
+from services.store.db import make_engine, make_sessions, migrate
+from services.store.repository import report_contact
 from tests.fakes.intake import intake_client
 
 REPORT = {"category": "speeding", "description": "Cars racing on Bedford Road every night",
@@ -74,3 +88,44 @@ def test_a_reference_already_given_out_is_never_given_to_another_report(api, mon
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json()["reference"] == "MECC-AAAA-AAAA" and second.json()["reference"] == "MECC-BBBB-BBBB"
     assert [e.reference for e in published(api)] == ["MECC-AAAA-AAAA", "MECC-BBBB-BBBB"]
+
+
+class Broker:
+    """Takes what the router publishes, acknowledging at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes) -> Awaitable[Any]:
+        self.sent.append((topic, key))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def test_a_second_report_under_a_taken_reference_is_dead_lettered_and_counted_never_dropped(tmp_path):
+    # Defence in depth behind the intake's claims: a contact made elsewhere (a reply that became
+    # a new contact, a replay) whose reference another report already has.
+    url = f"sqlite:///{tmp_path}/store.db"
+    migrate(url)
+    sessions = make_sessions(make_engine(url))
+    broker = Broker()
+    router = RouteContacts(load_routing_config(), SqlRoutingStore(Store(sessions)), broker)
+    location = Location(postcode="MK42 8AA")
+    first = PublicContact(reference="MECC-AAAA-AAAA", report=ReportDetails(
+        category="speeding", description=REPORT["description"], location=location))
+    second = PublicContact(reference="MECC-AAAA-AAAA", report=ReportDetails(
+        category="speeding", description=OTHER["description"], location=location))
+    asyncio.run(router([first]))
+    asyncio.run(router([first]))  # a redelivery is still harmless
+    sent = len(broker.sent)
+    before = metrics.total(metrics.parse(metrics.render()[0].decode()), "mecc_reference_conflicts_total")
+    with pytest.raises(PermanentFailure) as refused:
+        asyncio.run(router([second]))
+    # The dead letter's reason (what ``process`` writes) says which reference and why.
+    assert "MECC-AAAA-AAAA already names another report" in failure_reason(refused.value)
+    assert metrics.total(metrics.parse(metrics.render()[0].decode()), "mecc_reference_conflicts_total") == before + 1
+    assert len(broker.sent) == sent  # nothing of the second was published as routed
+    with sessions() as session:
+        contact, _ = report_contact(session, "MECC-AAAA-AAAA") or ({}, False)
+    assert contact["event_id"] == str(first.event_id)

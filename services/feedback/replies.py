@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from schemas import InboundMessage, PublicContact, ThirdPartyContact
+from schemas import InboundMessage, Location, PublicContact, ReportDetails, ThirdPartyContact
 from schemas.events import CONTACT, reference_from_key
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -47,6 +47,9 @@ class Replies:
 
     async def on_inbound(self, inbound: InboundMessage) -> None:
         """A reply: STOP/START, a survey answer, or new information about the report."""
+        if not inbound.authenticated:
+            await self._new_contact(inbound)
+            return
         digest = store.address_digest(inbound.sender)
         channel = inbound.channel.value
         keyword, word = policy.keyword(inbound.body, inbound.opt_out_type)
@@ -75,6 +78,19 @@ class Replies:
         if answers:
             log.info("survey_answered", reference=survey.reference, questions=sorted(answers))
         return bool(answers)
+
+    async def _new_contact(self, inbound: InboundMessage) -> None:
+        """An email not shown to come from someone we wrote to (no valid reply token, or SPF or
+        DKIM not passing): routed as a new, anonymous contact. Never attached to a report, never
+        an opt-out or a survey answer, and nothing is sent to the address it claims."""
+        contact = PublicContact(
+            event_id=uuid.uuid5(inbound.event_id, "unauthenticated"),
+            reference=reference_from_key(f"unauthenticated:{inbound.event_id}"),
+            report=ReportDetails(category="other", description=inbound.body.strip()[:5000] or "(empty email)",
+                                 location=Location(description="Not given: an email we could not tie to a report")),
+        )
+        await self._publish_contact(contact)
+        log.info("unauthenticated_inbound_routed", new_reference=contact.reference, channel=inbound.channel.value)
 
     async def _attach(self, inbound: InboundMessage, reference: str) -> None:
         """Route a reply like any other contact, linked to the report it answers."""

@@ -31,5 +31,11 @@ promise tested here against the ways it could be broken.
 8. **No report is lost while answered 202.** Every reference given out is one report's alone: an
    ``Idempotency-Key`` is the caller's own (its API key's principal, or for an anonymous caller its
    address) and bound to what was sent with it (the same key with another report: 422); a random
-   reference already given out is drawn again (``test_references``).
+   reference already given out is drawn again, and a contact arriving under a reference another
+   report has is dead-lettered and counted, never recorded over it (``test_references``).
+9. **An email is someone's reply only if it is theirs.** Each email we send has its own reply
+   address (a token bound to the message and its recipient); an inbound email counts as that
+   person's reply only with a valid token and SPF and DKIM passing. Anything else is a new contact
+   from someone unknown: never attached to a report, never an opt-out or a survey answer
+   (``test_email_replies``).
 """

@@ -10,8 +10,8 @@ It raises the domain errors below, never an HTTP answer: each adapter says them 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,7 +22,7 @@ from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
-from services.intake import reports
+from services.intake import pages_store, reports
 from services.intake.access import Principal, PrincipalKind
 from services.intake.publisher import EventPublisher, PublishFailed
 from services.intake.reports import (
@@ -213,6 +213,28 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
     log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
     return ClusterAccepted(reference=mine[0], reports=len(mine),
                            message=f"Recorded for {len(mine)} reports. Each informant will be told.")
+
+
+def watch_entries(watch: Principal, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What a watch reads of what was done about a report: its own entries, and the notes the
+    police wrote for watches (``watch_note``), each as ``actor``, ``text``, ``recorded_at`` and
+    ``outcome``. Never the words anyone else wrote for the informant (``public_text``), which can
+    name the informant and say what the police told them."""
+    entries = []
+    for a in actions:
+        if a["actor_id"] == watch.id:
+            entries.append({"actor": watch.name, "text": a["public_text"], "recorded_at": a["recorded_at"],
+                            "outcome": a["outcome"]})
+        elif a.get("watch_note"):
+            entries.append({"actor": "The police", "text": a["watch_note"], "recorded_at": a["recorded_at"],
+                            "outcome": a["outcome"]})
+    return entries
+
+
+async def watch_item_updates(ports: Ports, watch: Principal, reference: str) -> list[dict[str, Any]]:
+    """What a watch may read of what was done about one of its items (``watch_entries``)."""
+    authorise(watch, PrincipalKind.WATCH)
+    return watch_entries(watch, await ports.store.run(pages_store.report_actions, reference))
 
 
 async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int) -> list[WatchItem]:

@@ -87,6 +87,9 @@ def test_a_watch_reads_the_note_the_police_wrote_for_watches_and_its_own_entries
     assert "<strong>The police</strong>" in done and NOTE in done
     assert "<strong>Kempston Speed Watch</strong>" in done and "We logged 14 cars over 40 mph." in done
     assert [piece for piece in PROBE_PIECES if piece in done] == []
+    (listed,) = web.get("/v1/watches/kempston-speed-watch/items", headers=WATCH).json()["items"]
+    assert sorted((u["by"], u["text"]) for u in listed["updates"]) == [
+        ("Kempston Speed Watch", "We logged 14 cars over 40 mph."), ("The police", NOTE)]
 
 
 def test_the_police_write_the_note_for_watches_on_the_inbox_form(web):

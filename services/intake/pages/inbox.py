@@ -59,27 +59,13 @@ async def _inbox_item(ctx: Context, principal: Principal, reference: str
         if report is None or not usecases.may_act_on(principal, [d.get("id") for d in report["destinations"]]):
             return None
         (item,) = pages_views.team_inbox([{**report, "cluster": None}], ctx.categories)
-    actions = await ctx.store.run(pages_store.report_actions, reference)
     if principal.kind is PrincipalKind.WATCH:
-        return item, watch_entries(principal, actions)
+        return item, await usecases.watch_item_updates(ctx, principal, reference)
+    actions = await ctx.store.run(pages_store.report_actions, reference)
     actions = [{**a, "text": a["public_text"],
                 "actor": (ctx.access.principal(a["actor_id"]).name  # type: ignore[union-attr]
                           if ctx.access.principal(a["actor_id"]) else a["actor_id"])} for a in actions]
     return item, actions
-
-
-def watch_entries(watch: Principal, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What a watch reads of what was done: its own entries, and the notes the police wrote for
-    watches. Never the words anyone else wrote for the informant (``public_text``), which can name
-    the informant and say what the police told them."""
-    entries = []
-    for a in actions:
-        if a["actor_id"] == watch.id:
-            entries.append({**a, "actor": watch.name, "text": a["public_text"]})
-        elif a.get("watch_note"):
-            entries.append({"actor": "The police", "text": a["watch_note"], "recorded_at": a["recorded_at"],
-                            "outcome": a["outcome"]})
-    return entries
 
 
 def _not_yours(request: Request, session: Session) -> HTMLResponse:

@@ -88,6 +88,9 @@ class Replies:
             reference=reference_from_key(f"unauthenticated:{inbound.event_id}"),
             report=ReportDetails(category="other", description=inbound.body.strip()[:5000] or "(empty email)",
                                  location=Location(description="Not given: an email we could not tie to a report")),
+            # Received when the email was: the same email, redelivered, is the same contact.
+            received_at=inbound.emitted_at,
+            emitted_at=inbound.emitted_at,
         )
         await self._publish_contact(contact)
         log.info("unauthenticated_inbound_routed", new_reference=contact.reference, channel=inbound.channel.value)

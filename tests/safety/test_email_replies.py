@@ -89,5 +89,6 @@ def test_an_unauthenticated_email_is_a_new_contact_never_an_opt_out_a_survey_ans
         assert s.query(OptOut).count() == 0
         assert s.query(SurveyAnswer).count() == 0
     assert [c.related_reference for c in world.contacts] == [None, None, None]
+    assert [c.received_at for c in world.contacts] == [world.now] * 3
     assert all(c.informant is None for c in world.contacts)
     assert all(m.status != S.OPTED_OUT for m in world.messages(item.reference))

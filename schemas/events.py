@@ -346,8 +346,16 @@ class Outcome(StrEnum):
     NO_FURTHER_ACTION = "no_further_action"
 
 
+#: Who recorded a case update: a police team, or a watch scheme's volunteers.
+ActorKind = Literal["team", "watch"]
+
+
 class CaseUpdate(Event):
-    """Topic ``cases.updates``: a team or coordinator recorded what they did ("we did")."""
+    """Topic ``cases.updates``: a team or coordinator recorded what they did ("we did").
+
+    ``public_text`` is written for the informant and only ever shown to them and the police;
+    ``watch_note`` is what the police wrote for the watches the report went to, the only words of
+    the police a watch reads."""
 
     reference: Reference
     kind: UpdateKind = UpdateKind.ACTION
@@ -358,6 +366,10 @@ class CaseUpdate(Event):
     outcome: Outcome | None = None
     #: Why, when the outcome is no further action; never a bare "closed".
     outcome_reason: str | None = Field(default=None, max_length=1000)
+    #: A police team or a watch; None on events from before it was recorded (read as a team).
+    actor_kind: ActorKind | None = None
+    #: For the watches the report went to (never sent to the informant); optional.
+    watch_note: str | None = Field(default=None, min_length=1, max_length=2000)
 
     @model_validator(mode="after")
     def _closure_is_honest(self) -> CaseUpdate:
@@ -497,6 +509,10 @@ class InboundMessage(Event):
     #: When the provider says it was sent; None when it does not say (Twilio's inbound webhook
     #: carries no time). A replay is known by ``event_id``, derived from ``provider_id``.
     occurred_at: datetime | None = None
+    #: The sender is who we wrote to: for email, a valid per-message reply token and SPF and DKIM
+    #: passing. False makes it a new, unattached contact (no opt-out, no survey answer, not a reply).
+    #: True for SMS (the carrier vouches for the number) and on events from before it was recorded.
+    authenticated: bool = True
 
 
 class PreferenceChange(Event):
@@ -539,7 +555,9 @@ def new_reference() -> str:
     return _reference(uuid.uuid4().int)
 
 
-def reference_from_key(key: str) -> str:
-    """A stable reference derived from a client's idempotency key, so a retried request
-    produces the same report and never a second one."""
-    return _reference(uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:idempotency:{key}").int)
+def reference_from_key(key: str, attempt: int = 0) -> str:
+    """A stable reference derived from a client's (caller-scoped) idempotency key, so a retried
+    request produces the same report and never a second one. ``attempt`` draws the next one when
+    the first is taken by another report (references are claimed: ``services.store.claims``)."""
+    salt = f":{attempt}" if attempt else ""
+    return _reference(uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:idempotency:{key}{salt}").int)

@@ -13,6 +13,12 @@ REPORTS_RECEIVED = Counter(
     "mecc_reports_received_total", "Reports the intake accepted (the broker acknowledged them)", ["kind"])
 REPORTS_REFUSED = Counter(
     "mecc_reports_refused_total", "Requests the intake refused, by HTTP status", ["status"])
+IDEMPOTENCY_KEY_REUSED = Counter(
+    "mecc_idempotency_key_reused_total",
+    "Requests refused because the caller's Idempotency-Key was first used with another request")
+REFERENCE_CONFLICTS = Counter(
+    "mecc_reference_conflicts_total",
+    "Routed reports whose reference another report already had (dead-lettered, never dropped)")
 REPORTS_ROUTED = Counter("mecc_reports_routed_total", "Contacts the router routed (redeliveries included)")
 ROUTED_DESTINATIONS = Counter(
     "mecc_routed_destinations_total", "Routed items per destination", ["destination"])

@@ -57,6 +57,10 @@ class CommonSettings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     #: Signs one-click unsubscribe links; the intake and the feedback worker must share it.
     unsubscribe_secret: str = DEVELOPMENT_SECRET
+    #: The domain SendGrid Inbound Parse receives replies for: each email's Reply-To is
+    #: ``reply+<token>@<this>`` (``services.common.reply_address``, signed with UNSUBSCRIBE_SECRET).
+    #: Unset: emails carry no reply address, and no inbound email counts as a reply.
+    inbound_email_domain: str | None = None
     #: Derives the secret in track links (HMAC of the reference); the intake and the feedback worker
     #: must share it.
     track_secret: str = DEVELOPMENT_SECRET

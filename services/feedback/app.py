@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import faust
@@ -40,6 +41,7 @@ from services.common.faust_worker import app_options, data_folder, raw_topic
 from services.common.health import add_pages
 from services.common.logging import get_logger
 from services.common.process import configure_process
+from services.common.reply_address import reply_address
 from services.common.sql import Store
 from services.common.streams import Handler, one_by_one, process
 from services.common.track import track_url
@@ -134,6 +136,8 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         store=store, senders=senders, publish=publisher(messages), rules=rules,
         unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
         categories=categories,
+        reply_to=(None if not settings.inbound_email_domain else
+                  partial(reply_address, settings.unsubscribe_secret, settings.inbound_email_domain)),
     )
     handlers = Handlers(delivery=delivery, categories=categories, directory=directory,
                         track_url=lambda reference: track_url(base_url, settings.track_secret, reference))

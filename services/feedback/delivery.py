@@ -134,15 +134,18 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
 
 def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
-             deadline: float | None = None) -> Outgoing:
-    """What a sender is handed for a message: an email carries its one-click unsubscribe. Pure."""
+             deadline: float | None = None, reply_to: Callable[[str, str], str | None] | None = None) -> Outgoing:
+    """What a sender is handed for a message: an email carries its one-click unsubscribe and its
+    own reply address (``reply_to(message key, address digest)``). Pure."""
     channel = Channel(message.channel)
     body, html = message.body, message.html
     headers: tuple[tuple[str, str], ...] = ()
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
         body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
+    reply = (reply_to(message.key, message.address_digest)
+             if channel is Channel.EMAIL and reply_to and message.address_digest else None)
     return Outgoing(channel=channel, to=message.recipient, body=body, subject=message.subject, html=html,
-                    reference=message.reference, headers=headers, deadline=deadline)
+                    reference=message.reference, headers=headers, deadline=deadline, reply_to=reply)
 
 
 def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
@@ -162,6 +165,7 @@ def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
 class Delivery:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
+                 reply_to: Callable[[str, str], str | None] | None = None,
                  clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None,
                  categories: Categories | None = None) -> None:
         self.store = store
@@ -173,6 +177,7 @@ class Delivery:
         self.rules = rules or policy.DeliveryRules()
         self._publish = publish
         self._unsubscribe_url = unsubscribe_url
+        self._reply_to = reply_to
         self.clock = clock
         self._jitter = jitter
 
@@ -278,7 +283,8 @@ class Delivery:
 
         async def send(message: Message) -> Sent:
             sender = self.senders[Channel(message.channel)]
-            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline))
+            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline,
+                                              reply_to=self._reply_to))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from schemas import InboundMessage, PublicContact, ThirdPartyContact
+from schemas import InboundMessage, Location, PublicContact, ReportDetails, ThirdPartyContact
 from schemas.events import CONTACT, reference_from_key
 from services.common.logging import get_logger
 from services.common.sql import Store
@@ -53,7 +53,11 @@ class Replies:
     async def on_inbound(self, inbound: InboundMessage) -> None:
         """A reply: STOP/START, a survey answer (only a reply that is just an answer), or else
         new information about the report, routed like any contact (so the router reads it for
-        danger now)."""
+        danger now). An email not shown to come from the person we wrote to is none of these:
+        a new, unattached contact."""
+        if not inbound.authenticated:
+            await self._new_contact(inbound)
+            return
         digest = store.address_digest(inbound.sender)
         channel = inbound.channel.value
         text = policy.reply_text(inbound.body, inbound.channel)
@@ -89,6 +93,23 @@ class Replies:
         if answers:
             log.info("survey_answered", reference=survey.reference, questions=sorted(answers))
         return bool(answers)
+
+    async def _new_contact(self, inbound: InboundMessage) -> None:
+        """An email not shown to come from someone we wrote to (no valid reply token, or SPF or
+        DKIM not passing): routed as a new, anonymous contact. Never attached to a report, never
+        an opt-out or a survey answer, and nothing is sent to the address it claims."""
+        contact = PublicContact(
+            event_id=uuid.uuid5(inbound.event_id, "unauthenticated"),
+            reference=reference_from_key(f"unauthenticated:{inbound.event_id}"),
+            report=ReportDetails(category="other",
+                                 description=policy.reply_text(inbound.body, inbound.channel)[:5000] or "(empty email)",
+                                 location=Location(description="Not given: an email we could not tie to a report")),
+            # Received when the email was: the same email, redelivered, is the same contact.
+            received_at=inbound.emitted_at,
+            emitted_at=inbound.emitted_at,
+        )
+        await self._publish_contact(contact)
+        log.info("unauthenticated_inbound_routed", new_reference=contact.reference, channel=inbound.channel.value)
 
     async def _attach(self, inbound: InboundMessage, text: str, reference: str) -> None:
         """Route a reply like any other contact, linked to the report it answers."""

@@ -110,9 +110,19 @@ def _update_words(update: CaseUpdate, actor_name: str) -> tuple[str, str]:
 
 
 def update(channel: Channel, *, reference: str, update: CaseUpdate, sensitive: bool = False) -> Rendered:
-    """"We did": the team's own words, on every public action and on closure. ``sensitive``:
+    """"We did": the team's own words, on every public action and on closure. A watch's update
+    is the watch's, named as such: volunteers' words never read as the police's. ``sensitive``:
     the team is not named (its name can say what the report is about)."""
-    actor_name = NEUTRAL_TEAM if sensitive else update.actor_name
+    actor_name = update.actor_name
+    if update.actor_kind == "watch":
+        headline = f"{actor_name} (a volunteer watch scheme, not the police) has an update."
+        if channel is Channel.SMS:
+            return Rendered(body=sms.fit(f"Update on {reference} from {actor_name}, a volunteer watch, "
+                                         f"not the police: {{text}}", update.public_text))
+        return _email(f"Update from {actor_name} on your report {reference}",
+                      [headline, f"{actor_name}: {update.public_text}"], reference)
+    if sensitive:
+        actor_name = NEUTRAL_TEAM
     headline, detail = _update_words(update, actor_name)
     if channel is Channel.SMS:
         template = f"Police update on {reference}: {headline} {{text}}"

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     RECORD_ACTION = "record_action"
     #: Close a report with an outcome.
     CLOSE_REPORT = "close_report"
+    #: One "we did" to every informant of a cluster: the police's to send, never a watch's.
+    TELL_CLUSTER = "tell_cluster"
     #: List one's own watch's items through the API.
     LIST_WATCH_ITEMS = "list_watch_items"
     #: Read the audit log (supervisors: their units' reports; administrators: all).

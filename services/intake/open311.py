@@ -362,6 +362,8 @@ async def create_request(request: Request, fmt: Format, api_key: ApiKeyParam = N
             # The third-party API's own use case: the same checks, event and publisher.
             accepted = await usecases.submit_third_party_report(
                 ctx, organisation, body, request.headers.get("Idempotency-Key"), via="open311")
+        except usecases.IdempotencyKeyReused as exc:
+            raise Open311Error(422, f"Idempotency-Key: {exc}") from exc
         except usecases.UnknownCategory as exc:
             raise Open311Error(400, "invalid request: unknown service_code") from exc
         except PublishFailed as exc:

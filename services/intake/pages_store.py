@@ -106,7 +106,7 @@ def _kept_counts(session: Session, destination_id: str) -> dict[str, int]:
 def _action(a: Action) -> dict[str, Any]:
     return {"event_id": a.event_id, "reference": a.reference, "kind": a.kind, "actor_id": a.actor_id,
             "public_text": a.public_text, "outcome": a.outcome, "outcome_reason": a.outcome_reason,
-            "recorded_at": a.recorded_at}
+            "recorded_at": a.recorded_at, "watch_note": a.watch_note}
 
 
 def track_rows(session: Session, reference: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from schemas import CaseUpdate, Channel, MessageStatus, Outcome, UpdateKind, Weekday
-from schemas.events import FAILED_STATUSES, SENDABLE_STATUSES, SENT_STATUSES
+from schemas.events import FAILED_STATUSES, SENDABLE_STATUSES, SENT_STATUSES, ActorKind
 from services.common.config_files import Categories
 from services.feedback import templates
 from services.feedback.policy import QuietHours, earliest_send
@@ -517,10 +517,11 @@ def action_request(form: Mapping[str, str], *, may_close: bool) -> tuple[ActionR
     return request, state
 
 
-def preview(reference: str, request: ActionRequest, actor_id: str, actor_name: str) -> dict[str, templates.Rendered]:
+def preview(reference: str, request: ActionRequest, actor_id: str, actor_name: str,
+            actor_kind: ActorKind | None = None) -> dict[str, templates.Rendered]:
     """The SMS and the email the informant will receive, rendered by the feedback templates."""
     update = CaseUpdate(reference=reference, kind=request.kind, actor_id=actor_id, actor_name=actor_name,
-                        public_text=request.public_text, outcome=request.outcome,
+                        actor_kind=actor_kind, public_text=request.public_text, outcome=request.outcome,
                         outcome_reason=request.outcome_reason)
     return {"sms": templates.update(Channel.SMS, reference=reference, update=update),
             "email": templates.update(Channel.EMAIL, reference=reference, update=update)}

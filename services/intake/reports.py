@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -17,7 +21,7 @@ from schemas import (
     ThirdPartyContact,
     UpdateKind,
 )
-from schemas.events import FreeText, Model, new_reference, reference_from_key
+from schemas.events import ActorKind, FreeText, Model, new_reference, reference_from_key
 from services.feedback.policy import QuietHours, window_problem
 
 EMERGENCY = "If anyone is in danger or a crime is happening now, call 999."
@@ -59,9 +63,11 @@ class ThirdPartyReportRequest(_Report):
 
 
 class ActionRequest(Model):
-    """What a team did ("we did"), in words the informant will receive."""
+    """What a team did ("we did"), in words the informant will receive; and, optionally, a note
+    for the watches the report went to (they never read ``public_text`` of the police)."""
 
     public_text: FreeText
+    watch_note: str | None = Field(default=None, min_length=1, max_length=2000)
     kind: UpdateKind = UpdateKind.ACTION
     outcome: Outcome | None = None
     outcome_reason: str | None = Field(default=None, max_length=1000)
@@ -103,32 +109,58 @@ class ClusterAccepted(Accepted):
     reports: int
 
 
-def _identity(idempotency_key: str | None, scope: str) -> tuple[uuid.UUID, str]:
-    """Event id and reference: random, or derived from the client's idempotency key so that a
-    retried request yields the same report."""
-    if idempotency_key:
-        scoped = f"{scope}:{idempotency_key}"
-        return uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:event:{scoped}"), reference_from_key(scoped)
-    return uuid.uuid4(), new_reference()
+@dataclass(frozen=True)
+class Identity:
+    """A report's event id and reference, chosen by the use case after claiming the reference."""
+
+    event_id: uuid.UUID
+    reference: str
 
 
-def public_contact(request: PublicReportRequest, idempotency_key: str | None) -> PublicContact:
-    event_id, reference = _identity(idempotency_key, "public")
+def scoped_key(scope: str, idempotency_key: str) -> str:
+    """The idempotency key as the caller's own: two callers who both send ``1`` never meet."""
+    return f"{scope}\n{idempotency_key}"
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def body_digest(request: Model) -> str:
+    """The request a key was first used with, as a digest: the same key with another body is refused."""
+    return digest(json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":")))
+
+
+def event_id_for(scoped: str | None) -> uuid.UUID:
+    """Random, or derived from the caller-scoped key so that a retried request is one event."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:event:{scoped}") if scoped else uuid.uuid4()
+
+
+def reference_candidates(scoped: str | None) -> Callable[[int], str]:
+    """The references to try, in order: derived from the scoped key, or random."""
+    if scoped:
+        return lambda attempt: reference_from_key(scoped, attempt)
+    return lambda _attempt: new_reference()
+
+
+def public_contact(request: PublicReportRequest, identity: Identity | None = None) -> PublicContact:
+    """The event for a report; ``identity`` as claimed by the use case (random if none)."""
+    identity = identity or Identity(uuid.uuid4(), new_reference())
     return PublicContact(
-        event_id=event_id,
-        reference=reference,
+        event_id=identity.event_id,
+        reference=identity.reference,
         report=ReportDetails.model_validate(request.model_dump(exclude={"informant"})),
         informant=request.informant,
     )
 
 
 def third_party_contact(
-    request: ThirdPartyReportRequest, organisation_id: str, idempotency_key: str | None
+    request: ThirdPartyReportRequest, organisation_id: str, identity: Identity | None = None
 ) -> ThirdPartyContact:
-    event_id, reference = _identity(idempotency_key, f"org:{organisation_id}")
+    identity = identity or Identity(uuid.uuid4(), new_reference())
     return ThirdPartyContact(
-        event_id=event_id,
-        reference=reference,
+        event_id=identity.event_id,
+        reference=identity.reference,
         report=ReportDetails.model_validate(
             request.model_dump(exclude={"reporter", "subject", "subject_consents_to_contact"})
         ),
@@ -140,7 +172,8 @@ def third_party_contact(
 
 
 def case_update(
-    reference: str, request: ActionRequest, actor_id: str, actor_name: str, idempotency_key: str | None
+    reference: str, request: ActionRequest, actor_id: str, actor_name: str, idempotency_key: str | None,
+    actor_kind: ActorKind | None = None,
 ) -> CaseUpdate:
     event_id = (
         uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:action:{actor_id}:{reference}:{idempotency_key}")
@@ -153,9 +186,11 @@ def case_update(
         kind=request.kind,
         actor_id=actor_id,
         actor_name=actor_name,
+        actor_kind=actor_kind,
         public_text=request.public_text,
         outcome=request.outcome,
         outcome_reason=request.outcome_reason,
+        watch_note=request.watch_note,
     )
 
 

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
 
 from schemas.events import REFERENCE_PATTERN
 from services.common import metrics
 from services.intake import usecases
 from services.intake.access import Principal
-from services.intake.auth import ApiKey, Ctx, require
+from services.intake.auth import ApiKey, Ctx, api_principal, client_of, require
+from services.intake.context import Context
 from services.intake.permissions import Permission
 from services.intake.reports import (
     Accepted,
@@ -29,7 +30,9 @@ router = APIRouter()
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", max_length=100,
-           description="Retry a request with the same key and it creates nothing new."),
+           description="Retry a request with the same key and body and it creates nothing new. Keys are "
+                       "the caller's own (its API key, or its address when it sends none); the same key "
+                       "with a different body is refused (422)."),
 ]
 Organisation = Annotated[Principal, Depends(require(Permission.SUBMIT_FOR_OTHERS))]
 TeamOrWatch = Annotated[Principal, Depends(require(Permission.RECORD_ACTION))]
@@ -40,6 +43,12 @@ def answering() -> Iterator[None]:
     """The use cases' domain errors as the API's answers."""
     try:
         yield
+    except usecases.IdempotencyKeyReused as exc:
+        raise HTTPException(
+            422,
+            {"error": "invalid request",
+             "fields": [{"field": "Idempotency-Key", "message": str(exc)}]},
+        ) from exc
     except usecases.UnknownCategory as exc:
         raise HTTPException(
             422,
@@ -57,11 +66,24 @@ def answering() -> Iterator[None]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
 
+def caller_scope(request: Request, ctx: Context, principal: Principal | None) -> str:
+    """Whose ``Idempotency-Key`` this is: the principal of the API key sent with it, else (an
+    anonymous caller) the client address the intake sees. Behind a proxy that does not pass the
+    address on, anonymous callers share one scope; keys are still bound to the request body, so
+    two of them using the same key is refused (422), never merged."""
+    if principal is not None:
+        return f"principal:{principal.id}"
+    return f"address:{client_of(request, ctx)}"
+
+
 @router.post("/v1/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,
              summary="Pass on non-urgent information")
-async def submit_report(body: PublicReportRequest, ctx: Ctx, idempotency_key: IdempotencyKey = None) -> Accepted:
+async def submit_report(body: PublicReportRequest, request: Request, ctx: Ctx,
+                        principal: Annotated[Principal | None, Depends(api_principal)],
+                        idempotency_key: IdempotencyKey = None) -> Accepted:
     with answering():
-        return await usecases.submit_public_report(ctx, body, idempotency_key, quiet=ctx.quiet_hours)
+        return await usecases.submit_public_report(ctx, body, idempotency_key, quiet=ctx.quiet_hours,
+                                                   scope=caller_scope(request, ctx, principal))
 
 
 @router.post("/v1/third-party/reports", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted,

@@ -10,11 +10,14 @@ It raises the domain errors below, never an HTTP answer: each adapter says them 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas import UpdateKind, WatchItem
+from schemas.events import ActorKind
 from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
 from services.audit import AuditAction
 from services.common import metrics
@@ -22,11 +25,11 @@ from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.common.sql import Store
 from services.feedback.policy import QuietHours
-from services.intake import reports
+from services.intake import pages_store, reports
 from services.intake.access import Principal, PrincipalKind
 from services.intake.audit import AuditLog
 from services.intake.permissions import Permission, allowed
-from services.intake.publisher import EventPublisher
+from services.intake.publisher import EventPublisher, PublishFailed
 from services.intake.reports import (
     Accepted,
     ActionRequest,
@@ -34,7 +37,7 @@ from services.intake.reports import (
     PublicReportRequest,
     ThirdPartyReportRequest,
 )
-from services.store import repository
+from services.store import claims, repository
 from services.store import routing as routing_store
 from services.store.paging import Cursor
 
@@ -83,6 +86,10 @@ class NotRoutedYet(NotFound):
     """The report is not (yet) routed anywhere: nobody may act on it."""
 
 
+class IdempotencyKeyReused(IntakeError):
+    """The caller's ``Idempotency-Key`` was first used with a different request."""
+
+
 class UnknownCategory(IntakeError):
     def __init__(self, field: str, allowed: Sequence[str]) -> None:
         super().__init__(f"unknown category for {field}")
@@ -126,6 +133,11 @@ def _may_record(actor: Principal, body: ActionRequest) -> None:
         raise Forbidden("closing a report is for a supervisor")
 
 
+def _actor_kind(actor: Principal) -> ActorKind:
+    """Who the informant will hear an update from: the police, or the watch by its name."""
+    return "watch" if actor.kind is PrincipalKind.WATCH else "team"
+
+
 def _check_category(ports: Ports, category: str) -> None:
     if category not in ports.categories.categories:
         raise UnknownCategory("category", list(ports.categories.categories))
@@ -139,13 +151,36 @@ def _check_windows(body: PublicReportRequest | ThirdPartyReportRequest, quiet: Q
         raise UnsafeWindows(field, problem)
 
 
+async def _identity(ports: Ports, request: reports.Model, scope: str, idempotency_key: str | None
+                    ) -> reports.Identity:
+    """Claim the report's reference before anything is published, so no two reports ever share
+    one: a random reference that is taken is drawn again. With an idempotency key, the key is the
+    caller's own (``scope``) and bound to the request: the same key and request is the same
+    report; the same key with another request is refused (``IdempotencyKeyReused``)."""
+    scoped = reports.scoped_key(scope, idempotency_key) if idempotency_key else None
+    key_digest = reports.digest(f"mecc:idempotency:{scoped}") if scoped else None
+    request_digest = reports.body_digest(request)
+    try:
+        found = await ports.store.run(claims.claim, reports.reference_candidates(scoped), ports.clock(),
+                                      key_digest, request_digest)
+    except (SQLAlchemyError, claims.ReferencesExhausted) as exc:
+        # Nothing was published: the caller hears 503 and retries, as when the broker is down.
+        raise PublishFailed(f"the store did not answer: {type(exc).__name__}") from exc
+    if not found.same_body:
+        metrics.IDEMPOTENCY_KEY_REUSED.inc()
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request; "
+                                   "use a new key for a new report")
+    return reports.Identity(reports.event_id_for(scoped), found.reference)
+
+
 async def submit_public_report(ports: Ports, body: PublicReportRequest, idempotency_key: str | None,
-                               *, via: str = "api", quiet: QuietHours | None = None) -> Accepted:
-    """A member of the public's report, published as a ``PublicContact``. ``quiet``: the SMS
-    quiet hours safe times are checked against (default: the feedback worker's defaults)."""
+                               *, scope: str, via: str = "api", quiet: QuietHours | None = None) -> Accepted:
+    """A member of the public's report, published as a ``PublicContact``. ``scope`` is whose
+    idempotency key it is (the API key's principal, or for an anonymous caller its address);
+    ``quiet``: the SMS quiet hours safe times are checked against (default: the feedback worker's)."""
     _check_category(ports, body.category)
     _check_windows(body, quiet)
-    contact = reports.public_contact(body, idempotency_key)
+    contact = reports.public_contact(body, await _identity(ports, body, scope, idempotency_key))
     await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("public").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="public", via=via)
@@ -159,11 +194,13 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
 async def submit_third_party_report(ports: Ports, organisation: Principal, body: ThirdPartyReportRequest,
                                     idempotency_key: str | None, *, via: str = "api",
                                     quiet: QuietHours | None = None) -> Accepted:
-    """An organisation's report on someone's behalf, published as a ``ThirdPartyContact``."""
+    """An organisation's report on someone's behalf, published as a ``ThirdPartyContact``; its
+    idempotency keys are the organisation's own."""
     authorise(organisation, Permission.SUBMIT_FOR_OTHERS)
     _check_category(ports, body.category)
     _check_windows(body, quiet)
-    contact = reports.third_party_contact(body, organisation.id, idempotency_key)
+    identity = await _identity(ports, body, f"org:{organisation.id}", idempotency_key)
+    contact = reports.third_party_contact(body, organisation.id, identity)
     await ports.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("third_party").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
@@ -184,7 +221,7 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
         raise NotRoutedYet(f"no routed report {reference}")
     if not may_act_on(actor, destinations):
         raise Forbidden(f"{reference} was not routed to {actor.id}")
-    update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key)
+    update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key, _actor_kind(actor))
     await ports.publisher.publish(CASES_UPDATES.name, reference, update)
     metrics.REPORTS_RECEIVED.labels("action").inc()
     log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via,
@@ -197,7 +234,9 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
 
 async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str, body: ActionRequest,
                                 idempotency_key: str | None) -> ClusterAccepted:
-    """One action for every report in the cluster routed to ``actor``: each informant hears it."""
+    """One action for every report in the cluster routed to ``actor``: each informant hears it.
+    For police teams only: one text to many informants is the police's to send, not a watch's."""
+    authorise(actor, Permission.TELL_CLUSTER)
     _may_record(actor, body)
     references = await ports.store.run(routing_store.cluster_references, cluster_id)
     if not references:
@@ -211,13 +250,35 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
         raise Forbidden(f"no report in cluster {cluster_id} was routed to {actor.id}")
     key = f"cluster:{cluster_id}:{idempotency_key or uuid.uuid4().hex}"
     for reference in mine:
-        update = reports.case_update(reference, body, actor.id, actor.name, key)
+        update = reports.case_update(reference, body, actor.id, actor.name, key, _actor_kind(actor))
         await ports.publisher.publish(CASES_UPDATES.name, reference, update)
         await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
                                  at=ports.clock())
     log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
     return ClusterAccepted(reference=mine[0], reports=len(mine),
                            message=f"Recorded for {len(mine)} reports. Each informant will be told.")
+
+
+def watch_entries(watch: Principal, actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """What a watch reads of what was done about a report: its own entries, and the notes the
+    police wrote for watches (``watch_note``), each as ``actor``, ``text``, ``recorded_at`` and
+    ``outcome``. Never the words anyone else wrote for the informant (``public_text``), which can
+    name the informant and say what the police told them."""
+    entries = []
+    for a in actions:
+        if a["actor_id"] == watch.id:
+            entries.append({"actor": watch.name, "text": a["public_text"], "recorded_at": a["recorded_at"],
+                            "outcome": a["outcome"]})
+        elif a.get("watch_note"):
+            entries.append({"actor": "The police", "text": a["watch_note"], "recorded_at": a["recorded_at"],
+                            "outcome": a["outcome"]})
+    return entries
+
+
+async def watch_item_updates(ports: Ports, watch: Principal, reference: str) -> list[dict[str, Any]]:
+    """What a watch may read of what was done about one of its items (``watch_entries``)."""
+    authorise(watch, Permission.LIST_WATCH_ITEMS)
+    return watch_entries(watch, await ports.store.run(pages_store.report_actions, reference))
 
 
 async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int,

@@ -1,13 +1,15 @@
 """What a watch's coordinators can read: their own watch's items, redacted by the router
-before they were stored. A key for one watch cannot read another's."""
+before they were stored, each with what was done as a watch may read it (the notes the police
+wrote for watches and the watch's own entries). A key for one watch cannot read another's."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from schemas import WatchItem
+from schemas import Outcome, WatchItem
 from schemas.events import Model
 from services.intake import usecases
 from services.intake.access import Principal
@@ -20,10 +22,27 @@ router = APIRouter()
 Watch = Annotated[Principal, Depends(require(Permission.LIST_WATCH_ITEMS))]
 
 
+class WatchUpdate(Model):
+    """What was done, as a watch may read it: the watch's own entries, and the notes the police
+    wrote for watches (never the police's words to the informant)."""
+
+    #: The watch's name, or "The police".
+    by: str
+    text: str
+    recorded_at: datetime
+    #: Set when the update closed the report.
+    outcome: Outcome | None = None
+
+
+class ListedWatchItem(WatchItem):
+    #: Oldest first.
+    updates: tuple[WatchUpdate, ...] = ()
+
+
 class WatchItems(Model):
     watch_id: str
     #: Newest first.
-    items: tuple[WatchItem, ...]
+    items: tuple[ListedWatchItem, ...]
     #: Pass as ``cursor`` for the next page; null after the last page.
     next_cursor: str | None = None
 
@@ -46,4 +65,7 @@ async def list_watch_items(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor is not one this API gave") from exc
     with answering():
         items, following = await usecases.list_watch_items(ctx, watch, watch_id, limit, before)
-    return WatchItems(watch_id=watch_id, items=tuple(items), next_cursor=following)
+        listed = [ListedWatchItem(**item.model_dump(), updates=tuple(
+            WatchUpdate(by=u["actor"], text=u["text"], recorded_at=u["recorded_at"], outcome=u["outcome"])
+            for u in await usecases.watch_item_updates(ctx, watch, item.reference))) for item in items]
+    return WatchItems(watch_id=watch_id, items=tuple(listed), next_cursor=following)

@@ -4,7 +4,9 @@ us after a message was sent, checked and put back into the flow as events.
 - ``POST /webhooks/twilio/status``: SMS delivery callbacks (``X-Twilio-Signature`` checked).
 - ``POST /webhooks/twilio/inbound``: SMS replies, STOP/START included (signature checked).
 - ``POST /webhooks/sendgrid/events``: the Event Webhook (ECDSA signature and age checked).
-- ``POST /webhooks/sendgrid/inbound/{token}``: Inbound Parse email replies (secret path).
+- ``POST /webhooks/sendgrid/inbound/{token}``: Inbound Parse email replies (secret path); a reply
+  counts as one (``authenticated``) only with a valid per-message reply token and SPF and DKIM
+  passing for the sender (``services.common.reply_address``).
 - ``GET|POST /v1/unsubscribe/{token}``: RFC 8058 one-click unsubscribe from email.
 
 A provider's callback becomes an event whose ``event_id`` is derived from the provider's own
@@ -38,10 +40,12 @@ from twilio.request_validator import RequestValidator
 
 from schemas import Channel, DeliveryStatus, InboundMessage, PreferenceChange
 from schemas.topics import FEEDBACK_DELIVERY, FEEDBACK_INBOUND, FEEDBACK_PREFERENCES
+from services.common import reply_address
 from services.common.logging import get_logger
 from services.common.unsubscribe import read_token
 from services.feedback.senders import sendgrid, twilio
 from services.intake.routes import Ctx
+from services.store.messages import address_digest
 
 log = get_logger(__name__)
 router = APIRouter(tags=["webhooks"])
@@ -191,8 +195,17 @@ async def sendgrid_inbound(token: str, request: Request, ctx: Ctx) -> dict[str, 
     sender = _bare_address(str(form.get("from", "")))
     if not sender:
         raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "from", "message": "required"}]})
+    # Someone's reply only if it came to the reply address of a message we sent to this sender
+    # and SPF and DKIM vouch for the sender; anything else is a new contact from someone unknown.
+    settings = ctx.settings
+    token_ok = reply_address.has_valid_token(
+        settings.unsubscribe_secret, settings.inbound_email_domain,
+        reply_address.recipients(str(form.get("to", "")), str(form.get("envelope", ""))), address_digest(sender))
+    sender_ok = reply_address.spf_and_dkim_pass(str(form.get("SPF", "")), str(form.get("dkim", "")), sender)
     event = _event(InboundMessage, {"sender": "from", "body": "text"},
-                   channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000])
+                   channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000],
+                   authenticated=token_ok and sender_ok)
+    log.info("inbound_email", authenticated=event.authenticated, reply_token=token_ok, spf_dkim=sender_ok)
     await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
     return {"status": "received"}
 

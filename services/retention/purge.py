@@ -233,6 +233,10 @@ def scrub(session: Session, references: Sequence[str], removed: str = REMOVED) -
         update(Action).where(Action.reference.in_(refs), Action.outcome_reason.is_not(None),
                              Action.outcome_reason != removed)
         .values(outcome_reason=removed)))
+    done.actions += _changed(session.execute(
+        update(Action).where(Action.reference.in_(refs), Action.watch_note.is_not(None),
+                             Action.watch_note != removed)
+        .values(watch_note=removed)))
     done.messages += _changed(session.execute(
         update(Message)
         .where(Message.reference.in_(refs),

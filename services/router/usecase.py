@@ -29,10 +29,12 @@ from schemas import ClusterRef, PublicContact, RoutedItem, ThirdPartyContact, Wa
 from schemas.topics import REPORTS_ROUTED, WATCH_ITEMS
 from services.common import metrics
 from services.common.logging import get_logger
+from services.common.streams import PermanentFailure
 from services.router import clustering
 from services.router.clusters import ClusterRequest
 from services.router.config import RoutingConfig
 from services.router.routing import Decision, cluster_label_for, decide, routed_item, watch_items
+from services.store.repository import ReferenceTaken
 
 log = get_logger(__name__)
 
@@ -114,7 +116,15 @@ class RouteContacts:
             for contact, decision, request in zip(batch, decisions, requests, strict=True)
         ]
         for_watches = [watch_items(item, config) for item in items]
-        tx.add_routed(items, [w for ws in for_watches for w in ws])
+        try:
+            tx.add_routed(items, [w for ws in for_watches for w in ws])
+        except ReferenceTaken as exc:
+            # Never recorded over another report, never skipped as a redelivery: dead-lettered
+            # (``process`` retries a batch one by one, so the lone report is the one counted).
+            if len(batch) == 1:
+                metrics.REFERENCE_CONFLICTS.inc()
+                log.error("reference_taken", reference=exc.reference, event_id=str(batch[0].event_id))
+            raise PermanentFailure(f"{exc}: not routed; give the report a new reference and replay it") from exc
         return Routed(items, for_watches)
 
     async def __call__(self, batch: list[Contact]) -> Routed:

@@ -44,11 +44,13 @@ Who writes and who reads each table (deadletters writes and reads none)::
     audit_log          intake (collection, alteration,             intake (/audit for supervisors),
                        consultation), appended only, through       ``python -m services.audit verify``
                        ``services.audit.append``
+    reference_claims   intake (each reference given out, claimed   intake (a retried idempotency key)
+                       before the report is published)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
-(subject access and erasure), ``staff`` (intake: its own sessions and accounts), ``dashboard``
-(router: the monthly figures). Otherwise intake only reads, through ``repository``, ``routing``,
-``dashboard`` and ``services.intake.pages_store``.
+(subject access and erasure), ``staff`` and ``claims`` (intake: its own sessions and accounts, the
+references it gives out), ``dashboard`` (router: the monthly figures). Otherwise intake only reads,
+through ``repository``, ``routing``, ``dashboard`` and ``services.intake.pages_store``.
 """

@@ -156,6 +156,23 @@ class Action(Base):
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
     outcome_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: What the police wrote for the watches (``public_text`` is the informant's, never a watch's).
+    watch_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReferenceClaim(Base):
+    """A reference the intake gave out, claimed before the report was published: two reports never
+    share a reference (a random one that is taken is drawn again). ``key_digest`` is the caller's
+    scoped idempotency key (hashed), ``body_digest`` the request it came with: a retry with the
+    same key and request gets the same reference; the same key with another request is refused."""
+
+    __tablename__ = "reference_claims"
+    __table_args__ = (UniqueConstraint("key_digest", name="uq_reference_claims_key_digest"),)
+
+    reference: Mapped[str] = mapped_column(String(20), primary_key=True)
+    key_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Message(Base):

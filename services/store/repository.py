@@ -56,6 +56,31 @@ def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any
     return [row[0] for row in insert_new_rows(session, model, rows, returning)]
 
 
+class ReferenceTaken(Exception):
+    """A routed report's reference already names another report (another contact event): it is
+    not recorded over that one, nor skipped as if it were a redelivery."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"reference {reference} already names another report")
+        self.reference = reference
+
+
+def _check_not_taken(session: Session, items: Sequence[RoutedItem], inserted: set[str]) -> None:
+    """A reference not inserted is a redelivery of the same contact, or another report's:
+    ReferenceTaken for the latter (and for two contacts under one reference in a batch)."""
+    seen: dict[str, str] = {}
+    for item in items:
+        event_id = str(item.contact.event_id)
+        if seen.setdefault(item.reference, event_id) != event_id:
+            raise ReferenceTaken(item.reference)
+    for reference, event_id in seen.items():
+        if reference in inserted:
+            continue
+        report = session.get(Report, reference)
+        if report is not None and str(report.contact.get("event_id")) != event_id:
+            raise ReferenceTaken(reference)
+
+
 #: Which kind of area the public dashboard counts a report under, most preferred first.
 DASHBOARD_AREA_TYPES = (AreaType.NEIGHBOURHOOD, AreaType.WARD, AreaType.PARISH, AreaType.SECTOR, AreaType.FORCE)
 
@@ -72,7 +97,9 @@ def dashboard_area(areas: Sequence[AreaRef]) -> str | None:
 def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
     """Project routed items (the report, its decision, and the facts the read side lists by:
     destinations, areas, organisation) inside the caller's transaction; returns how many were
-    new. A reference seen before, or twice in ``items``, is skipped."""
+    new. A redelivered contact (a reference seen before with the same contact event, or twice in
+    ``items``) is skipped; another contact under a reference already taken raises ReferenceTaken
+    (nothing of the batch is recorded)."""
     unique = first_of_each(items, lambda item: item.reference)
     new_reports = insert_new(session, Report, [
         {"reference": item.reference, "kind": item.contact.kind, "category": item.contact.report.category,
@@ -82,6 +109,7 @@ def add_routings(session: Session, items: Sequence[RoutedItem]) -> int:
          "organisation_id": getattr(item.contact, "organisation_id", None)}
         for item in unique
     ], "reference")
+    _check_not_taken(session, items, set(new_reports))
     new_destinations = insert_new(session, ReportDestination, [
         {"destination_id": d.id, "reference": item.reference, "kind": d.kind.value,
          "category": item.contact.report.category, "received_at": item.contact.received_at,
@@ -150,6 +178,7 @@ def record_action(session: Session, update: CaseUpdate) -> bool:
                 outcome=update.outcome.value if update.outcome else None,
                 outcome_reason=update.outcome_reason,
                 recorded_at=update.emitted_at,
+                watch_note=update.watch_note,
             ),
         )
         if added and update.kind is UpdateKind.CLOSURE:

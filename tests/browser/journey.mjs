@@ -147,7 +147,7 @@ try {
   step("action recorded");
 
   // The informant's update arrives, and the track page shows it.
-  await poll("the informant's update", () => outboxText(page, `Police update on ${reference}`));
+  await poll("the informant's update", () => outboxText(page, `Update on ${reference} from Kempston Speed Watch`));
   await page.goto(link);
   await poll("the action on the track page",
     async () => { await page.reload(); return (await page.locator("#timeline").innerText()).includes(action); });

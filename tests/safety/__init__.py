@@ -46,4 +46,21 @@ promise tested here against the ways it could be broken.
    provider's time of the event (SendGrid's ``timestamp``); Twilio's webhooks carry no time, so
    a STOP or START counts from its receipt and its replays are known by MessageSid
    (``test_replays``).
+10. **What a watch reads was written for a watch.** The police's update to the informant (which can
+    name them, their street, the person reported and what was done to him) is never shown to a
+    watch; a watch reads the note the police wrote for watches (``watch_note``), and its own entries
+    (``test_what_watches_read``).
+11. **A watch's words are the watch's.** An informant reads a watch's update as from the watch,
+    never as a police update; one text to a whole cluster of informants is for the police only
+    (``test_what_watches_read``).
+12. **No report is lost while answered 202.** Every reference given out is one report's alone: an
+    ``Idempotency-Key`` is the caller's own (its API key's principal, or for an anonymous caller its
+    address) and bound to what was sent with it (the same key with another report: 422); a random
+    reference already given out is drawn again, and a contact arriving under a reference another
+    report has is dead-lettered and counted, never recorded over it (``test_references``).
+13. **An email is someone's reply only if it is theirs.** Each email we send has its own reply
+    address (a token bound to the message and its recipient); an inbound email counts as that
+    person's reply only with a valid token and SPF and DKIM passing. Anything else is a new contact
+    from someone unknown: never attached to a report, never an opt-out or a survey answer
+    (``test_email_replies``).
 """

@@ -68,7 +68,7 @@ def received(kind: str) -> float:
 
 def routed(ports: Ports) -> str:
     """A speeding report near Bedford Road, routed as the router would (to Kempston's team and watch)."""
-    run(usecases.submit_public_report(ports, PublicReportRequest.model_validate(REPORT), None))
+    run(usecases.submit_public_report(ports, PublicReportRequest.model_validate(REPORT), None, scope="test"))
     contact = ports.publisher.events.pop()[2]
     assert isinstance(contact, PublicContact)
     with ports.sessions() as session:
@@ -78,7 +78,7 @@ def routed(ports: Ports) -> str:
 
 def test_a_public_report_is_published_and_counted_once(ports: Ports) -> None:
     before = received("public")
-    accepted = run(usecases.submit_public_report(ports, PublicReportRequest.model_validate(REPORT), "k1"))
+    accepted = run(usecases.submit_public_report(ports, PublicReportRequest.model_validate(REPORT), "k1", scope="test"))
     ((topic, key, event),) = ports.publisher.events
     assert (topic, key, event.reference) == ("contacts.public", accepted.reference, accepted.reference)
     assert "We will tell you" in accepted.message
@@ -88,7 +88,7 @@ def test_a_public_report_is_published_and_counted_once(ports: Ports) -> None:
 def test_an_unknown_category_names_the_field_and_the_allowed_ones(ports: Ports) -> None:
     body = PublicReportRequest.model_validate({**REPORT, "category": "parking"})
     with pytest.raises(usecases.UnknownCategory) as refused:
-        run(usecases.submit_public_report(ports, body, None))
+        run(usecases.submit_public_report(ports, body, None, scope="test"))
     assert refused.value.field == "category" and "speeding" in refused.value.allowed
     assert ports.publisher.events == []
 

@@ -295,9 +295,9 @@ def test_recording_an_action_previews_the_message_then_publishes_the_same_case_u
     r = web.post(f"/inbox/{ref}", data={**form, "send": "no"})
     assert r.status_code == 200 and web.recorder.events == []
     sms = r.text.split('id="preview-sms">', 1)[1].split("</div>", 1)[0]
-    assert f"Police update on {ref}: Kempston Speed Watch has an update." in sms
+    assert f"Update on {ref} from Kempston Speed Watch, a volunteer watch, not the police:" in sms
     assert "&lt;b&gt;speed&lt;/b&gt;" in sms
-    assert "Update on your report" in r.text.split('id="preview-email">', 1)[1]
+    assert "Update from Kempston Speed Watch on your report" in r.text.split('id="preview-email">', 1)[1]
     r = web.post(f"/inbox/{ref}", data={**form, "send": "yes"}, follow_redirects=False)
     assert r.status_code == 303
     ((topic, key, update),) = web.recorder.events

@@ -40,6 +40,8 @@ class Outgoing:
     reference: str | None = None
     #: Extra email headers (List-Unsubscribe); ignored for SMS.
     headers: tuple[tuple[str, str], ...] = ()
+    #: An email's per-message reply address (``services.common.reply_address``); ignored for SMS.
+    reply_to: str | None = None
     #: A ``time.monotonic()`` reading well before the send's lease ends: a request not yet made by
     #: then is not made at all (``TransientSendError``), since another worker may soon ask the
     #: provider about the message. (The monotonic clock runs on while a process is stopped.)

@@ -16,7 +16,7 @@ from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import Content, Header, Mail
+from sendgrid.helpers.mail import Content, Header, Mail, ReplyTo
 
 from schemas import DeliveryOutcome
 from services.feedback.senders.base import (
@@ -67,6 +67,8 @@ class SendGridEmail:
             mail.add_content(Content("text/html", message.html))
         for name, value in message.headers:
             mail.add_header(Header(name, value))
+        if message.reply_to:
+            mail.reply_to = ReplyTo(message.reply_to)
         return mail
 
     async def send(self, message: Outgoing) -> Sent:

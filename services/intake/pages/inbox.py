@@ -4,6 +4,7 @@ an action on an item, by the same use case as ``POST /v1/reports/{reference}/act
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from services.intake.context import Context
 from services.intake.pages.render import message, redirect, render
 from services.intake.pages.session import CheckedForm
 from services.intake.permissions import Permission, allowed
+from services.intake.reports import ActionRequest
 
 log = get_logger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -81,14 +83,12 @@ async def _inbox_item(ctx: Context, principal: Principal, reference: str
         if report is None or not usecases.may_act_on(principal, [d.get("id") for d in report["destinations"]]):
             return None
         (item,) = pages_views.team_inbox([{**report, "cluster": None}], ctx.categories)
-    actions = await ctx.store.run(pages_store.report_actions, reference)
     if principal.kind is PrincipalKind.WATCH:
-        # A watch sees what was done, but by whom only for its own entries.
-        actions = [{**a, "actor": principal.name if a["actor_id"] == principal.id else "The police"}
-                   for a in actions]
-    else:
-        actions = [{**a, "actor": (ctx.access.principal(a["actor_id"]).name  # type: ignore[union-attr]
-                                   if ctx.access.principal(a["actor_id"]) else a["actor_id"])} for a in actions]
+        return item, await usecases.watch_item_updates(ctx, principal, reference)
+    actions = await ctx.store.run(pages_store.report_actions, reference)
+    actions = [{**a, "text": a["public_text"],
+                "actor": (ctx.access.principal(a["actor_id"]).name  # type: ignore[union-attr]
+                          if ctx.access.principal(a["actor_id"]) else a["actor_id"])} for a in actions]
     return item, actions
 
 
@@ -101,7 +101,21 @@ def _item_page(request: Request, session: Session, principal: Principal, item: p
                preview: dict[str, Any] | None = None, done: bool = False) -> HTMLResponse:
     return render(request, session, "inbox_item.html", status_code, item=item, actions=actions, form=state,
                   principal=principal, may_close=allowed(principal, Permission.CLOSE_REPORT), preview=preview,
+                  watch=principal.kind is PrincipalKind.WATCH,
                   outcomes=pages_views.outcome_choices(), done=done)
+
+
+def _with_watch_note(body: ActionRequest, form: Mapping[str, str], state: pages_views.FormState,
+                     principal: Principal) -> ActionRequest | None:
+    """The form's "Note for watches" (police teams only) added to the action; None, with the
+    error on the field, if it is too long."""
+    note = (form.get("watch_note") or "").strip()
+    if not note or principal.kind is not PrincipalKind.TEAM:
+        return body
+    if len(note) > 2000:
+        state.add("watch_note", "The note for watches must be 2,000 characters or fewer")
+        return None
+    return ActionRequest.model_validate({**body.model_dump(), "watch_note": note})
 
 
 @router.get("/inbox/{reference}", response_class=HTMLResponse)
@@ -122,10 +136,13 @@ async def inbox_record(request: Request, ctx: Ctx, session: PageSession, form: C
     if found is None:
         return _not_yours(request, session)
     body, state = pages_views.action_request(form, may_close=allowed(principal, Permission.CLOSE_REPORT))
+    if body is not None:
+        body = _with_watch_note(body, form, state, principal)
     if body is None:
         return _item_page(request, session, principal, *found, state, 400)
     if form.get("send") != "yes":
-        preview = pages_views.preview(reference, body, principal.id, principal.name)
+        preview = pages_views.preview(reference, body, principal.id, principal.name,
+                                      actor_kind="watch" if principal.kind is PrincipalKind.WATCH else "team")
         return _item_page(request, session, principal, *found, state, preview=preview)
     key = form.get("idempotency_key") or None
     try:

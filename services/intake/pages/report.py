@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from services.common.logging import get_logger
 from services.common.track import track_url
 from services.intake import pages_views, usecases
-from services.intake.auth import Ctx
+from services.intake.auth import Ctx, client_of
 from services.intake.pages.render import read_form, render
 from services.intake.publisher import PublishFailed
 
@@ -46,10 +46,16 @@ async def report_submit(request: Request, ctx: Ctx) -> HTMLResponse:
         return _report_page(request, ctx, state, 400)
     key = form.get("idempotency_key") or None
     try:
-        accepted = await usecases.submit_public_report(ctx, body, f"page:{key}" if key else None, via="page",
-                                                       quiet=ctx.quiet_hours)
+        accepted = await usecases.submit_public_report(
+            ctx, body, f"page:{key}" if key else None, via="page", quiet=ctx.quiet_hours,
+            scope=f"address:{client_of(request, ctx)}")
     except usecases.UnsafeWindows as exc:
         state.add("safe_window", exc.message)
+        return _report_page(request, ctx, state, 400)
+    except usecases.IdempotencyKeyReused:
+        state.values["idempotency_key"] = uuid.uuid4().hex
+        state.add("description", "This form was already sent with other details. Check them and send it "
+                                 "again to pass this on as a new report.")
         return _report_page(request, ctx, state, 400)
     except usecases.UnknownCategory:
         state.add("category", "Choose what your report is about")

@@ -47,6 +47,11 @@ async def third_party_submit(request: Request, ctx: Ctx, session: PageSession, f
     except usecases.UnsafeWindows as exc:
         state.add("subject_safe_window", exc.message)
         return _page(request, ctx, session, state, org, 400)
+    except usecases.IdempotencyKeyReused:
+        state.values["idempotency_key"] = uuid.uuid4().hex
+        state.add("description", "This form was already sent with other details. Check them and send it "
+                                 "again to pass this on as a new report.")
+        return _page(request, ctx, session, state, org, 400)
     except usecases.UnknownCategory:
         state.add("category", "Choose what the report is about")
         return _page(request, ctx, session, state, org, 400)

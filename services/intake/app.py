@@ -54,7 +54,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None) -> FastAPI:
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
     configure_process(settings)
-    publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
+    publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds,
+                                       security=settings)
     engine = make_engine(settings.database_url)
     ctx = Context(
         publisher=publisher,

@@ -1,5 +1,6 @@
 """The pipeline over a broker that requires TLS and SCRAM (``infra.kafka start --secure``): the
-intake's publisher and the router (a process) each connect as their own user, a contact is routed;
+intake's publisher, the router and the feedback worker (processes) each connect as their own user,
+and a contact is routed and acknowledged;
 the intake's user may not write a topic it does not own, and a client without TLS and credentials
 gets nowhere."""
 
@@ -18,7 +19,8 @@ from aiokafka.errors import TopicAuthorizationFailedError
 from kafka import KafkaConsumer
 from pydantic import SecretStr
 
-from harness.processes import Service, free_port, service_env
+from harness.processes import Service, free_port, provider_env, service_env
+from harness.providers import FakeSendGrid, FakeTwilio
 from infra import kafka as local_kafka
 from infra.acls import apply_acls
 from infra.ports import port_open
@@ -38,13 +40,16 @@ SECURE_PORT = int(os.environ.get("TEST_SECURE_KAFKA_PORT", int(os.environ.get("T
 class SecureStack:
     broker: local_kafka.Broker
     router: Service
+    feedback: Service
+    twilio: FakeTwilio
 
     def user(self, name: str) -> KafkaSecurity:
         return self.broker.security(name)
 
 
 @pytest.fixture(scope="module")
-def secure(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+def secure(database_url: str, tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio,
+           sendgrid: FakeSendGrid) -> Iterator[SecureStack]:
     if shutil.which("java") is None:
         pytest.skip("the secure broker runs from the project's Kafka jars and needs java")
     if port_open(SECURE_PORT) or port_open(SECURE_PORT + 1):
@@ -52,28 +57,31 @@ def secure(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     home = tmp_path_factory.mktemp("secure-kafka")
     broker = local_kafka.Broker(home=home, port=SECURE_PORT, controller_port=SECURE_PORT + 1, secure=True)
     local_kafka.start(broker)
-    router: Service | None = None
+    services: list[Service] = []
     try:
         admin = broker.security("admin")
         create_topics(broker.bootstrap, security=admin)
-        env = service_env(kafka=broker.bootstrap, database_url=database_url, security=admin)
+        env = service_env(kafka=broker.bootstrap, database_url=database_url, security=admin,
+                          extra=provider_env(twilio, sendgrid))
         apply_acls(broker.bootstrap, admin, groups={"router": env["ROUTER_APP_ID"], "feedback": env["FEEDBACK_APP_ID"]})
-        port = free_port()
-        router_env = {**env, **broker.security("router").env(), "ROUTER_WEB_PORT": str(port)}
-        router = Service("router", router_env, port, home / "router.log").start()
-        yield SecureStack(broker, router)
+        for name in ("router", "feedback"):
+            port = free_port()
+            # each service as its own broker user, never the admin
+            env_of = {**env, **broker.security(name).env(), f"{name.upper()}_WEB_PORT": str(port)}
+            services.append(Service(name, env_of, port, home / f"{name}.log").start())
+        yield SecureStack(broker, services[0], services[1], twilio)
     finally:
-        if router is not None:
-            router.stop()
+        for service in services:
+            service.stop()
         local_kafka.reset(broker)
 
 
-def contact() -> PublicContact:
+def contact(phone: str = "+447700900123") -> PublicContact:
     return PublicContact(
         reference=new_reference(),
         report=ReportDetails(category="rural-crime", description="Hare coursing in the fields off Green Lane",
                              location=Location(latitude=52.1, longitude=-0.5)),
-        informant=Informant(phone="07700900123"),
+        informant=Informant(phone=phone),
     )
 
 
@@ -90,7 +98,13 @@ def publish(stack: SecureStack, user: str, topic: str, event: PublicContact) -> 
 
 def routed(stack: SecureStack, reference: str, timeout: float = 60.0) -> RoutedItem | None:
     """The routed item for ``reference``, read from ``reports.routed`` as the admin."""
-    consumer = KafkaConsumer("reports.routed", bootstrap_servers=stack.broker.bootstrap, auto_offset_reset="earliest",
+    found = first_on(stack, "reports.routed", reference, timeout)
+    return RoutedItem.model_validate_json(found) if found is not None else None
+
+
+def first_on(stack: SecureStack, topic: str, reference: str, timeout: float = 60.0) -> bytes | None:
+    """The first value on ``topic`` that names ``reference``, read as the admin."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=stack.broker.bootstrap, auto_offset_reset="earliest",
                              group_id=f"test-{uuid.uuid4().hex[:8]}", consumer_timeout_ms=1000,
                              **kafka_python_options(stack.user("admin")))
     deadline = time.monotonic() + timeout
@@ -98,9 +112,9 @@ def routed(stack: SecureStack, reference: str, timeout: float = 60.0) -> RoutedI
         while time.monotonic() < deadline:
             for message in consumer:
                 if reference.encode() in message.value:
-                    return RoutedItem.model_validate_json(message.value)
-            # the router still runs: if it exited, say why rather than wait on
-            assert stack.router.proc is not None and stack.router.proc.poll() is None, stack.router.log_tail()
+                    return bytes(message.value)
+            for service in (stack.router, stack.feedback):  # if one exited, say why rather than wait on
+                assert service.proc is not None and service.proc.poll() is None, service.log_tail()
     finally:
         consumer.close()
     return None
@@ -113,6 +127,14 @@ def test_a_contact_published_by_the_intake_is_routed_over_tls_and_scram(secure: 
     assert item is not None, f"not routed; router log:\n{secure.router.log_tail()}"
     assert [d.id for d in item.destinations] == ["rural-crime-team"]
     assert item.contact == c
+
+
+def test_the_feedback_worker_acknowledges_a_routed_contact_over_tls_and_scram(secure: SecureStack) -> None:
+    c = contact("+447700900451")
+    publish(secure, "intake", "contacts.public", c)
+    secure.twilio.wait_for(lambda: len(secure.twilio.messages(to="+447700900451")) >= 1, timeout=60)
+    message = first_on(secure, "feedback.messages", c.reference)  # written as the feedback worker's user
+    assert message is not None, f"no feedback message; feedback log:\n{secure.feedback.log_tail()}"
 
 
 def test_the_intake_may_not_write_a_topic_it_does_not_own(secure: SecureStack) -> None:

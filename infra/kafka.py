@@ -77,9 +77,12 @@ class Broker:
     @classmethod
     def from_env(cls) -> Broker:
         """The broker ``make run`` and ``python -m infra.kafka`` use: ``KAFKA_PORT`` (controller on the
-        next port), ``KAFKA_HOME_DIR`` for its data, pid and log files, ``KAFKA_VERSION``."""
+        next port), ``KAFKA_HOME_DIR`` for its data, pid and log files, ``KAFKA_VERSION``, and
+        ``KAFKA_SECURE=1`` for the SASL_SSL broker with SCRAM users and ACLs."""
         port = int(os.environ.get("KAFKA_PORT", "19092"))
-        return cls(home=Path(os.environ.get("KAFKA_HOME_DIR", DEFAULT_HOME)), port=port, controller_port=port + 1)
+        secure = os.environ.get("KAFKA_SECURE", "").strip().lower() in {"1", "true", "yes"}
+        return cls(home=Path(os.environ.get("KAFKA_HOME_DIR", DEFAULT_HOME)), port=port, controller_port=port + 1,
+                   secure=secure)
 
     @property
     def lib(self) -> Path:
@@ -399,7 +402,8 @@ def main(argv: list[str] | None = None) -> None:
     env = Broker.from_env()
     parser.add_argument("--port", type=int, default=env.port)
     parser.add_argument("--home", type=Path, default=env.home)
-    parser.add_argument("--secure", action="store_true", help="SASL_SSL listener, SCRAM users, ACLs")
+    parser.add_argument("--secure", action="store_true", default=env.secure,
+                        help="SASL_SSL listener, SCRAM users, ACLs (or KAFKA_SECURE=1)")
     parser.add_argument("--user", default="admin", help="env: whose settings to print (admin, intake, router, ...)")
     args = parser.parse_args(argv)
     broker = Broker(home=args.home, port=args.port, controller_port=args.port + 1, secure=args.secure)

@@ -42,7 +42,8 @@ class CommonSettings(KafkaSecurity):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    #: Comma-separated host:port list of Kafka brokers.
+    #: Comma-separated host:port list of Kafka brokers. A broker that is not on this machine needs
+    #: ``KAFKA_SECURITY_PROTOCOL`` set: SASL_SSL, or PLAINTEXT on purpose (left to its default, refused).
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     #: How long a silent consumer keeps its partitions before the group hands them to another
     #: worker (a crashed worker's reports wait this long). The broker's minimum is 6 seconds.
@@ -94,6 +95,19 @@ class CommonSettings(KafkaSecurity):
         problem = remote_database_without_tls(self.database_url)
         if problem:
             raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _remote_broker_protocol_chosen(self) -> Self:
+        """Refuse a broker on another machine with the security protocol left to its default
+        (PLAINTEXT): the topics carry contact details. Setting it, even to PLAINTEXT, is a choice."""
+        if "kafka_security_protocol" in self.model_fields_set:
+            return self
+        remote = [server for server in self.kafka_bootstrap_servers.split(",")
+                  if server.strip() and urlsplit(f"//{server.strip()}").hostname not in LOCAL_HOSTS]
+        if remote:
+            raise ValueError(f"KAFKA_BOOTSTRAP_SERVERS: {', '.join(remote)} is not on this machine; set "
+                             "KAFKA_SECURITY_PROTOCOL=SASL_SSL with the service's user (or PLAINTEXT on purpose)")
         return self
 
 

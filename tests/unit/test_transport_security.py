@@ -60,6 +60,15 @@ def test_services_read_the_security_settings_from_the_environment(monkeypatch: p
     assert KafkaSecurity.model_validate(settings.model_dump()).env()["KAFKA_SASL_PASSWORD"] == "pw"
 
 
+def test_a_remote_broker_needs_the_security_protocol_chosen() -> None:
+    with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL"):
+        CommonSettings(kafka_bootstrap_servers="127.0.0.1:19092,kafka-1.internal:9093")
+    assert CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9093", **SECURE).secure
+    chosen = CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9092", kafka_security_protocol="PLAINTEXT")
+    assert not chosen.secure  # plaintext on purpose, visibly
+    assert not CommonSettings(kafka_bootstrap_servers="localhost:19092").secure
+
+
 @pytest.mark.parametrize("url", [
     "postgresql+psycopg://mecc:pw@db.internal:5432/mecc",
     "postgresql+psycopg://mecc:pw@10.0.0.5/mecc?connect_timeout=5",

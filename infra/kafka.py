@@ -195,13 +195,15 @@ def _users(broker: Broker) -> dict[str, str]:
     users = {user: secrets.token_urlsafe(24) for user in USERS}
     broker.secrets.mkdir(parents=True, exist_ok=True)
     broker.users_file.touch(mode=0o600)
+    broker.users_file.chmod(0o600)
     broker.users_file.write_text(json.dumps(users, indent=2))
     return users
 
 
 def _server_properties(broker: Broker) -> Path:
     props = broker.home / f"server-{broker.port}.properties"
-    props.touch(mode=0o600)  # a secure broker's file holds the admin's password
+    props.touch(mode=0o600)
+    props.chmod(0o600)  # a secure broker's file holds the admin's password
     props.write_text(
         "\n".join(
             [

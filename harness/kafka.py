@@ -15,6 +15,7 @@ from schemas.topics import (
     REPORTS_ROUTED,
     WATCH_ITEMS,
 )
+from services.common.kafka_security import KafkaSecurity, kafka_python_options
 
 #: What the router's consumer group reads.
 ROUTER_TOPICS = (CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)
@@ -23,13 +24,15 @@ FEEDBACK_TOPICS = (REPORTS_ROUTED.name, CASES_UPDATES.name, WATCH_ITEMS.name, FE
                    FEEDBACK_PREFERENCES.name, FEEDBACK_DELIVERY.name)
 
 
-def start_group_at_end(bootstrap: str, group_id: str, topics: Iterable[str]) -> None:
+def start_group_at_end(bootstrap: str, group_id: str, topics: Iterable[str],
+                       security: KafkaSecurity | None = None) -> None:
     """Commit the current end of ``topics`` for ``group_id``, so a worker started with that
     group sees only what is published next, not what earlier runs left on the broker."""
     from kafka import KafkaConsumer, TopicPartition
     from kafka.structs import OffsetAndMetadata
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False,
+                             **kafka_python_options(security))
     try:
         partitions = [TopicPartition(topic, p) for topic in topics
                       for p in sorted(consumer.partitions_for_topic(topic) or ())]

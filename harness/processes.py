@@ -19,6 +19,7 @@ import httpx
 from harness.kafka import FEEDBACK_TOPICS, ROUTER_TOPICS, start_group_at_end
 from harness.providers import FakeSendGrid, FakeTwilio
 from infra.ports import free_port, port_open
+from services.common.kafka_security import KafkaSecurity
 
 __all__ = ["ROOT", "Service", "Stack", "free_port", "port_open", "provider_env", "provider_settings", "running_stack",
            "service_env", "wait_until"]
@@ -92,10 +93,13 @@ class Stack:
         return httpx.Client(base_url=self.intake_url, timeout=30)
 
 
-def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None = None,
+                security: KafkaSecurity | None = None) -> dict[str, str]:
     """Environment shared by the services of one test stack: its own consumer groups, which start
     at the current end of their topics (the workers see what is published from now on, never
-    what earlier tests or runs left on the broker)."""
+    what earlier tests or runs left on the broker). ``security``: how the services (and the
+    positioning of their groups here) reach a SASL_SSL broker; a test may then give each service
+    its own user (``KAFKA_SASL_USERNAME``/``KAFKA_SASL_PASSWORD``)."""
     run = uuid.uuid4().hex[:8]
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": kafka,
@@ -119,10 +123,11 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "SESSION_SECRET": "test-session-secret",
         # ... and they sign in with the published development keys all the same.
         "ALLOW_DEVELOPMENT_KEYS": "true",
+        **(security.env() if security is not None else {}),
         **(extra or {}),
     }
-    start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS)
-    start_group_at_end(kafka, env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
+    start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS, security)
+    start_group_at_end(kafka, env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS, security)
     return env
 
 

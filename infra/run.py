@@ -10,6 +10,8 @@ and exits 0.
 Everything defaults to the developer's ports and ``.local/``; to run a second copy beside it, set
 ``KAFKA_PORT`` (the controller takes the next port), ``KAFKA_HOME_DIR``, ``OIDC_PORT``, ``INTAKE_PORT``,
 ``ROUTER_WEB_PORT``, ``FEEDBACK_WEB_PORT``, ``DATABASE_URL``, ``OUTBOX_PATH`` and ``RUN_LOGS_DIR``.
+``KAFKA_SECURE=1`` runs the broker with TLS, SCRAM users and ACLs (``infra.kafka --secure``), each
+service connecting as its own user.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import time
 from pathlib import Path
 
 from infra import kafka, oidc
-from infra.topics import create_topics
 from services.common.settings import CommonSettings
 from services.store.db import migrate
 
@@ -51,7 +52,7 @@ def main() -> None:
         print(f"Starting Kafka {broker.version} (the first run downloads its jars from Maven Central)...",
               flush=True)
         bootstrap = kafka.start(broker)
-        create_topics(bootstrap)
+        kafka.prepare(broker)  # topics; on a secure broker, the services' ACLs too
         migrate(settings.database_url)
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "LOG_JSON": os.environ.get("LOG_JSON", "false"),
@@ -66,10 +67,13 @@ def main() -> None:
                 started_provider = False
                 print(f"No local OpenID provider ({exc}): staff sign in with the shared keys only.", flush=True)
         for name in SERVICES:
+            # on a secure broker each service is its own user (the intake's writes only what it owns)
+            own = {**env, **broker.security(name).env()} if broker.secure else env
             with (logs / f"{name}.log").open("ab") as log:
-                procs.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=env,
+                procs.append(subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=ROOT, env=own,
                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        _serve(bootstrap, settings.database_url, logs, procs, followers, env)
+        _serve(bootstrap, settings.database_url, logs, procs, followers,
+               {**env, **broker.security("feedback").env()} if broker.secure else env)
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,6 +14,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from schemas.topics import TOPICS
+from services.common.kafka_security import KafkaSecurity, kafka_python_options
 from services.common.logging import get_logger
 from services.common.settings import RetentionSettings
 
@@ -50,12 +51,14 @@ def topic_retention(admin: KafkaAdminClient, names: list[str], attempts: int = 4
     return {name: found.get(name) for name in names}
 
 
-def create_topics(bootstrap: str, replication: int = 1, retention_ms: int | None = None) -> list[str]:
+def create_topics(bootstrap: str, replication: int = 1, retention_ms: int | None = None,
+                  security: KafkaSecurity | None = None) -> list[str]:
     """Create the missing topics and correct the retention of the existing ones; returns the
-    names created. ``retention_ms`` defaults to ``TOPIC_RETENTION_DAYS`` from the environment."""
+    names created. ``retention_ms`` defaults to ``TOPIC_RETENTION_DAYS`` from the environment;
+    ``security`` (a user allowed to create topics: the admin) for a SASL_SSL broker."""
     retention_ms = RetentionSettings().topic_retention_ms if retention_ms is None else retention_ms
     wanted = topic_configs(retention_ms)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mecc-infra")
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="mecc-infra", **kafka_python_options(security))
     try:
         existing = set(admin.list_topics())
         missing = [

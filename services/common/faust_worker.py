@@ -8,15 +8,18 @@ from typing import Any
 import faust
 
 from services.common.config_files import ROOT
+from services.common.kafka_security import KafkaSecurity, faust_options
 from services.common.logging import configure_logging
 
 #: Where faust keeps each app's data folder unless told otherwise: never the working directory.
 LOCAL_DATA = ROOT / ".local" / "faust"
 
 
-def app_options(*, bootstrap: str, web_port: int, session_timeout: float = 30.0) -> dict[str, Any]:
-    """Settings every faust app in the project shares."""
+def app_options(*, bootstrap: str, web_port: int, session_timeout: float = 30.0,
+                security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """Settings every faust app in the project shares; with ``security`` (SASL_SSL), its credentials."""
     return {
+        **faust_options(security),
         "broker_session_timeout": session_timeout,
         "broker_heartbeat_interval": max(1.0, session_timeout / 10),
         "broker": f"kafka://{bootstrap}",

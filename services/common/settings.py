@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.kafka_security import KafkaSecurity
 from services.store.db import DEFAULT_URL
 
 #: The default of every signing secret: fine on a laptop, never where the public can reach it.
@@ -35,10 +36,14 @@ class RetentionSettings(BaseSettings):
         return int(self.topic_retention_days * 24 * 3600 * 1000)
 
 
-class CommonSettings(BaseSettings):
+class CommonSettings(KafkaSecurity):
+    """Every service's settings start here; the Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
+    ``KAFKA_SASL_*``, ``KAFKA_SSL_CAFILE``) come from ``services.common.kafka_security``."""
+
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    #: Comma-separated host:port list of Kafka brokers.
+    #: Comma-separated host:port list of Kafka brokers. A broker that is not on this machine needs
+    #: ``KAFKA_SECURITY_PROTOCOL`` set: SASL_SSL, or PLAINTEXT on purpose (left to its default, refused).
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     #: How long a silent consumer keeps its partitions before the group hands them to another
     #: worker (a crashed worker's reports wait this long). The broker's minimum is 6 seconds.
@@ -48,7 +53,9 @@ class CommonSettings(BaseSettings):
     stream_batch_max: int = Field(default=200, ge=1, le=5000)
     #: ...or whatever arrived within this many seconds: the most a lone message waits.
     stream_batch_within_seconds: float = Field(default=0.02, gt=0, le=5)
-    #: SQLAlchemy URL of the store; SQLite file by default.
+    #: SQLAlchemy URL of the store; SQLite file by default. A PostgreSQL server that is not on this
+    #: machine must be reached over TLS: ``?sslmode=verify-full&sslrootcert=/path/ca.pem`` (psycopg
+    #: passes both to libpq); a URL to such a server without ``sslmode`` is refused.
     database_url: str = DEFAULT_URL
     log_level: str = "INFO"
     #: JSON lines (production) or readable console output.
@@ -82,3 +89,48 @@ class CommonSettings(BaseSettings):
             raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
                              "address, and the development default would let anyone forge what it signs")
         return self
+
+    @model_validator(mode="after")
+    def _remote_database_over_tls(self) -> Self:
+        """Refuse a PostgreSQL server on another machine reached without ``sslmode``: the store holds
+        informants' names and addresses, and libpq's default (``prefer``) silently falls back to
+        plaintext and checks no certificate. ``sslmode=verify-full`` is what to use; an explicit
+        ``sslmode=disable`` is a deliberate choice and is left alone."""
+        problem = remote_database_without_tls(self.database_url)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _remote_broker_protocol_chosen(self) -> Self:
+        """Refuse a broker on another machine with the security protocol left to its default
+        (PLAINTEXT): the topics carry contact details. Setting it, even to PLAINTEXT, is a choice."""
+        if "kafka_security_protocol" in self.model_fields_set:
+            return self
+        remote = [server for server in self.kafka_bootstrap_servers.split(",")
+                  if server.strip() and urlsplit(f"//{server.strip()}").hostname not in LOCAL_HOSTS]
+        if remote:
+            raise ValueError(f"KAFKA_BOOTSTRAP_SERVERS: {', '.join(remote)} is not on this machine; set "
+                             "KAFKA_SECURITY_PROTOCOL=SASL_SSL with the service's user (or PLAINTEXT on purpose)")
+        return self
+
+
+def remote_database_without_tls(database_url: str) -> str | None:
+    """Why a store URL is refused (a PostgreSQL host other than loopback with no ``sslmode``), or None."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return None  # not ours to judge: the engine reports a malformed URL when it is made
+    if not url.drivername.startswith("postgresql"):
+        return None
+    host = url.host or str(url.query.get("host", "") or "")
+    if not host or host.startswith("/") or host in LOCAL_HOSTS:
+        return None  # a Unix socket or loopback never crosses a network
+    if "sslmode" in url.query:
+        return None
+    return (f"DATABASE_URL: the PostgreSQL server {host} is not on this machine and the URL has no sslmode; "
+            "add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem (or sslmode=disable to send it in plaintext "
+            "on purpose)")

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from schemas import DeadLetter
 from schemas.topics import FEEDBACK_DEAD_LETTERS, ROUTER_DEAD_LETTERS
+from services.common.kafka_security import KafkaSecurity, kafka_python_options
 from services.common.logging import mask_text
 
 TOPICS = (ROUTER_DEAD_LETTERS.name, FEEDBACK_DEAD_LETTERS.name)
@@ -50,10 +51,11 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def read(bootstrap: str, topics: tuple[str, ...], since: datetime | None = None) -> Iterator[Letter]:
+def read(bootstrap: str, topics: tuple[str, ...], since: datetime | None = None,
+         security: KafkaSecurity | None = None) -> Iterator[Letter]:
     """Every dead letter now on ``topics`` (from the beginning), failed at or after ``since``."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
-                             consumer_timeout_ms=2000)
+                             consumer_timeout_ms=2000, **kafka_python_options(security))
     try:
         parts = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         if not parts:
@@ -96,8 +98,8 @@ def describe(letter: Letter) -> str:
             f"{safe_reason(d.reason)}")
 
 
-def replay(bootstrap: str, letters: list[Letter]) -> int:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+def replay(bootstrap: str, letters: list[Letter], security: KafkaSecurity | None = None) -> int:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **kafka_python_options(security))
     try:
         for letter in letters:
             producer.send(letter.letter.source_topic, key=letter.key, value=letter.original).get(timeout=30)
@@ -115,13 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--since", type=parse_since, help="ISO time, or an age: 30m, 2h, 7d")
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092"))
     args = parser.parse_args(argv)
-    letters = list(read(args.bootstrap, tuple(args.topic or TOPICS), args.since))
+    security = KafkaSecurity()  # KAFKA_SECURITY_PROTOCOL etc. from the environment (the README's admin user)
+    letters = list(read(args.bootstrap, tuple(args.topic or TOPICS), args.since, security))
     if args.command == "list":
         for letter in letters:
             print(describe(letter))
         print(f"{len(letters)} dead letter(s)", file=sys.stderr)
     else:
-        count = replay(args.bootstrap, letters)
+        count = replay(args.bootstrap, letters, security)
         for letter in letters:
             print(f"replayed {letter.topic}/{letter.partition}@{letter.offset} -> {letter.letter.source_topic}")
         print(f"{count} dead letter(s) replayed", file=sys.stderr)

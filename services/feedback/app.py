@@ -95,7 +95,7 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     app = faust.App(
         settings.feedback_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.feedback_web_port,
-                      session_timeout=settings.kafka_session_timeout_seconds),
+                      session_timeout=settings.kafka_session_timeout_seconds, security=settings),
         datadir=data_folder(settings.feedback_datadir, settings.feedback_app_id),
     )
     routed = raw_topic(app, REPORTS_ROUTED.name)

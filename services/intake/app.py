@@ -57,7 +57,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None) -> FastAPI:
     """Wire the app; tests may hand in their own ``publisher`` (anything with its methods)."""
     configure_process(settings)
-    publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds)
+    publisher = publisher or Publisher(settings.kafka_bootstrap_servers, settings.publish_timeout_seconds,
+                                       security=settings)
     access = Access.from_file(settings.access_config)
     if not settings.is_local and not settings.allow_development_keys and (published := access.development_keys()):
         raise ValueError(f"{settings.access_config} still has the published development keys of "

@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from services.common import metrics
+from services.common.kafka_security import KafkaSecurity, aiokafka_options
 from services.common.logging import get_logger
 
 log = get_logger(__name__)
@@ -33,8 +34,9 @@ class EventPublisher(Protocol):
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, timeout: float) -> None:
+    def __init__(self, bootstrap: str, timeout: float, security: KafkaSecurity | None = None) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self._timeout = timeout
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -48,6 +50,7 @@ class Publisher:
                     enable_idempotence=True,
                     request_timeout_ms=int(self._timeout * 1000),
                     client_id="mecc-intake",
+                    **aiokafka_options(self._security),
                 )
                 try:
                     await asyncio.wait_for(producer.start(), self._timeout)

@@ -41,7 +41,7 @@ def create_app(settings: RouterSettings) -> faust.App:
     app = faust.App(
         settings.router_app_id,
         **app_options(bootstrap=settings.kafka_bootstrap_servers, web_port=settings.router_web_port,
-                      session_timeout=settings.kafka_session_timeout_seconds),
+                      session_timeout=settings.kafka_session_timeout_seconds, security=settings),
         datadir=data_folder(settings.router_datadir, settings.router_app_id),
     )
     contacts = raw_topic(app, CONTACTS_PUBLIC.name, CONTACTS_THIRD_PARTY.name)

@@ -115,6 +115,8 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "UNSUBSCRIBE_SECRET": "test-unsubscribe-secret",
         "TRACK_SECRET": "test-track-secret",
         "SESSION_SECRET": "test-session-secret",
+        # ...and real store keys (not the development ones in the source).
+        "STORE_ENCRYPTION_KEY": TEST_STORE_KEY,
         **(extra or {}),
     }
     start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS)
@@ -142,6 +144,8 @@ FROM_NUMBER = "+447700900001"
 FROM_EMAIL = "reports@police.example"
 #: The address the intake believes the public reaches it at: Twilio signs requests for it.
 PUBLIC_BASE_URL = "https://report.example"
+#: The test stacks' store encryption key (a Fernet key that is not the development one).
+TEST_STORE_KEY = "dGVzdC1zdG9yZS1rZXktMzItYnl0ZXMtbG9uZy0hISE="
 
 
 def provider_settings(twilio_url: str, sendgrid_url: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.store import crypto
 from services.store.db import DEFAULT_URL
 
 #: The default of every signing secret: fine on a laptop, never where the public can reach it.
@@ -36,7 +37,8 @@ class RetentionSettings(BaseSettings):
 
 
 class CommonSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    #: Errors never echo the input: it holds the secrets and keys.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     #: Comma-separated host:port list of Kafka brokers.
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
@@ -62,10 +64,26 @@ class CommonSettings(BaseSettings):
     track_secret: str = DEVELOPMENT_SECRET
     #: Fernet key(s), comma-separated (the first encrypts, all decrypt), for the personal data the
     #: store encrypts at rest; empty: a development key, with a warning (services/store/crypto.py).
+    #: Refused off this machine when empty or the development key.
     store_encryption_key: str = ""
 
     #: Settings that sign something a stranger could otherwise forge.
     SECRETS: ClassVar[tuple[str, ...]] = ("unsubscribe_secret", "track_secret")
+    #: Keys that protect personal data in the store: empty (or holding a development key) only on
+    #: this machine.
+    STORE_KEYS: ClassVar[tuple[str, ...]] = ("store_encryption_key",)
+    #: Whether a development key may stay behind the first key, to decrypt (only the command that
+    #: re-encrypts the store under the first key allows it: it is how a store leaves that key).
+    RETIRING_DEVELOPMENT_KEYS: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _store_keys_are_keys(self) -> Self:
+        """A key that is not a Fernet key stops the service here, not at the first write."""
+        try:
+            crypto.check_keys(self.store_encryption_key)
+        except ValueError as exc:
+            raise ValueError(f"STORE_ENCRYPTION_KEY: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _no_development_secrets_in_public(self) -> Self:
@@ -77,4 +95,10 @@ class CommonSettings(BaseSettings):
         if weak:
             raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
                              "address, and the development default would let anyone forge what it signs")
+        unkeyed = [name.upper() for name in self.STORE_KEYS
+                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS)]
+        if unkeyed:
+            raise ValueError(f"set {', '.join(unkeyed)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
+                             "address, and the development key (in the source code) would let anyone with a "
+                             "copy of the database read the personal data in it")
         return self

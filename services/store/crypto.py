@@ -5,7 +5,9 @@ code that reads and writes them (SQLAlchemy type decorators), so repository code
 The keys are the ``store_encryption_key`` setting (``STORE_ENCRYPTION_KEY``: ``Fernet.generate_key()``;
 several keys separated by commas rotate: the first encrypts, all decrypt), handed in by each
 service's composition root with ``configure(keys)``. Unset or empty, a fixed development key is
-used and a warning logged: fine for a laptop, never for real data. Rows written before encryption
+used and a warning logged: fine for a laptop, never for real data (the settings refuse it, by
+absence or by value, when ``PUBLIC_BASE_URL`` is not on this machine). ``python -m services.keys
+rotate`` re-encrypts every value under the first key once a new key is put in front. Rows written before encryption
 (plain JSON, plain text) are still read.
 """
 
@@ -28,10 +30,33 @@ TOKEN_PREFIX = "gAAAA"
 
 @lru_cache(maxsize=4)
 def _fernet(keys: str) -> MultiFernet:
-    return MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
+    return MultiFernet([Fernet(k.encode()) for k in key_list(keys)])
 
 
 _keys = ""
+
+
+def key_list(keys: str) -> list[str]:
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
+def check_keys(keys: str) -> None:
+    """Raise ValueError (naming no key) unless every one of ``keys`` is a Fernet key."""
+    for number, key in enumerate(key_list(keys), start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ValueError(f"key {number} is not a Fernet key (32 url-safe base64-encoded bytes: "
+                             "Fernet.generate_key())") from None
+
+
+def is_development_key(keys: str, *, retiring: bool = False) -> bool:
+    """True when ``keys`` is empty (the development key is used) or holds the development key
+    (only behind the first key, to decrypt what it encrypted, when ``retiring``)."""
+    found = key_list(keys)
+    if not found or found[0] == DEV_KEY.decode():
+        return True
+    return not retiring and DEV_KEY.decode() in found
 
 
 def configure(keys: str) -> None:

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
@@ -29,7 +30,8 @@ PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
 def api(tmp_path):
     with intake_client(tmp_path, public_base_url=BASE, twilio_auth_token=TOKEN,
                        sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
-                       unsubscribe_secret="s3cret", track_secret="t", session_secret="s") as client:
+                       unsubscribe_secret="s3cret", track_secret="t", session_secret="s",
+                       store_encryption_key=Fernet.generate_key().decode()) as client:
         yield client
 
 

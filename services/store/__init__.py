@@ -33,6 +33,7 @@ Who writes and who reads each table (intake and deadletters write none; deadlett
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase`` (subject access
-and erasure). Intake only reads, through
+and erasure), ``services.keys`` (re-encrypts the encrypted columns, ``reports.contact`` and
+``messages.recipient``, under a new key: same values, new ciphertext). Intake only reads, through
 ``repository``, ``routing`` and ``services.intake.pages_store``.
 """

@@ -1,0 +1,62 @@
+"""``python -m services.keys rotate [--batch N]``
+
+``rotate``  re-encrypts every encrypted value in the store (every column of an encrypted type)
+            under the first key of ``STORE_ENCRYPTION_KEY``, a batch at a time, each committed.
+            Put the new key first and keep the old ones after it (``NEW,OLD``), deploy, run
+            ``rotate``, then drop the old keys. A run that stops is run again; the services may
+            keep running meanwhile. Progress goes to standard error, the counts to standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import ClassVar
+
+from services.common.logging import get_logger
+from services.common.process import configure_process
+from services.common.settings import CommonSettings
+from services.keys.rotate import DEFAULT_BATCH, rotate
+from services.store.db import make_engine
+
+
+class KeySettings(CommonSettings):
+    """The store's settings; the development key may stay behind the first key here, to be
+    rotated away from."""
+
+    RETIRING_DEVELOPMENT_KEYS: ClassVar[bool] = True
+
+
+def _progress(table: str, done: int, total: int) -> None:
+    print(f"{table}: {done}/{total} rows", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.keys", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["rotate"])
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per transaction")
+    args = parser.parse_args(argv)
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+    settings = KeySettings()
+    configure_process(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        counts = rotate(engine, batch=args.batch, progress=_progress)
+    finally:
+        engine.dispose()
+    get_logger(__name__).info("store_keys_rotated", rows=counts.rows, rotated=counts.total(counts.rotated),
+                              encrypted=counts.total(counts.encrypted),
+                              changed_meanwhile=counts.total(counts.changed_meanwhile),
+                              unreadable=counts.total(counts.unreadable))
+    for name in sorted({*counts.rotated, *counts.encrypted, *counts.changed_meanwhile, *counts.unreadable}):
+        print(f"{name}: {counts.rotated.get(name, 0)} re-encrypted, {counts.encrypted.get(name, 0)} plain value(s) "
+              f"encrypted, {counts.changed_meanwhile.get(name, 0)} changed meanwhile (already current), "
+              f"{counts.unreadable.get(name, 0)} no key opens")
+    print(f"{counts.rows} row(s) read")
+    return 1 if counts.total(counts.unreadable) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -117,6 +117,7 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         "SESSION_SECRET": "test-session-secret",
         # ...and real store keys (not the development ones in the source).
         "STORE_ENCRYPTION_KEY": TEST_STORE_KEY,
+        "ADDRESS_DIGEST_KEY": "test-address-digest-key-not-the-development-one",
         **(extra or {}),
     }
     start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS)

@@ -69,9 +69,16 @@ class CommonSettings(BaseSettings):
 
     #: Settings that sign something a stranger could otherwise forge.
     SECRETS: ClassVar[tuple[str, ...]] = ("unsubscribe_secret", "track_secret")
-    #: Keys that protect personal data in the store: empty (or holding a development key) only on
-    #: this machine.
-    STORE_KEYS: ClassVar[tuple[str, ...]] = ("store_encryption_key",)
+    #: HMAC key(s), comma-separated (the first digests, all match), of the address digests opt-outs
+    #: and replies are matched on (at least 32 characters each); empty: a development key, with a
+    #: warning. Refused off this machine when empty or the development key. After a change,
+    #: ``python -m services.keys rekey-digests`` re-keys the stored digests.
+    address_digest_key: str = ""
+
+    #: Keys that protect personal data in the store, and their development values: empty (or
+    #: holding the development key) only on this machine.
+    STORE_KEYS: ClassVar[dict[str, str]] = {"store_encryption_key": crypto.DEV_KEY.decode(),
+                                            "address_digest_key": crypto.DEV_DIGEST_KEY}
     #: Whether a development key may stay behind the first key, to decrypt (only the command that
     #: re-encrypts the store under the first key allows it: it is how a store leaves that key).
     RETIRING_DEVELOPMENT_KEYS: ClassVar[bool] = False
@@ -83,6 +90,10 @@ class CommonSettings(BaseSettings):
             crypto.check_keys(self.store_encryption_key)
         except ValueError as exc:
             raise ValueError(f"STORE_ENCRYPTION_KEY: {exc}") from None
+        try:
+            crypto.check_digest_keys(self.address_digest_key)
+        except ValueError as exc:
+            raise ValueError(f"ADDRESS_DIGEST_KEY: {exc}") from None
         return self
 
     @model_validator(mode="after")
@@ -95,10 +106,11 @@ class CommonSettings(BaseSettings):
         if weak:
             raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
                              "address, and the development default would let anyone forge what it signs")
-        unkeyed = [name.upper() for name in self.STORE_KEYS
-                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS)]
+        unkeyed = [name.upper() for name, development in self.STORE_KEYS.items()
+                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS,
+                                                development=development)]
         if unkeyed:
             raise ValueError(f"set {', '.join(unkeyed)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
                              "address, and the development key (in the source code) would let anyone with a "
-                             "copy of the database read the personal data in it")
+                             "copy of the database read the personal data in it, or match addresses to it")
         return self

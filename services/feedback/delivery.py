@@ -347,7 +347,8 @@ class Delivery:
             standby = await self.store.run(store.activate_standby, key, due, at)
             if standby is None:
                 continue
-            reason = await self.store.run(store.opt_out_reason, other.value, standby.address_digest or "")
+            reason = await self.store.run(store.opt_out_reason, other.value, standby.address_digest or "",
+                                          standby.recipient or None)
             if reason is not None:
                 await self.settle(standby, MessageStatus.OPTED_OUT, reason)
                 continue

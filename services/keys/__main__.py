@@ -1,10 +1,17 @@
-"""``python -m services.keys rotate [--batch N]``
+"""``python -m services.keys rotate|rekey-digests [--batch N]``
 
 ``rotate``  re-encrypts every encrypted value in the store (every column of an encrypted type)
             under the first key of ``STORE_ENCRYPTION_KEY``, a batch at a time, each committed.
             Put the new key first and keep the old ones after it (``NEW,OLD``), deploy, run
             ``rotate``, then drop the old keys. A run that stops is run again; the services may
-            keep running meanwhile. Progress goes to standard error, the counts to standard output.
+            keep running meanwhile.
+``rekey-digests``  recomputes every stored address digest under the first ``ADDRESS_DIGEST_KEY``:
+            messages from their (decrypted) recipient; opt-outs by matching their digest to a
+            known address's old digests (the legacy unkeyed one, or an older key); an opt-out
+            whose address is no longer held stays as it is, and is still matched. Run it once
+            after deploying keyed digests, and after each change of ``ADDRESS_DIGEST_KEY``.
+
+Progress goes to standard error, the counts to standard output.
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ import argparse
 import sys
 from typing import ClassVar
 
+from sqlalchemy.engine import Engine
+
 from services.common.logging import get_logger
 from services.common.process import configure_process
 from services.common.settings import CommonSettings
+from services.keys.digests import rekey_digests
 from services.keys.rotate import DEFAULT_BATCH, rotate
 from services.store.db import make_engine
 
@@ -34,7 +44,7 @@ def _progress(table: str, done: int, total: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.keys", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["rotate"])
+    parser.add_argument("command", choices=["rotate", "rekey-digests"])
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="rows per transaction")
     args = parser.parse_args(argv)
     if args.batch < 1:
@@ -43,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_process(settings)
     engine = make_engine(settings.database_url)
     try:
+        if args.command == "rekey-digests":
+            return _rekey(engine, args.batch)
         counts = rotate(engine, batch=args.batch, progress=_progress)
     finally:
         engine.dispose()
@@ -56,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
               f"{counts.unreadable.get(name, 0)} no key opens")
     print(f"{counts.rows} row(s) read")
     return 1 if counts.total(counts.unreadable) else 0
+
+
+def _rekey(engine: Engine, batch: int) -> int:
+    done = rekey_digests(engine, batch=batch, progress=_progress)
+    get_logger(__name__).info("address_digests_rekeyed", **vars(done))
+    print(f"messages: {done.messages_rekeyed} re-keyed, {done.messages_current} already current")
+    print(f"opt_outs: {done.opt_outs_rekeyed} re-keyed ({done.opt_outs_merged} merged with a newer row), "
+          f"{done.opt_outs_current} already current, {done.opt_outs_unknown} kept under their digest "
+          "(their address is no longer held; still matched)")
+    return 0
 
 
 if __name__ == "__main__":

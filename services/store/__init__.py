@@ -34,6 +34,7 @@ Writers reach their tables through: ``routing`` (router), ``repository.record_ac
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase`` (subject access
 and erasure), ``services.keys`` (re-encrypts the encrypted columns, ``reports.contact`` and
-``messages.recipient``, under a new key: same values, new ciphertext). Intake only reads, through
+``messages.recipient``, under a new key: same values, new ciphertext; re-keys
+``messages.address_digest`` and ``opt_outs`` digests under a new digest key). Intake only reads, through
 ``repository``, ``routing`` and ``services.intake.pages_store``.
 """

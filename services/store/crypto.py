@@ -50,13 +50,53 @@ def check_keys(keys: str) -> None:
                              "Fernet.generate_key())") from None
 
 
-def is_development_key(keys: str, *, retiring: bool = False) -> bool:
-    """True when ``keys`` is empty (the development key is used) or holds the development key
-    (only behind the first key, to decrypt what it encrypted, when ``retiring``)."""
+def is_development_key(keys: str, *, retiring: bool = False, development: str = DEV_KEY.decode()) -> bool:
+    """True when ``keys`` is empty (the development key is used) or holds the ``development`` key
+    (only behind the first key, to read what it wrote, when ``retiring``)."""
     found = key_list(keys)
-    if not found or found[0] == DEV_KEY.decode():
+    if not found or found[0] == development:
         return True
-    return not retiring and DEV_KEY.decode() in found
+    return not retiring and development in found
+
+
+# Address digests: what opt-outs and replies are matched on, an HMAC of the address under the
+# ``address_digest_key`` setting (``ADDRESS_DIGEST_KEY``: a long random string; several separated
+# by commas: the first digests, all match), so that nobody holding the table can enumerate phone
+# numbers into it. Unset: a development key, as for encryption.
+
+#: The development digest key (in the source: never for real data).
+DEV_DIGEST_KEY = "mecc-local-development-only-address-digests"
+#: The shortest digest key accepted.
+DIGEST_KEY_MIN_LENGTH = 32
+
+_digest_keys = ""
+
+
+def configure_digests(keys: str) -> None:
+    """Digest addresses under ``keys`` (comma-separated, the first digests) from now on in this process."""
+    global _digest_keys
+    _digest_keys = keys
+
+
+def check_digest_keys(keys: str) -> None:
+    """Raise ValueError (naming no key) unless every one of ``keys`` is long enough."""
+    for number, key in enumerate(key_list(keys), start=1):
+        if len(key) < DIGEST_KEY_MIN_LENGTH:
+            raise ValueError(f"key {number} is shorter than {DIGEST_KEY_MIN_LENGTH} characters")
+
+
+def digest_keys() -> list[str]:
+    """The configured digest keys, the first in use (the development key when none is set)."""
+    keys = key_list(_digest_keys)
+    if keys:
+        return keys
+    if not getattr(digest_keys, "_warned", False):
+        from services.common.logging import get_logger
+
+        get_logger(__name__).warning("address_digest_development_key",
+                                     detail="ADDRESS_DIGEST_KEY is not set: the development key is used")
+        digest_keys._warned = True  # type: ignore[attr-defined]
+    return [DEV_DIGEST_KEY]
 
 
 def configure(keys: str) -> None:

@@ -200,7 +200,8 @@ class Cluster(Base):
 
 
 class ClusterMember(Base):
-    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once."""
+    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once.
+    Its place is plain text, so a sensitive report is never here (services/router/usecase.py)."""
 
     __tablename__ = "cluster_members"
     __table_args__ = (

@@ -42,7 +42,7 @@ from services.common.logging import get_logger
 from services.common.process import configure_process
 from services.common.sql import Store
 from services.common.streams import Handler, one_by_one, process
-from services.common.track import track_url
+from services.common.track import fill_track_secret, track_link
 from services.common.unsubscribe import make_token
 from services.feedback.coordinators import load_directory
 from services.feedback.delivery import Delivery
@@ -133,9 +133,10 @@ def create_app(settings: FeedbackSettings) -> faust.App:
     delivery = Delivery(
         store=store, senders=senders, publish=publisher(messages), rules=rules,
         unsubscribe_url=lambda digest: f"{base_url}/v1/unsubscribe/{make_token(settings.unsubscribe_secret, digest)}",
+        fill=lambda reference, text: fill_track_secret(settings.track_secret, reference, text),
     )
     handlers = Handlers(delivery=delivery, categories=categories, directory=directory,
-                        track_url=lambda reference: track_url(base_url, settings.track_secret, reference))
+                        track_url=lambda reference: track_link(base_url, reference))
     replies = Replies(store=store, publish_contact=publish_contact, rules=rules)
     timers = Timers(delivery=delivery, categories=categories, directory=directory)
 

@@ -126,10 +126,13 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
 
 def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
-             deadline: float | None = None) -> Outgoing:
-    """What a sender is handed for a message: an email carries its one-click unsubscribe. Pure."""
+             deadline: float | None = None, fill: Callable[[str, str], str] | None = None) -> Outgoing:
+    """What a sender is handed for a message: an email carries its one-click unsubscribe; ``fill``
+    (reference, text) puts in what the store does not keep (the track link's secret). Pure."""
     channel = Channel(message.channel)
     body, html = message.body, message.html
+    if fill is not None:
+        body, html = fill(message.reference, body), (fill(message.reference, html) if html else html)
     headers: tuple[tuple[str, str], ...] = ()
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
         body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
@@ -154,8 +157,8 @@ def _due(claimed: list[store.Claimed], at: datetime) -> list[int]:
 class Delivery:
     def __init__(self, *, store: Store, senders: dict[Channel, Sender], publish: Publish,
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
-                 clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None
-                 ) -> None:
+                 clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None,
+                 fill: Callable[[str, str], str] | None = None) -> None:
         self.store = store
         #: The owner of this worker's send leases.
         self.instance = instance or instance_id()
@@ -163,6 +166,8 @@ class Delivery:
         self.rules = rules or policy.DeliveryRules()
         self._publish = publish
         self._unsubscribe_url = unsubscribe_url
+        #: (reference, text) -> text with what the store does not keep put in (``outgoing``).
+        self._fill = fill
         self.clock = clock
         self._jitter = jitter
 
@@ -235,7 +240,8 @@ class Delivery:
 
         async def look(message: Message) -> Lookup:
             since = message.attempted_at or message.updated_at
-            return await self.senders[Channel(message.channel)].find(outgoing(message, self._unsubscribe_url), since)
+            found = outgoing(message, self._unsubscribe_url, fill=self._fill)
+            return await self.senders[Channel(message.channel)].find(found, since)
 
         results = await asyncio.gather(*(look(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []
@@ -264,7 +270,8 @@ class Delivery:
 
         async def send(message: Message) -> Sent:
             sender = self.senders[Channel(message.channel)]
-            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline))
+            return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline,
+                                               fill=self._fill))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []

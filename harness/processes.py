@@ -124,6 +124,9 @@ def service_env(*, kafka: str, database_url: str, extra: dict[str, str] | None =
         # ... and they sign in with the published development keys all the same.
         "ALLOW_DEVELOPMENT_KEYS": "true",
         **(security.env() if security is not None else {}),
+        # ...and real store keys (not the development ones in the source).
+        "STORE_ENCRYPTION_KEY": TEST_STORE_KEY,
+        "ADDRESS_DIGEST_KEY": TEST_DIGEST_KEY,
         **(extra or {}),
     }
     start_group_at_end(kafka, env["ROUTER_APP_ID"], ROUTER_TOPICS, security)
@@ -151,6 +154,24 @@ FROM_NUMBER = "+447700900001"
 FROM_EMAIL = "reports@police.example"
 #: The address the intake believes the public reaches it at: Twilio signs requests for it.
 PUBLIC_BASE_URL = "https://report.example"
+#: The test stacks' store encryption and address digest keys (not the development ones): a test
+#: that reads or matches what a stack wrote uses them too (``stack_keys``).
+TEST_STORE_KEY = "dGVzdC1zdG9yZS1rZXktMzItYnl0ZXMtbG9uZy0hISE="
+TEST_DIGEST_KEY = "test-address-digest-key-not-the-development-one"
+
+
+@contextmanager
+def stack_keys() -> Iterator[None]:
+    """This process reads and digests with the test stacks' keys, meanwhile."""
+    from services.store import crypto
+
+    crypto.configure(TEST_STORE_KEY)
+    crypto.configure_digests(TEST_DIGEST_KEY)
+    try:
+        yield
+    finally:
+        crypto.configure("")
+        crypto.configure_digests("")
 
 
 def provider_settings(twilio_url: str, sendgrid_url: str) -> dict[str, str]:

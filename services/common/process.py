@@ -9,6 +9,7 @@ from services.store import crypto
 
 
 def configure_process(settings: CommonSettings) -> None:
-    """Masked logging at the configured level, and the store's encryption keys."""
+    """Masked logging at the configured level, and the store's encryption and digest keys."""
     configure_logging(settings.log_level, json=settings.log_json)
     crypto.configure(settings.store_encryption_key)
+    crypto.configure_digests(settings.address_digest_key)

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.kafka_security import KafkaSecurity
+from services.store import crypto
 from services.store.db import DEFAULT_URL
 
 #: The default of every signing secret: fine on a laptop, never where the public can reach it.
@@ -40,7 +41,8 @@ class CommonSettings(KafkaSecurity):
     """Every service's settings start here; the Kafka security settings (``KAFKA_SECURITY_PROTOCOL``,
     ``KAFKA_SASL_*``, ``KAFKA_SSL_CAFILE``) come from ``services.common.kafka_security``."""
 
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+    #: Errors never echo the input: it holds the secrets and keys.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     #: Comma-separated host:port list of Kafka brokers. A broker that is not on this machine needs
     #: ``KAFKA_SECURITY_PROTOCOL`` set: SASL_SSL, or PLAINTEXT on purpose (left to its default, refused).
@@ -73,10 +75,37 @@ class CommonSettings(KafkaSecurity):
     track_secret: str = DEVELOPMENT_SECRET
     #: Fernet key(s), comma-separated (the first encrypts, all decrypt), for the personal data the
     #: store encrypts at rest; empty: a development key, with a warning (services/store/crypto.py).
+    #: Refused off this machine when empty or the development key.
     store_encryption_key: str = ""
 
     #: Settings that sign something a stranger could otherwise forge.
     SECRETS: ClassVar[tuple[str, ...]] = ("unsubscribe_secret", "track_secret")
+    #: HMAC key(s), comma-separated (the first digests, all match), of the address digests opt-outs
+    #: and replies are matched on (at least 32 characters each); empty: a development key, with a
+    #: warning. Refused off this machine when empty or the development key. After a change,
+    #: ``python -m services.keys rekey-digests`` re-keys the stored digests.
+    address_digest_key: str = ""
+
+    #: Keys that protect personal data in the store, and their development values: empty (or
+    #: holding the development key) only on this machine.
+    STORE_KEYS: ClassVar[dict[str, str]] = {"store_encryption_key": crypto.DEV_KEY.decode(),
+                                            "address_digest_key": crypto.DEV_DIGEST_KEY}
+    #: Whether a development key may stay behind the first key, to decrypt (only the command that
+    #: re-encrypts the store under the first key allows it: it is how a store leaves that key).
+    RETIRING_DEVELOPMENT_KEYS: ClassVar[bool] = False
+
+    @model_validator(mode="after")
+    def _store_keys_are_keys(self) -> Self:
+        """A key that is not a Fernet key stops the service here, not at the first write."""
+        try:
+            crypto.check_keys(self.store_encryption_key)
+        except ValueError as exc:
+            raise ValueError(f"STORE_ENCRYPTION_KEY: {exc}") from None
+        try:
+            crypto.check_digest_keys(self.address_digest_key)
+        except ValueError as exc:
+            raise ValueError(f"ADDRESS_DIGEST_KEY: {exc}") from None
+        return self
 
     @model_validator(mode="after")
     def _no_development_secrets_in_public(self) -> Self:
@@ -88,6 +117,13 @@ class CommonSettings(KafkaSecurity):
         if weak:
             raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
                              "address, and the development default would let anyone forge what it signs")
+        unkeyed = [name.upper() for name, development in self.STORE_KEYS.items()
+                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS,
+                                                development=development)]
+        if unkeyed:
+            raise ValueError(f"set {', '.join(unkeyed)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
+                             "address, and the development key (in the source code) would let anyone with a "
+                             "copy of the database read the personal data in it, or match addresses to it")
         return self
 
     @model_validator(mode="after")

@@ -44,7 +44,7 @@ from services.common.process import configure_process
 from services.common.reply_address import reply_address
 from services.common.sql import Store
 from services.common.streams import Handler, one_by_one, process
-from services.common.track import track_url
+from services.common.track import fill_track_secret, track_link
 from services.common.unsubscribe import make_token
 from services.feedback.coordinators import load_directory
 from services.feedback.delivery import Delivery
@@ -138,9 +138,10 @@ def create_app(settings: FeedbackSettings) -> faust.App:
         categories=categories,
         reply_to=(None if not settings.inbound_email_domain else
                   partial(reply_address, settings.unsubscribe_secret, settings.inbound_email_domain)),
+        fill=lambda reference, text: fill_track_secret(settings.track_secret, reference, text),
     )
     handlers = Handlers(delivery=delivery, categories=categories, directory=directory,
-                        track_url=lambda reference: track_url(base_url, settings.track_secret, reference))
+                        track_url=lambda reference: track_link(base_url, reference))
     replies = Replies(store=store, publish_contact=publish_contact, rules=rules)
     timers = Timers(delivery=delivery, categories=categories, directory=directory)
 

@@ -134,11 +134,15 @@ def request_for(reference: str, trigger: str, recipient: policy.Recipient, rende
 
 
 def outgoing(message: Message, unsubscribe_url: Callable[[str], str] | None,
-             deadline: float | None = None, reply_to: Callable[[str, str], str | None] | None = None) -> Outgoing:
+             deadline: float | None = None, reply_to: Callable[[str, str], str | None] | None = None,
+             fill: Callable[[str, str], str] | None = None) -> Outgoing:
     """What a sender is handed for a message: an email carries its one-click unsubscribe and its
-    own reply address (``reply_to(message key, address digest)``). Pure."""
+    own reply address (``reply_to(message key, address digest)``); ``fill`` (reference, text) puts
+    in what the store does not keep (the track link's secret). Pure."""
     channel = Channel(message.channel)
     body, html = message.body, message.html
+    if fill is not None:
+        body, html = fill(message.reference, body), (fill(message.reference, html) if html else html)
     headers: tuple[tuple[str, str], ...] = ()
     if channel is Channel.EMAIL and unsubscribe_url and message.address_digest:
         body, html, headers = templates.with_unsubscribe(body, html, unsubscribe_url(message.address_digest))
@@ -167,7 +171,7 @@ class Delivery:
                  rules: policy.DeliveryRules | None = None, unsubscribe_url: Callable[[str], str] | None = None,
                  reply_to: Callable[[str, str], str | None] | None = None,
                  clock: Clock = now, jitter: Callable[[], float] = random.random, instance: str | None = None,
-                 categories: Categories | None = None) -> None:
+                 categories: Categories | None = None, fill: Callable[[str, str], str] | None = None) -> None:
         self.store = store
         #: The owner of this worker's send leases.
         self.instance = instance or instance_id()
@@ -178,6 +182,8 @@ class Delivery:
         self._publish = publish
         self._unsubscribe_url = unsubscribe_url
         self._reply_to = reply_to
+        #: (reference, text) -> text with what the store does not keep put in (``outgoing``).
+        self._fill = fill
         self.clock = clock
         self._jitter = jitter
 
@@ -250,7 +256,8 @@ class Delivery:
 
         async def look(message: Message) -> Lookup:
             since = message.attempted_at or message.updated_at
-            return await self.senders[Channel(message.channel)].find(outgoing(message, self._unsubscribe_url), since)
+            found = outgoing(message, self._unsubscribe_url, fill=self._fill)
+            return await self.senders[Channel(message.channel)].find(found, since)
 
         results = await asyncio.gather(*(look(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []
@@ -284,7 +291,7 @@ class Delivery:
         async def send(message: Message) -> Sent:
             sender = self.senders[Channel(message.channel)]
             return await sender.send(outgoing(message, self._unsubscribe_url, deadline=deadline,
-                                              reply_to=self._reply_to))
+                                              reply_to=self._reply_to, fill=self._fill))
 
         results = await asyncio.gather(*(send(m) for m in taken), return_exceptions=True)
         outcomes: list[store.Outcome] = []
@@ -428,7 +435,8 @@ class Delivery:
             standby = await self.store.run(store.activate_standby, key, due, at)
             if standby is None:
                 continue
-            reason = await self.store.run(store.opt_out_reason, other.value, standby.address_digest or "")
+            reason = await self.store.run(store.opt_out_reason, other.value, standby.address_digest or "",
+                                          standby.recipient or None)
             if reason is not None:
                 await self.settle(standby, MessageStatus.OPTED_OUT, reason)
                 continue

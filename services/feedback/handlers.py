@@ -155,7 +155,8 @@ class Handlers:
     async def on_preference(self, change: PreferenceChange) -> None:
         """Someone opted out of, or back into, a channel."""
         await self._store.run(store.set_opt_out, channel=change.channel.value, digest=change.address_digest,
-                              opted_out=change.opted_out, source=change.source, at=change.emitted_at)
+                              opted_out=change.opted_out, source=change.source, at=change.emitted_at,
+                              digest_version=None)  # a link minted before keyed digests carries a legacy one
         log.info("preference_changed", channel=change.channel.value, opted_out=change.opted_out,
                  source=change.source)
 

@@ -78,7 +78,11 @@ class Routed:
 
 def cluster_request(contact: Contact, decision: Decision, config: RoutingConfig) -> ClusterRequest | None:
     """What the store needs to place a report in a cluster; None when it has no point or
-    postcode to cluster by."""
+    postcode to cluster by, or is sensitive: a cluster member keeps its category, exact point and
+    full postcode in plain text, beside the encrypted report, and a sensitive report's place
+    (domestic abuse: where someone lives) is kept nowhere but in the encrypted report."""
+    if decision.sensitive:
+        return None
     report = contact.report
     place = clustering.place_of(report.location)
     if place is None:

@@ -51,6 +51,9 @@ Writers reach their tables through: ``routing`` (router), ``repository.record_ac
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
 (subject access and erasure), ``staff`` and ``claims`` (intake: its own sessions and accounts, the
-references it gives out), ``dashboard`` (router: the monthly figures). Otherwise intake only reads,
-through ``repository``, ``routing``, ``dashboard`` and ``services.intake.pages_store``.
+references it gives out), ``dashboard`` (router: the monthly figures), ``services.keys``
+(re-encrypts the encrypted columns, ``reports.contact`` and ``messages.recipient``, under a new
+key: same values, new ciphertext; re-keys ``messages.address_digest`` and ``opt_outs`` digests
+under a new digest key). Otherwise intake only reads, through ``repository``, ``routing``,
+``dashboard`` and ``services.intake.pages_store``.
 """

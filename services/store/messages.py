@@ -19,6 +19,7 @@ is decided by ``choose``, a plain function.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from schemas import MessageStatus
 from schemas.events import SENDABLE_STATUSES, SENT_STATUSES, WRITTEN_STATUSES
+from services.store import crypto
 from services.store.models import Message, OptOut, ProviderEvent, Report, SurveyAnswer
 from services.store.repository import insert_new_rows, insert_once
 
@@ -43,10 +45,33 @@ def _rowcount(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
+#: ``opt_outs.digest_version``: an unkeyed SHA-256 of the address (written before keyed digests:
+#: anyone holding the table could test every phone number against it), or an HMAC under a key.
+LEGACY_DIGEST, KEYED_DIGEST = 0, 1
+
+
+def _normal(address: str) -> bytes:
+    return address.strip().lower().encode()
+
+
 def address_digest(address: str) -> str:
-    """The digest opt-outs and replies are matched on (addresses are normalised first:
-    E.164 for phones, lower case for email)."""
-    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+    """The digest opt-outs and replies are matched on: an HMAC-SHA256 of the address under the
+    first ``ADDRESS_DIGEST_KEY`` (addresses are normalised first: E.164 for phones, lower case
+    for email)."""
+    return hmac.new(crypto.digest_keys()[0].encode(), _normal(address), hashlib.sha256).hexdigest()
+
+
+def legacy_digest(address: str) -> str:
+    """The unkeyed digest written before keyed digests (still matched, for opt-outs whose
+    address the store no longer holds, so cannot be re-keyed)."""
+    return hashlib.sha256(_normal(address)).hexdigest()
+
+
+def address_digests(address: str) -> list[str]:
+    """Every digest an address may be stored under: keyed under each configured key (the current
+    one first), and the legacy one."""
+    keyed = [hmac.new(k.encode(), _normal(address), hashlib.sha256).hexdigest() for k in crypto.digest_keys()]
+    return [*keyed, legacy_digest(address)]
 
 
 @dataclass(frozen=True)
@@ -81,6 +106,11 @@ class Draft:
     @cached_property
     def digest(self) -> str | None:
         return address_digest(self.recipient) if self.recipient else None
+
+    @cached_property
+    def digests(self) -> list[str]:
+        """Every digest an opt-out of this recipient may be held under (``address_digests``)."""
+        return address_digests(self.recipient) if self.recipient else []
 
 
 @dataclass(frozen=True)
@@ -196,12 +226,16 @@ def claim_and_take(session: Session, requests: Sequence[ClaimRequest], at: datet
 
 
 def _claim(session: Session, requests: Sequence[ClaimRequest], at: datetime) -> list[Claimed]:
-    pairs: set[tuple[str, str]] = set()
+    drafts_asked: list[Draft] = []
     for request in requests:
         for draft in (request.first, request.fallback):
             if draft is not None and draft.status == MessageStatus.SCHEDULED and draft.digest:
-                pairs.add((draft.channel, draft.digest))
-    opted_out = _opt_outs(session, pairs) if pairs else {}
+                drafts_asked.append(draft)
+    pairs = {(draft.channel, digest) for draft in drafts_asked for digest in draft.digests}
+    held = _opt_outs(session, pairs) if pairs else {}
+    # An opt-out held under any of an address's digests counts, under the one it is now matched on.
+    opted_out = {(draft.channel, draft.digest or ""): reason for draft in drafts_asked for digest in draft.digests
+                 if (reason := held.get((draft.channel, digest))) is not None}
     choices = [choose(r, opted_out) for r in requests]
     drafts: dict[str, Draft] = {}
     for choice in choices:
@@ -391,27 +425,37 @@ def message_by_provider_id(session: Session, provider_id: str) -> Message | None
 
 
 def set_opt_out(session: Session, *, channel: str, digest: str, opted_out: bool, source: str,
-                at: datetime, event_id: str | None = None) -> bool:
+                at: datetime, event_id: str | None = None, digest_version: int | None = KEYED_DIGEST) -> bool:
     """Record the latest opt-out or opt-in for an address, as of ``at`` (the provider's time of
     the event when it gives one); an older change never wins. ``event_id``: the provider's
-    callback it comes from; a callback seen before (a replay) changes nothing. False then."""
+    callback it comes from; a callback seen before (a replay) changes nothing. False then.
+    ``digest_version`` None: keyed if a message is held under ``digest`` (an unsubscribe link
+    minted before keyed digests carries a legacy one), else legacy."""
     with session.begin():
         if event_id is not None and not insert_once(session, ProviderEvent(event_id=event_id, seen_at=at)):
             return False
+        if digest_version is None:
+            held = session.scalars(select(Message.id).where(Message.address_digest == digest).limit(1)).first()
+            digest_version = KEYED_DIGEST if held is not None else LEGACY_DIGEST
         row = session.get(OptOut, (channel, digest))
         if row is None:
             session.add(OptOut(channel=channel, address_digest=digest, opted_out=opted_out, source=source,
-                               changed_at=at))
+                               changed_at=at, digest_version=digest_version))
         elif row.changed_at <= at:
             row.opted_out, row.source, row.changed_at = opted_out, source, at
         return True
 
 
-def opt_out_reason(session: Session, channel: str, digest: str) -> str | None:
-    """Why an address gets nothing on a channel, or None if it may be sent to."""
+def opt_out_reason(session: Session, channel: str, digest: str, address: str | None = None) -> str | None:
+    """Why an address gets nothing on a channel, or None if it may be sent to (given the
+    ``address``, an opt-out held under any of its digests counts)."""
+    digests = list(dict.fromkeys([digest, *(address_digests(address) if address else [])]))
     with session.begin():
-        row = session.get(OptOut, (channel, digest))
-        return f"opted out ({row.source})" if row is not None and row.opted_out else None
+        for row in session.scalars(select(OptOut).where(OptOut.channel == channel,
+                                                        OptOut.address_digest.in_(digests))):
+            if row.opted_out:
+                return f"opted out ({row.source})"
+        return None
 
 
 def latest_message_to(session: Session, channel: str, digest: str, trigger_prefix: str | None = None,

@@ -205,7 +205,8 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(10))
     #: Encrypted at rest (services/store/crypto.py); matched on ``address_digest``, never on this.
     recipient: Mapped[str] = mapped_column(EncryptedText)
-    #: SHA-256 of the normalised recipient address: opt-outs and replies are matched on it.
+    #: HMAC of the normalised recipient address (``messages.address_digest``): opt-outs and replies
+    #: are matched on it.
     address_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     body: Mapped[str] = mapped_column(Text)
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -239,6 +240,10 @@ class OptOut(Base):
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     address_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     opted_out: Mapped[bool] = mapped_column(Boolean)
+    #: How ``address_digest`` was made: 1 an HMAC under ``ADDRESS_DIGEST_KEY``, 0 an unkeyed SHA-256
+    #: (written before keyed digests; kept, and matched, when the address is no longer held to
+    #: re-key it: ``python -m services.keys rekey-digests``).
+    digest_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     source: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -284,7 +289,8 @@ class Cluster(Base):
 
 
 class ClusterMember(Base):
-    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once."""
+    """One report's place in a cluster. Keyed by reference: a report is in one cluster, once.
+    Its place is plain text, so a sensitive report is never here (services/router/usecase.py)."""
 
     __tablename__ = "cluster_members"
     __table_args__ = (

@@ -16,7 +16,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.common.logging import configure_logging, get_logger
+from services.common.logging import get_logger
+from services.common.process import configure_process
 from services.common.settings import CommonSettings
 from services.store.db import make_engine, make_sessions
 from services.subject import usecase
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
         subject = usecase.Subject.of(phone=args.phone, email=args.email)
     except ValueError as exc:
         parser.error(str(exc))
-    configure_logging(settings.log_level, json=settings.log_json)
+    configure_process(settings)
     now = now or datetime.now(UTC)
     engine = make_engine(settings.database_url)
     try:

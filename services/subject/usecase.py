@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from schemas.events import PhoneNumber
 from services.common.logging import mask_text
 from services.retention.purge import BATCH, Purged, scrub
-from services.store.messages import address_digest
+from services.store.messages import address_digests
 from services.store.models import (
     Action,
     Erasure,
@@ -67,7 +67,8 @@ class Subject:
 
     @property
     def digests(self) -> list[str]:
-        return [address_digest(a) for a in (self.phone, self.email) if a]
+        """Every digest the person's addresses may be held under (keyed, and legacy)."""
+        return [d for a in (self.phone, self.email) if a for d in address_digests(a)]
 
     def roles_in(self, contact: dict[str, Any]) -> list[str]:
         """The roles this person has in a contact event (matched on the normalised address)."""

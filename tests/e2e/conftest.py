@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from harness.processes import Stack, provider_env, running_stack, service_env
+from harness.processes import Stack, provider_env, running_stack, service_env, stack_keys
 from harness.providers import FakeSendGrid, FakeTwilio
 
 
@@ -17,6 +17,13 @@ def stack(kafka_bootstrap: str, database_url: str, twilio: FakeTwilio, sendgrid:
     env = service_env(kafka=kafka_bootstrap, database_url=database_url, extra=provider_env(twilio, sendgrid))
     with running_stack(env, Path(logs)) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _stack_keys() -> Iterator[None]:
+    """What the stack writes is read (and addresses matched) here with the stack's keys."""
+    with stack_keys():
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)

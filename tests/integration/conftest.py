@@ -7,7 +7,16 @@ from collections.abc import Callable, Iterator
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
+from harness.processes import stack_keys
+
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _stack_keys() -> Iterator[None]:
+    """What a stack writes is read (and addresses matched) here with the stack's keys."""
+    with stack_keys():
+        yield
 
 
 @pytest.fixture

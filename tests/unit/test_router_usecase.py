@@ -236,3 +236,17 @@ async def test_the_batch_is_done_only_once_the_broker_has_every_record(config: R
     publisher.acks[-1].set_result(None)
     routed = await handling
     assert len(routed.items) == 2
+
+
+async def test_a_sensitive_report_is_never_clustered(config: RoutingConfig) -> None:
+    """A cluster member keeps its place in plain text: a sensitive report's place (where someone
+    lives, for domestic abuse) stays only in the encrypted report."""
+    store, publisher = FakeStore(), FakePublisher()
+    abuse = contact("domestic-abuse", text="My partner hits me at home")
+    words = contact(text="Cars racing on Bedford Road, and next door he hits her every night")
+    ordinary = contact()
+    routed = await RouteContacts(config, store, publisher)([abuse, words, ordinary])
+    assert [i.sensitive for i in routed.items] == [True, True, False]
+    assert store.transactions[0].placed == [[ordinary.reference]]  # only the ordinary one is asked
+    assert [i.cluster is None for i in routed.items] == [True, True, False]
+    assert set(store.tables.clusters) == {ordinary.reference}

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
@@ -15,6 +16,7 @@ from schemas import DeliveryOutcome, DeliveryStatus, InboundMessage, PreferenceC
 from services.common.unsubscribe import make_token
 from services.feedback.settings import FeedbackSettings
 from services.intake.settings import IntakeSettings
+from services.store import crypto
 from services.store.messages import address_digest
 from tests.fakes.intake import intake_client
 
@@ -30,8 +32,11 @@ def api(tmp_path):
     with intake_client(tmp_path, public_base_url=BASE, twilio_auth_token=TOKEN,
                        sendgrid_webhook_public_key=PUBLIC_B64, sendgrid_inbound_token="inbound-secret",
                        unsubscribe_secret="s3cret", track_secret="t", session_secret="s",
-                       allow_development_keys=True) as client:
+                       allow_development_keys=True, store_encryption_key=Fernet.generate_key().decode(),
+                       address_digest_key="a-test-address-digest-key-32-chars-long") as client:
         yield client
+    crypto.configure("")  # the app configured this process's keys: the next test starts without them
+    crypto.configure_digests("")
 
 
 def twilio_post(api, path: str, form: dict[str, str], token: str = TOKEN):

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from twilio.request_validator import RequestValidator
 
+from harness.processes import TEST_DIGEST_KEY, TEST_STORE_KEY
 from schemas import Channel, DeliveryStatus, InboundMessage, Informant, PreferenceChange
 from services.store import messages as store
 from tests.fakes.intake import intake_client
@@ -34,7 +35,8 @@ PUBLIC_B64 = base64.b64encode(PRIVATE.public_key().public_bytes(
 def api(tmp_path):
     with intake_client(tmp_path / "intake", public_base_url=BASE, twilio_auth_token=TOKEN,
                        sendgrid_webhook_public_key=PUBLIC_B64, unsubscribe_secret="u", track_secret="t",
-                       session_secret="s", allow_development_keys=True) as client:
+                       session_secret="s", allow_development_keys=True, store_encryption_key=TEST_STORE_KEY,
+                       address_digest_key=TEST_DIGEST_KEY) as client:
         yield client
 
 

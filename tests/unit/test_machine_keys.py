@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from harness.processes import TEST_DIGEST_KEY, TEST_STORE_KEY
 from services.intake.__main__ import new_key_entry
 from services.intake.access import Access, AccessConfig, hash_key, new_key
 from services.intake.app import create_app
@@ -19,7 +20,8 @@ from services.intake.settings import IntakeSettings
 from tests.fakes.intake import intake_client, route
 
 PUBLIC = {"public_base_url": "https://report.example.police.uk", "session_secret": "a-long-random-session-secret",
-          "track_secret": "a-long-random-track-secret", "unsubscribe_secret": "a-long-random-unsubscribe-secret"}
+          "track_secret": "a-long-random-track-secret", "unsubscribe_secret": "a-long-random-unsubscribe-secret",
+          "store_encryption_key": TEST_STORE_KEY, "address_digest_key": TEST_DIGEST_KEY}
 
 
 def _made(argv: list[str]) -> tuple[str, dict[str, object]]:

@@ -50,8 +50,12 @@ def test_shares_medians_outcomes_and_answers_per_area_and_month():
     assert october.mean_satisfaction == 4 and october.informed_share == 0.5
     assert (november.month, november.received, november.ack_share) == ("2026-11", 1, 0.0)
     summary = view.areas[0].summary
-    assert summary.you_said == ("Speeding (4 reports)",) and "Patrolled <Bedford Road>" in summary.we_did
-    assert view.total_received == 5
+    assert summary.you_said == ("Speeding (fewer than 5 reports)",)
+    # What teams wrote to informants is never on the public page.
+    assert "Patrolled" not in repr(view) and not hasattr(summary, "we_did")
+    assert view.total_received == 5 and view.total_shown == "5"
+    assert build(rows, category_label=lambda c: "Speeding", min_count=1).areas[0].summary.you_said == (
+        "Speeding (4 reports)",)
 
 
 def test_the_chart_is_inline_svg_with_a_text_alternative_and_escaped_labels():

@@ -242,8 +242,9 @@ def bar_chart(title: str, rows: Iterable[Row], width: int = 560, height: int = 2
                      f'fill="#1d70b8"/>')
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - 10}" font-size="12" text-anchor="middle">'
                      f'{escape(r.month)}</text>')
+        count = str(r.received) if drawn(r, r.received) else f"<{r.min_count}"
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom - h - 3:.1f}" font-size="12" '
-                     f'text-anchor="middle">{escape(str(r.received) if drawn(r, r.received) else f"<{r.min_count}")}</text>')
+                     f'text-anchor="middle">{escape(count)}</text>')
     described = "; ".join(f"{r.month}: {r.received_shown} received, {shown(r.heard_we_did, r.min_count)} heard what "
                           f"was done" for r in rows)
     label = escape(f"{title}: reports per month. {described}")

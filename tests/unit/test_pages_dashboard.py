@@ -101,3 +101,16 @@ def test_only_messages_that_went_count_and_a_replacement_on_the_other_channel_do
     (row,) = build(rows, lambda loc: loc["area"]).areas[0].rows
     assert (row.acknowledged, row.ack_waiting, row.ack_share) == (2, 0, 0.4)
     assert row.median_ack_minutes == 3.0  # of 2 and 4 minutes
+
+
+def test_small_counts_read_fewer_than_the_threshold_and_nothing_is_worked_out_from_fewer():
+    four = {"reports": [report(r, T0) for r in "ABCD"],
+            "messages": [message(r, "ack", T0 + timedelta(minutes=2)) for r in "ABCD"],
+            "answers": [{"reference": r, "question": "satisfaction", "answer": "2"} for r in "ABCD"]}
+    (row,) = build(four).areas[0].rows
+    assert (row.received_shown, row.ack_shown, row.median_ack_shown, row.satisfaction_shown) == (
+        "fewer than 5", "-", "-", "-")
+    assert build(four).total_shown == "fewer than 5"
+    (row,) = build(four, min_count=4).areas[0].rows
+    assert (row.received_shown, row.ack_shown, row.median_ack_shown, row.satisfaction_shown) == (
+        "4", "100%", "2 min", "2.0")

@@ -55,6 +55,9 @@ class IntakeSettings(CommonSettings):
     page_key_sign_in: bool | None = None
     #: A page sign-in ends after this long without a request (the absolute limit is SESSION_MAX_AGE_SECONDS).
     session_idle_seconds: int = 30 * 60
+    #: The public dashboard shows any count below this as "fewer than N", and no share, mean or
+    #: median worked out from fewer reports than this.
+    dashboard_min_count: int = Field(default=5, ge=1)
     #: Twilio's auth token: checks X-Twilio-Signature on Twilio's webhooks (unset: they are refused).
     twilio_auth_token: str | None = None
     #: SendGrid's Event Webhook verification key (base64, from Mail Settings; unset: refused).

@@ -4,7 +4,10 @@ public page reads a few hundred rows however many reports there are.
 ``figures`` is the arithmetic (pure): from one month's reports and what happened to them, per area:
 received, contactable, acknowledged (a message that went, not one still waiting), told "we did",
 median minutes to acknowledgement and hours to first action, outcomes, satisfaction and "felt
-informed" answers, and what people reported (categories) and the newest "we did" texts.
+informed" answers, and what people reported (categories). The figures are public: sensitive
+reports (``reports.sensitive``: the router's verdict, by category or by the report's words) are
+left out of them entirely, and no free text is kept (``we_did`` is always empty: what teams wrote
+is written to an informant and is published only once a person has approved it).
 
 ``refresh`` recomputes whole months (a month's reports are one range of ``ix_reports_received``),
 and ``refresh_touched`` only the months of reports that changed since a moment: new reports,
@@ -33,8 +36,6 @@ from services.store.models import Action, DashboardMonth, Message, Report, Surve
 
 UK = ZoneInfo("Europe/London")
 UNKNOWN_AREA = "Area not known"
-#: How many of the newest "we did" texts are kept per area and month.
-WE_DID_KEPT = 5
 #: Messages to the person who reported it (not to someone reported for).
 TOLD = ("informant", "reporter")
 #: Seconds of clock difference between services allowed for when finding what changed.
@@ -92,7 +93,7 @@ class Figures:
     informed_answers: int = 0
     #: Reports by category.
     categories: dict[str, int] = field(default_factory=dict)
-    #: The newest "we did" texts, newest first, as [ISO time, text].
+    #: Always empty: no free text written by teams is public (kept for the stored column).
     we_did: list[list[str]] = field(default_factory=list)
 
 
@@ -114,8 +115,9 @@ def figures(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = s
     to_action: dict[tuple[str, str], list[float]] = defaultdict(list)
     outcomes: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     categories: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    did: dict[tuple[str, str], list[tuple[datetime, str]]] = defaultdict(list)
     for report in rows.get("reports", ()):
+        if report.get("sensitive"):
+            continue
         received = _aware(report["received_at"])
         if received is None:
             continue
@@ -144,7 +146,6 @@ def figures(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = s
         if actions:
             to_action[key].append(_minutes(_aware(actions[0]["recorded_at"]) or received, received) / 60)
         for action in actions:
-            did[key].append((_aware(action["recorded_at"]) or received, action["public_text"]))
             if action["kind"] == "closure" and action.get("outcome"):
                 outcomes[key][action["outcome"]] += 1
         answers = answers_by.get(ref, {})
@@ -159,23 +160,23 @@ def figures(rows: Mapping[str, Sequence[Mapping[str, Any]]], area_of: AreaOf = s
         row.median_action_hours = statistics.median(to_action[key]) if to_action[key] else None
         row.outcomes = dict(outcomes[key])
         row.categories = dict(categories[key])
-        row.we_did = [[at.isoformat(), text] for at, text in sorted(did[key], reverse=True)[:WE_DID_KEPT]]
     return sorted(table.values(), key=lambda f: (f.area, f.month))
 
 
 def month_rows(session: Session, month: str) -> dict[str, list[dict[str, Any]]]:
-    """Everything ``figures`` needs about the reports received in one month (no contacts decrypted)."""
+    """Everything ``figures`` needs about the reports received in one month (no contacts decrypted,
+    no free text, no sensitive report)."""
     start, end = month_bounds(month)
-    in_month = (Report.received_at >= start) & (Report.received_at < end)
+    in_month = (Report.received_at >= start) & (Report.received_at < end) & Report.sensitive.is_(False)
     # A report routed before ``contactable`` was kept counts as contactable if it was messaged.
     reports = [{"reference": ref, "category": category, "received_at": at, "area": area,
                 **({} if contactable is None else {"contactable": contactable})}
                for ref, category, at, area, contactable in session.execute(
                    select(Report.reference, Report.category, Report.received_at, Report.area, Report.contactable)
                    .where(in_month)).tuples()]
-    actions = [{"reference": ref, "kind": kind, "public_text": text, "outcome": outcome, "recorded_at": at}
-               for ref, kind, text, outcome, at in session.execute(
-                   select(Action.reference, Action.kind, Action.public_text, Action.outcome, Action.recorded_at)
+    actions = [{"reference": ref, "kind": kind, "outcome": outcome, "recorded_at": at}
+               for ref, kind, outcome, at in session.execute(
+                   select(Action.reference, Action.kind, Action.outcome, Action.recorded_at)
                    .join(Report, Report.reference == Action.reference).where(in_month)).tuples()]
     messages = [{"reference": ref, "trigger": trigger, "role": role, "status": status, "updated_at": at}
                 for ref, trigger, role, status, at in session.execute(
@@ -263,7 +264,7 @@ def read(session: Session) -> list[Figures]:
         return [Figures(r.area, r.month, r.received, r.contactable, r.acknowledged, r.ack_waiting, r.heard_we_did,
                         r.median_ack_minutes, r.median_action_hours, dict(r.outcomes), r.satisfaction_sum,
                         r.satisfaction_count, r.informed_yes, r.informed_answers, dict(r.categories),
-                        [list(x) for x in r.we_did]) for r in rows]
+                        []) for r in rows]
 
 
 def main(argv: list[str] | None = None) -> int:

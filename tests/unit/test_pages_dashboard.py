@@ -50,8 +50,12 @@ def test_shares_medians_outcomes_and_answers_per_area_and_month():
     assert october.mean_satisfaction == 4 and october.informed_share == 0.5
     assert (november.month, november.received, november.ack_share) == ("2026-11", 1, 0.0)
     summary = view.areas[0].summary
-    assert summary.you_said == ("Speeding (4 reports)",) and "Patrolled <Bedford Road>" in summary.we_did
-    assert view.total_received == 5
+    assert summary.you_said == ("Speeding (fewer than 5 reports)",)
+    # What teams wrote to informants is never on the public page.
+    assert "Patrolled" not in repr(view) and not hasattr(summary, "we_did")
+    assert view.total_received == 5 and view.total_shown == "5"
+    assert build(rows, category_label=lambda c: "Speeding", min_count=1).areas[0].summary.you_said == (
+        "Speeding (4 reports)",)
 
 
 def test_the_chart_is_inline_svg_with_a_text_alternative_and_escaped_labels():
@@ -97,3 +101,16 @@ def test_only_messages_that_went_count_and_a_replacement_on_the_other_channel_do
     (row,) = build(rows, lambda loc: loc["area"]).areas[0].rows
     assert (row.acknowledged, row.ack_waiting, row.ack_share) == (2, 0, 0.4)
     assert row.median_ack_minutes == 3.0  # of 2 and 4 minutes
+
+
+def test_small_counts_read_fewer_than_the_threshold_and_nothing_is_worked_out_from_fewer():
+    four = {"reports": [report(r, T0) for r in "ABCD"],
+            "messages": [message(r, "ack", T0 + timedelta(minutes=2)) for r in "ABCD"],
+            "answers": [{"reference": r, "question": "satisfaction", "answer": "2"} for r in "ABCD"]}
+    (row,) = build(four).areas[0].rows
+    assert (row.received_shown, row.ack_shown, row.median_ack_shown, row.satisfaction_shown) == (
+        "fewer than 5", "-", "-", "-")
+    assert build(four).total_shown == "fewer than 5"
+    (row,) = build(four, min_count=4).areas[0].rows
+    assert (row.received_shown, row.ack_shown, row.median_ack_shown, row.satisfaction_shown) == (
+        "4", "100%", "2 min", "2.0")

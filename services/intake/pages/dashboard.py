@@ -32,7 +32,8 @@ async def dashboard(request: Request, ctx: Ctx) -> Response:
     if cached is None or cached[0] != f"{version}/{shown}":
         months = await ctx.store.run(dashboard_store.read)
         labels = {cid: c.label for cid, c in ctx.categories.categories.items()}
-        view = pages_dashboard.view(months, lambda c: labels.get(c, c))
+        view = pages_dashboard.view(months, lambda c: labels.get(c, c), ctx.settings.dashboard_min_count,
+                                    ctx.categories.is_sensitive)
         html = env.get_template("dashboard.html").render(csrf_token="", signed_in=None, show_outbox=shown,
                                                          path=request.url.path, view=view)
         cached = (f"{version}/{shown}", '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"', html)

@@ -144,9 +144,9 @@ def configure_logging(level: str = "INFO", json: bool = True, stream: Any = None
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryStrings) for f in access.filters):
         access.addFilter(DropQueryStrings())
-    # The HTTP clients of twilio and sendgrid log request bodies at DEBUG; they pass the mask
-    # like any other line, but there is no reason to produce them.
-    for noisy in ("twilio.http_client", "aiokafka", "kafka", "faust", "mode"):
+    # The HTTP clients of twilio and sendgrid log request bodies at DEBUG (a message's free text,
+    # which no pattern can mask); they pass the mask like any other line, but are never produced.
+    for noisy in ("twilio.http_client", "python_http_client", "aiokafka", "kafka", "faust", "mode"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
 
 

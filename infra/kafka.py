@@ -45,6 +45,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.children import alive, children
 from infra.ports import port_open
 from services.common.kafka_security import KafkaSecurity, kafka_python_options
 
@@ -270,22 +271,6 @@ def _java(broker: Broker, main: str, *args: str) -> list[str]:
     ]
 
 
-#: Brokers this process started, by pid, so that stopping one also reaps it (no zombie left behind).
-_children: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _alive(pid: int) -> bool:
-    child = _children.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        del _children[pid]
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 def running_pid(broker: Broker) -> int | None:
@@ -293,7 +278,7 @@ def running_pid(broker: Broker) -> int | None:
         pid = int(broker.pid_file.read_text())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if alive(pid) else None
 
 
 def start(broker: Broker, timeout: float = 90.0) -> str:
@@ -325,7 +310,7 @@ def start(broker: Broker, timeout: float = 90.0) -> str:
         _java(broker, "kafka.Kafka", str(props)),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
-    _children[proc.pid] = proc
+    children[proc.pid] = proc
     broker.pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -365,13 +350,13 @@ def stop(broker: Broker, timeout: float = 30.0) -> None:
         os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             break
         time.sleep(0.2)
     else:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        child = _children.pop(pid, None)
+        child = children.pop(pid, None)
         if child is not None:
             child.wait()
     broker.pid_file.unlink(missing_ok=True)

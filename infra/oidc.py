@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.children import alive, children
 from infra.node import NODE_PREFIX, install_lock, installed_version, npm_available, npm_install
 from infra.ports import port_open
 
@@ -113,21 +114,6 @@ def _discovery_ready(issuer: str) -> bool:
         return False
 
 
-_children: dict[int, subprocess.Popen[bytes]] = {}
-
-
-def _alive(pid: int) -> bool:
-    child = _children.get(pid)
-    if child is not None:
-        if child.poll() is None:
-            return True
-        del _children[pid]
-        return False
-    try:
-        os.kill(pid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
 
 
 def running_pid(provider: OidcProvider) -> int | None:
@@ -135,7 +121,7 @@ def running_pid(provider: OidcProvider) -> int | None:
         pid = int(provider.pid_file.read_text())
     except (FileNotFoundError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if alive(pid) else None
 
 
 def start(provider: OidcProvider, timeout: float = 30.0) -> str:
@@ -163,7 +149,7 @@ def start(provider: OidcProvider, timeout: float = 30.0) -> str:
     with provider.log_file.open("ab") as log:
         proc = subprocess.Popen(["node", str(script)], cwd=NODE_PREFIX, env=env, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    _children[proc.pid] = proc
+    children[proc.pid] = proc
     provider.pid_file.write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -189,12 +175,12 @@ def stop(provider: OidcProvider, timeout: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
+        while alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-        child = _children.pop(pid, None)
+        child = children.pop(pid, None)
         if child is not None:
             child.wait()
     provider.pid_file.unlink(missing_ok=True)

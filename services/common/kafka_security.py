@@ -88,13 +88,5 @@ def faust_options(security: KafkaSecurity | None) -> dict[str, Any]:
 
 def kafka_python_options(security: KafkaSecurity | None) -> dict[str, Any]:
     """Keyword arguments for kafka-python's ``KafkaAdminClient``/``KafkaConsumer``/``KafkaProducer``."""
-    if security is None or not security.secure:
-        return {}
-    return {
-        "security_protocol": "SASL_SSL",
-        "sasl_mechanism": security.kafka_sasl_mechanism,
-        "sasl_plain_username": security.kafka_sasl_username,
-        "sasl_plain_password": security.kafka_sasl_password.get_secret_value(),
-        "ssl_context": security.ssl_context(),
-        "ssl_check_hostname": True,
-    }
+    options = aiokafka_options(security)  # the same names, and one more
+    return {**options, "ssl_check_hostname": True} if options else {}

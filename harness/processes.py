@@ -165,13 +165,14 @@ def stack_keys() -> Iterator[None]:
     """This process reads and digests with the test stacks' keys, meanwhile."""
     from services.store import crypto
 
+    before = crypto.configured()
     crypto.configure(TEST_STORE_KEY)
     crypto.configure_digests(TEST_DIGEST_KEY)
     try:
         yield
     finally:
-        crypto.configure("")
-        crypto.configure_digests("")
+        crypto.configure(before[0])
+        crypto.configure_digests(before[1])
 
 
 def provider_settings(twilio_url: str, sendgrid_url: str) -> dict[str, str]:

@@ -99,6 +99,11 @@ def digest_keys() -> list[str]:
     return [DEV_DIGEST_KEY]
 
 
+def configured() -> tuple[str, str]:
+    """The encryption and digest keys this process was configured with ("" for none)."""
+    return _keys, _digest_keys
+
+
 def configure(keys: str) -> None:
     """Use ``keys`` (comma-separated Fernet keys, the first encrypts) from now on in this process."""
     global _keys

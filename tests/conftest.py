@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.processes import TEST_DIGEST_KEY, TEST_STORE_KEY
 from harness.providers import FakeSendGrid, FakeTwilio
 from services.store import crypto
 
@@ -22,24 +21,18 @@ def data_folders() -> set[str]:
     return {p.name for p in ROOT.glob("*-data") if p.is_dir()}
 
 
-def use_test_keys() -> None:
-    """This process encrypts, decrypts and digests with the test stacks' keys (the services the
-    tests start get the same ones), so a row seeded here is one a service reads, and back."""
-    crypto.configure(TEST_STORE_KEY)
-    crypto.configure_digests(TEST_DIGEST_KEY)
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.stash[DATA_FOLDERS] = data_folders()
-    use_test_keys()
 
 
 @pytest.fixture(autouse=True)
-def _test_keys_between_tests() -> Iterator[None]:
-    """A test may configure other keys (an app it builds, a rotation); the next one, and any module
-    fixture set up before it, starts from the test keys again."""
+def _keys_kept_to_each_test() -> Iterator[None]:
+    """A test may configure other store keys (an app it builds, a rotation, a command it runs):
+    the next test, and any module fixture set up before it, starts from the keys there were."""
+    before = crypto.configured()
     yield
-    use_test_keys()
+    crypto.configure(before[0])
+    crypto.configure_digests(before[1])
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

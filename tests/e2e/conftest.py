@@ -19,7 +19,7 @@ def stack(kafka_bootstrap: str, database_url: str, twilio: FakeTwilio, sendgrid:
         yield running
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _stack_keys() -> Iterator[None]:
     """What the stack writes is read (and addresses matched) here with the stack's keys."""
     with stack_keys():

@@ -8,6 +8,14 @@ from collections.abc import Iterator
 import pytest
 
 from harness.faults import Summary
+from harness.processes import stack_keys
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stack_keys() -> Iterator[None]:
+    """What the services write is read (and addresses matched) here with their keys."""
+    with stack_keys():
+        yield
 
 
 @pytest.fixture

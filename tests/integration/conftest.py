@@ -12,7 +12,7 @@ from harness.processes import stack_keys
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _stack_keys() -> Iterator[None]:
     """What a stack writes is read (and addresses matched) here with the stack's keys."""
     with stack_keys():

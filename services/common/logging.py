@@ -141,6 +141,13 @@ def configure_logging(level: str = "INFO", json: bool = True, stream: Any = None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # uvicorn's loggers go through the same masked handler, whatever uvicorn set up itself.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        served = logging.getLogger(name)
+        served.handlers.clear()
+        served.propagate = True
+        served.disabled = False
+        served.setLevel(logging.NOTSET)  # the root's level, as every other logger
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryStrings) for f in access.filters):
         access.addFilter(DropQueryStrings())

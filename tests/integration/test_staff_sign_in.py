@@ -38,7 +38,8 @@ def intake(oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
         oidc_client_secret=oidc_provider.client_secret, show_outbox=False, outbox_path=Path(db).parent / "o")
     app = create_app(settings, publisher=RecordingPublisher())
     port = int(base.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                         log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

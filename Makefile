@@ -57,7 +57,7 @@ test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), e
 
 #: The newest Python the project claims (pyproject's requires-python: 3.11 to 3.13); `make test` runs the
 #: default one. Its own virtualenv, from the same lock (hashes checked).
-PYTHON313 ?= $(or $(shell command -v python3.13 2>/dev/null),/root/.pyenv/versions/3.13.0/bin/python)
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 
 test-py313: ## Run every test again on Python 3.13, in its own virtualenv (.venv-3.13; PYTHON313= to point elsewhere)
 	$(MAKE) VENV=.venv-3.13 PYTHON=$(PYTHON313) test

@@ -16,5 +16,5 @@ class RouterSettings(CommonSettings):
     #: faust's data folder; unset, ``.local/faust/<app id>`` (never the working directory).
     router_datadir: Path | None = None
     #: How often the public dashboard's figures are brought up to date (the months whose reports
-    #: changed since the last time); 0: never (``python -m services.store.dashboard`` then).
+    #: changed since the last time); 0: never (``python -m services.dashboard`` then).
     dashboard_refresh_seconds: float = 60.0

@@ -12,14 +12,12 @@ is written to an informant and is published only once a person has approved it).
 ``refresh`` recomputes whole months (a month's reports are one range of ``ix_reports_received``),
 and ``refresh_touched`` only the months of reports that changed since a moment: new reports,
 actions, messages and survey answers, found through their time indexes. The router runs it on a
-timer (``services.router.app``); ``python -m services.store.dashboard`` rebuilds every month.
+timer (``services.router.app``); ``python -m services.dashboard`` rebuilds every month.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -265,25 +263,3 @@ def read(session: Session) -> list[Figures]:
                         r.median_ack_minutes, r.median_action_hours, dict(r.outcomes), r.satisfaction_sum,
                         r.satisfaction_count, r.informed_yes, r.informed_answers, dict(r.categories),
                         []) for r in rows]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m services.store.dashboard``: recompute every month's figures."""
-    from services.common.settings import CommonSettings
-    from services.store.db import make_engine, make_sessions
-
-    argparse.ArgumentParser(prog="python -m services.store.dashboard", description=main.__doc__).parse_args(argv)
-    settings = CommonSettings()
-    engine = make_engine(settings.database_url)
-    try:
-        sessions = make_sessions(engine)
-        with sessions() as session:
-            done = refresh(session, every_month(session), datetime.now(UTC))
-    finally:
-        engine.dispose()
-    print(f"dashboard: {done} month(s) recomputed")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

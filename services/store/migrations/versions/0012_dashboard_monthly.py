@@ -4,7 +4,7 @@ Revision ID: 0012
 Revises: 0011
 
 ``dashboard_monthly`` starts empty: the router's first refresh (or ``python -m
-services.store.dashboard``) computes every month. ``reports.contactable`` is null for reports
+services.dashboard``) computes every month. ``reports.contactable`` is null for reports
 routed before it; the dashboard then counts a report as contactable if it was messaged.
 """
 

@@ -1,0 +1,1 @@
+"""``python -m services.dashboard``: recompute every month of the public dashboard's figures."""

@@ -39,6 +39,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 HOST = "127.0.0.1"
+#: The longest a held request waits for ``release()`` (a test that forgets to release still ends).
+HOLD_LIMIT = 120.0
 
 R = TypeVar("R")
 
@@ -168,6 +170,8 @@ class _FakeServer(Generic[R]):
         self.verbose = verbose
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._open = threading.Event()
+        self._open.set()
         self._records: list[R] = []
         self._failures: list[FailedRequest] = []
         self._fail_next: list[Failure] = []
@@ -242,6 +246,7 @@ class _FakeServer(Generic[R]):
             self._fail_next.clear()
             self._fail_for.clear()
             self.delay = 0.0
+        self._open.set()
 
     @property
     def failures(self) -> list[FailedRequest]:
@@ -319,6 +324,19 @@ class _FakeServer(Generic[R]):
             self._failures.append(FailedRequest(path, status, code, message, tuple(recipients), payload,
                                                 datetime.now(UTC)))
 
+    def hold(self) -> None:
+        """Keep every request from now on unanswered until ``release()`` (at most ``HOLD_LIMIT``
+        seconds): a test waits for a steady state ("every send taken is at the provider")
+        instead of racing a fixed delay."""
+        self._open.clear()
+
+    def release(self, *, settle: float = 10.0) -> None:
+        """Answer the held requests and wait (up to ``settle`` seconds) until they are answered."""
+        self._open.set()
+        deadline = time.monotonic() + settle
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+
     @property
     def in_flight(self) -> int:
         """Requests received and not yet answered (a test can kill a client mid-call)."""
@@ -331,6 +349,7 @@ class _FakeServer(Generic[R]):
         try:
             if self.delay > 0:
                 time.sleep(self.delay)
+            self._open.wait(HOLD_LIMIT)
             return self.handle(method, path, {k.lower(): v for k, v in headers.items()}, raw)
         finally:
             with self._lock:

@@ -49,12 +49,12 @@ def run_crash(env: dict[str, str], producer: KafkaProducer, twilio: FakeTwilio, 
         return statuses(database_url, item.reference).get("sms", ("",))[0]
 
     held = 0
-    twilio.delay = 1.0
     try:
         with running_stack(env, tmp_path, names=("feedback",)) as stack:
             for item in items[:2]:
                 publish(producer, item)
             wait_until(lambda: all(twilio.messages(to=n) for n in numbers[:2]), 60, "the first two messages")
+            twilio.hold()
             for item in items[2:]:
                 publish(producer, item)
 
@@ -67,11 +67,12 @@ def run_crash(env: dict[str, str], producer: KafkaProducer, twilio: FakeTwilio, 
             wait_until(all_taken_in_flight, 60, "sends in flight")
             held = twilio.in_flight
             stack.services["feedback"].kill(signal.SIGKILL)
+        twilio.release()
         with running_stack(env, tmp_path, names=("feedback",)):
             wait_until(lambda: all(twilio.messages(to=n) for n in numbers), 90, "every informant's message")
             time.sleep(3)
     finally:
-        twilio.delay = 0.0
+        twilio.release()
     counts = {n: len(twilio.messages(to=n)) for n in numbers}
     assert counts == dict.fromkeys(numbers, 1)
     settled = [sms_status(item) for item in items]

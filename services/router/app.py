@@ -5,7 +5,7 @@ builds it and runs the worker."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import faust
 
@@ -64,9 +64,10 @@ def create_app(settings: RouterSettings) -> faust.App:
         @app.timer(interval=settings.dashboard_refresh_seconds)
         async def refresh_dashboard() -> None:
             # The figures of the months whose reports changed, recomputed whole (bounded: a month).
-            # Every worker runs it (the app has no leader): the result is the same whoever writes it.
+            # Every worker has the timer (the app has no leader); they take turns through the store.
             try:
-                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0])
+                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0],
+                                                   turn=timedelta(seconds=settings.dashboard_refresh_seconds))
             except Exception as exc:  # the next tick tries again from the same moment
                 log.warning("dashboard_refresh_failed", error=type(exc).__name__, detail=str(exc)[:300])
 

@@ -12,7 +12,8 @@ is written to an informant and is published only once a person has approved it).
 ``refresh`` recomputes whole months (a month's reports are one range of ``ix_reports_received``),
 and ``refresh_touched`` only the months of reports that changed since a moment: new reports,
 actions, messages and survey answers, found through their time indexes. The router runs it on a
-timer (``services.router.app``); ``python -m services.dashboard`` rebuilds every month.
+timer (``services.router.app``), its workers taking turns; ``python -m services.dashboard`` rebuilds
+every month.
 """
 
 from __future__ import annotations
@@ -237,11 +238,21 @@ def last_refreshed(session: Session) -> datetime | None:
         return _aware(session.scalar(select(func.max(DashboardMonth.refreshed_at))))
 
 
-def refresh_touched(sessions: sessionmaker[Session], now: datetime, since: datetime | None) -> datetime:
+def refresh_touched(sessions: sessionmaker[Session], now: datetime, since: datetime | None,
+                    *, turn: timedelta | None = None) -> datetime | None:
     """Bring the figures up to date: every month if they were never computed, else the months
-    touched since ``since`` (or since the last refresh). Returns the ``since`` for next time."""
+    touched since ``since`` (or since the last refresh). Returns the ``since`` for next time.
+
+    With ``turn`` (the refresh interval), workers that run this on the same timer take turns
+    instead of each recomputing the same months: a worker skips its tick when the figures were
+    written less than half a ``turn`` ago by a refresh that is not its own (``since``), and then
+    starts its next refresh from the stored moment. Two ticks that fall together may both run:
+    the result is the same whoever writes it (the write is an upsert)."""
     with sessions() as session:
-        since = since or last_refreshed(session)
+        last = last_refreshed(session)
+        if turn is not None and last is not None and last != since and now - last < turn / 2:
+            return None
+        since = since or last
         months = every_month(session) if since is None else touched_months(session, since - MARGIN)
         refresh(session, months, now)
     return now

@@ -3,7 +3,7 @@ reports changed since the last one (a closure on an old report updates its month
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from schemas import CaseUpdate, Outcome, UpdateKind
 from services.store import dashboard
@@ -39,3 +39,35 @@ def test_a_refresh_recomputes_the_months_touched_since_the_last(tmp_path):
 def test_months_are_uk_calendar_months():
     start, end = dashboard.month_bounds("2026-04")
     assert (start.isoformat(), end.isoformat()) == ("2026-03-31T23:00:00+00:00", "2026-04-30T23:00:00+00:00")
+
+
+def test_router_workers_take_turns_refreshing_instead_of_each_recomputing(tmp_path):
+    sessions = sessions_in(tmp_path)
+    turn = timedelta(minutes=1)
+    start = T0 + timedelta(days=1)
+
+    def tick(at: timedelta, since: datetime | None) -> datetime | None:
+        """A report arrives just before a worker's tick at ``start + at``; then the tick."""
+        add(sessions, [routed(start + at - timedelta(seconds=5), "kempston-team")])
+        return dashboard.refresh_touched(sessions, start + at, since, turn=turn)
+
+    def written() -> object:
+        with sessions() as s:
+            return dashboard.last_refreshed(s)
+
+    b = tick(timedelta(0), None)  # worker B
+    assert written() == start
+    # worker A ticks a quarter of a turn later: B has just done it, so A leaves it
+    a = tick(turn / 4, None)
+    assert a is None and written() == start
+    # B's own next tick is not held back by its own refresh, and counts what came in meanwhile
+    b = tick(turn, b)
+    assert written() == start + turn
+    with sessions() as s:
+        assert sum(f.received for f in dashboard.read(s)) == 3
+    # A's next tick, three quarters of a turn after B's: B has not been back since, so A refreshes
+    a = tick(turn * 1.75, a)
+    assert a == start + turn * 1.75 and written() == start + turn * 1.75
+    # and B, a quarter of a turn after A, skips
+    assert tick(turn * 2, b) is None
+    assert written() == start + turn * 1.75

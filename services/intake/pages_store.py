@@ -3,6 +3,7 @@ the view builders in ``pages_views`` stay pure. Read-only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -214,6 +215,19 @@ def report_actions(session: Session, reference: str) -> list[dict[str, Any]]:
         rows = session.scalars(select(Action).where(Action.reference == reference)
                                .order_by(Action.recorded_at)).all()
         return [_action(a) for a in rows]
+
+
+def actions_of(session: Session, references: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The actions of several reports in one query (a page of items), each report's oldest first."""
+    found: dict[str, list[dict[str, Any]]] = {r: [] for r in references}
+    if not found:
+        return found
+    with session.begin():
+        rows = session.scalars(select(Action).where(Action.reference.in_(list(found)))
+                               .order_by(Action.reference, Action.recorded_at)).all()
+        for a in rows:
+            found[a.reference].append(_action(a))
+    return found
 
 
 def report_row(session: Session, reference: str) -> dict[str, Any] | None:

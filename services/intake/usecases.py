@@ -281,6 +281,14 @@ async def watch_item_updates(ports: Ports, watch: Principal, reference: str) -> 
     return watch_entries(watch, await ports.store.run(pages_store.report_actions, reference))
 
 
+async def watch_items_updates(ports: Ports, watch: Principal,
+                              references: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """``watch_item_updates`` for a page of items, in one query."""
+    authorise(watch, Permission.LIST_WATCH_ITEMS)
+    actions = await ports.store.run(pages_store.actions_of, references)
+    return {reference: watch_entries(watch, found) for reference, found in actions.items()}
+
+
 async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit: int,
                            before: Cursor | None = None) -> tuple[list[WatchItem], str | None]:
     """One page of a watch's own items, newest first (redacted by the router before they were

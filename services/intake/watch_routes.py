@@ -65,7 +65,8 @@ async def list_watch_items(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor is not one this API gave") from exc
     with answering():
         items, following = await usecases.list_watch_items(ctx, watch, watch_id, limit, before)
+        updates = await usecases.watch_items_updates(ctx, watch, [item.reference for item in items])
         listed = [ListedWatchItem(**item.model_dump(), updates=tuple(
             WatchUpdate(by=u["actor"], text=u["text"], recorded_at=u["recorded_at"], outcome=u["outcome"])
-            for u in await usecases.watch_item_updates(ctx, watch, item.reference))) for item in items]
+            for u in updates[item.reference])) for item in items]
     return WatchItems(watch_id=watch_id, items=tuple(listed), next_cursor=following)

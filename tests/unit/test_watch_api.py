@@ -112,3 +112,36 @@ def test_every_watch_principal_is_a_watch_with_the_same_name():
     for principal_id, principal in principals.items():
         assert principal_id in watches, principal_id
         assert principal.name == watches[principal_id]["name"]
+
+
+def test_each_item_lists_its_own_updates_and_a_page_costs_the_same_queries_however_many_items(api):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from services.store import repository
+
+    refs = [route(api) for _ in range(4)]
+    for n, ref in enumerate(refs[:3]):
+        r = api.post(f"/v1/reports/{ref}/actions", json={"public_text": "Told", "watch_note": f"note {n}"},
+                     headers={"X-API-Key": "dev-team-kempston"})
+        assert r.status_code == 202, r.text
+        with api.sessions() as s:
+            repository.record_action(s, api.recorder.events[-1][2])
+
+    def statements(limit: int) -> tuple[dict[str, list[str]], int]:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
+            body = api.get(f"/v1/watches/kempston-speed-watch/items?limit={limit}", headers=SPEED_WATCH).json()
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
+        return {i["reference"]: [u["text"] for u in i["updates"]] for i in body["items"]}, len(seen)
+
+    listed, many = statements(4)
+    assert listed == {refs[0]: ["note 0"], refs[1]: ["note 1"], refs[2]: ["note 2"], refs[3]: []}
+    _, one = statements(1)
+    assert many == one  # one query for the page's updates, not one per item

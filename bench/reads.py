@@ -216,6 +216,20 @@ def run(sizes: list[int], repeat: int, port: int, seed: int) -> dict[str, Any]:
     return results
 
 
+def again(repeat: int, port: int) -> dict[str, Any]:
+    """Measure the reads again on the database the last run left (no filling: after a change to
+    the read side, at the size that run reached)."""
+    url = local_postgres.ensure_postgres(port).rsplit("/", 1)[0] + "/" + DATABASE
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT count(*) FROM reports")).scalar_one()
+        print(f"[reads] {size:,} reports (the last run's database)", flush=True)
+        return {"sizes": {str(size): {"reads": measure(url, engine, repeat)}}}
+    finally:
+        engine.dispose()
+
+
 def summary(results: dict[str, Any]) -> str:
     """A Markdown table of p50/p95 per read and size, and whether the targets were met."""
     sizes = list(results["sizes"])
@@ -237,8 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--postgres-port", type=int, default=POSTGRES_PORT)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--again", action="store_true",
+                        help="measure the database the last run left, at its size, without filling")
     args = parser.parse_args(argv)
-    results = run([int(s) for s in args.sizes.split(",")], args.repeat, args.postgres_port, args.seed)
+    results = (again(args.repeat, args.postgres_port) if args.again else
+               run([int(s) for s in args.sizes.split(",")], args.repeat, args.postgres_port, args.seed))
     print(summary(results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

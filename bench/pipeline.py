@@ -758,6 +758,15 @@ def _get(d: dict[str, Any], *path: str) -> Any:
     return d
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _verdict(value: Any, met: Callable[[Any], bool]) -> dict[str, Any]:
+    """A target's verdict: met or missed, or ``None`` when this run did not measure it (``--only``)."""
+    return {"value": value, "met": None if _missing(value) else bool(met(value))}
+
+
 def verdicts(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
     floor = _get(results, "floor_passthrough_batched", "per_second")
     floor_each = _get(results, "floor_passthrough_each_ack", "per_second")
@@ -782,16 +791,16 @@ def verdicts(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
     }
     p99 = _get(e2e, "latency_ms", "p99")
     sustained = (_get(e2e, "rate_asked") >= TARGETS["e2e_rate"] and _get(e2e, "seconds") >= TARGETS["e2e_seconds"])
+    measured_rss = {name: mb for name, mb in rss.items() if not _missing(mb)}
     targets = {
-        "router >= 0.5 x floor": {"value": ratios["router_to_floor"], "met": ratios["router_to_floor"] >= 0.5},
-        "feedback >= 0.5 x floor": {"value": ratios["feedback_to_floor"], "met": ratios["feedback_to_floor"] >= 0.5},
-        "5,000 areas >= 0.8 x 200 areas": {"value": ratios["router_5000_to_200"],
-                                           "met": ratios["router_5000_to_200"] >= 0.8},
-        "e2e p99 < 500 ms": {"value": p99, "met": p99 < TARGETS["e2e_p99_ms"],
-                             "note": None if sustained else "quick run: not the full minute at 100/s"},
-        "e2e zero lost": {"value": _get(e2e, "lost"), "met": _get(e2e, "lost") == 0},
-        "RSS < 200 MB per service": {"value": max(rss.values()), "by_service": rss,
-                                     "met": all(v < TARGETS["rss_mb"] for v in rss.values())},
+        "router >= 0.5 x floor": _verdict(ratios["router_to_floor"], lambda v: v >= 0.5),
+        "feedback >= 0.5 x floor": _verdict(ratios["feedback_to_floor"], lambda v: v >= 0.5),
+        "5,000 areas >= 0.8 x 200 areas": _verdict(ratios["router_5000_to_200"], lambda v: v >= 0.8),
+        "e2e p99 < 500 ms": {**_verdict(p99, lambda v: v < TARGETS["e2e_p99_ms"]),
+                             "note": None if sustained or _missing(p99) else "quick run: not the full minute at 100/s"},
+        "e2e zero lost": _verdict(_get(e2e, "lost"), lambda v: v == 0),
+        "RSS < 200 MB per service": {**_verdict(max(measured_rss.values(), default=math.nan),
+                                                lambda v: v < TARGETS["rss_mb"]), "by_service": rss},
     }
     return {"ratios": ratios, "targets": targets}
 
@@ -848,7 +857,10 @@ def table(document: dict[str, Any]) -> str:
     lines.append("targets:")
     for name, t in v["targets"].items():
         note = f"  ({t['note']})" if t.get("note") else ""
-        lines.append(f"  [{'met ' if t['met'] else 'MISS'}] {name}: {_fmt(t['value'], 3)}{note}")
+        if t["met"] is None:
+            lines.append(f"  [ -- ] {name}: not measured in this run")
+        else:
+            lines.append(f"  [{'met ' if t['met'] else 'MISS'}] {name}: {_fmt(t['value'], 3)}{note}")
     return "\n".join(lines)
 
 

@@ -32,3 +32,21 @@ def test_distribution_and_ratio() -> None:
     assert d["p50"] == pytest.approx(50.5) and d["p95"] == pytest.approx(95.05)
     assert ratio(1.0, 4.0) == 0.25
     assert math.isnan(ratio(1.0, 0.0))
+
+
+def test_a_run_of_one_step_reports_the_other_steps_targets_as_not_measured_never_missed() -> None:
+    from bench.pipeline import FULL, table, verdicts
+
+    e2e = {"rate_asked": 100, "seconds": 60, "accepted": 6000, "lost": 0,
+           "latency_ms": {"p50": 150.0, "p95": 415.0, "p99": 663.0},
+           "peak_rss_mb": {"router": 156.3, "feedback": 143.7, "intake": 130.0}}
+    judged = verdicts({"end_to_end": e2e}, FULL)["targets"]
+    assert judged["router >= 0.5 x floor"]["met"] is None
+    assert judged["5,000 areas >= 0.8 x 200 areas"]["met"] is None
+    rss = judged["RSS < 200 MB per service"]
+    assert (rss["value"], rss["met"]) == (156.3, True)  # the 5,000-area router was not run: not counted
+    assert judged["e2e p99 < 500 ms"]["met"] is False and judged["e2e zero lost"]["met"] is True
+    printed = table({"results": {"end_to_end": e2e}, "verdicts": verdicts({"end_to_end": e2e}, FULL)})
+    assert "[MISS] e2e p99 < 500 ms" in printed
+    assert "[ -- ] router >= 0.5 x floor: not measured in this run" in printed
+    assert "[MISS] RSS" not in printed and "[MISS] router" not in printed

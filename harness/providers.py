@@ -170,6 +170,7 @@ class _FakeServer(Generic[R]):
         self.verbose = verbose
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._held_to: list[tuple[str, ...]] = []  # the recipients of each send being held
         self._open = threading.Event()
         self._open.set()
         self._records: list[R] = []
@@ -325,9 +326,10 @@ class _FakeServer(Generic[R]):
                                                 datetime.now(UTC)))
 
     def hold(self) -> None:
-        """Keep every request from now on unanswered until ``release()`` (at most ``HOLD_LIMIT``
+        """Keep every send from now on unanswered until ``release()`` (at most ``HOLD_LIMIT``
         seconds): a test waits for a steady state ("every send taken is at the provider")
-        instead of racing a fixed delay."""
+        instead of racing a fixed delay. Look-ups (``GET``) still answer, so a worker reconciling
+        earlier sends is not mistaken for one sending."""
         self._open.clear()
 
     def release(self, *, settle: float = 10.0) -> None:
@@ -343,17 +345,34 @@ class _FakeServer(Generic[R]):
         with self._lock:
             return self._in_flight
 
+    def held_to(self, recipients: Sequence[str]) -> int:
+        """Sends received and not yet answered (held, see ``hold()``) addressed to any of
+        ``recipients``."""
+        wanted = set(recipients)
+        with self._lock:
+            return sum(1 for to in self._held_to if wanted.intersection(to))
+
+    def send_recipients(self, method: str, path: str, raw: bytes) -> tuple[str, ...] | None:
+        """The recipients of a request that sends a message; None for any other request."""
+        return None
+
     def _handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
+        recipients = self.send_recipients(method, path, raw)
         with self._lock:
             self._in_flight += 1
+            if recipients is not None:
+                self._held_to.append(recipients)
         try:
             if self.delay > 0:
                 time.sleep(self.delay)
-            self._open.wait(HOLD_LIMIT)
+            if recipients is not None:
+                self._open.wait(HOLD_LIMIT)
             return self.handle(method, path, {k.lower(): v for k, v in headers.items()}, raw)
         finally:
             with self._lock:
                 self._in_flight -= 1
+                if recipients is not None:
+                    self._held_to.remove(recipients)
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         raise NotImplementedError
@@ -466,6 +485,11 @@ class FakeTwilio(_FakeServer[SmsMessage]):
         self._record_failure(path, status, body["code"], body["message"], recipients, payload)
         headers = {"Retry-After": "1"} if status == 429 else {}
         return _json(status, body, headers)
+
+    def send_recipients(self, method: str, path: str, raw: bytes) -> tuple[str, ...] | None:
+        if method != "POST" or _TWILIO_MESSAGES.match(urlsplit(path).path) is None:
+            return None
+        return tuple(parse_qs(raw.decode("utf-8", errors="replace")).get("To", []))
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         route = urlsplit(path).path
@@ -642,6 +666,16 @@ class FakeSendGrid(_FakeServer[Mail]):
         body = self.error_body(status, message, field)
         self._record_failure(path, status, code, body["errors"][0]["message"], recipients, payload)
         return _json(status, body)
+
+    def send_recipients(self, method: str, path: str, raw: bytes) -> tuple[str, ...] | None:
+        if method != "POST" or urlsplit(path).path != "/v3/mail/send":
+            return None
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            return ()
+        personalizations = payload.get("personalizations") if isinstance(payload, dict) else None
+        return tuple(a for p in personalizations or [] if isinstance(p, dict) for a in _emails(p.get("to")))
 
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         route = urlsplit(path).path

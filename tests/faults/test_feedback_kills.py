@@ -55,7 +55,7 @@ def test_repeated_kills_mid_send_leave_every_informant_exactly_one_message(
                     # sending, their outcomes unknown to the worker
                     def in_flight(wave: list[RoutedItem] = wave) -> bool:
                         taken = [sms_status(database_url, item) for item in wave].count("sending")
-                        return taken > 0 and twilio.in_flight == taken
+                        return taken > 0 and twilio.held_to([item.informant.phone or "" for item in wave]) == taken
 
                     wait_until(in_flight, 90, f"sends in flight (kill {kills})")
                     stack.services["feedback"].kill(signal.SIGKILL)

@@ -62,10 +62,10 @@ def run_crash(env: dict[str, str], producer: KafkaProducer, twilio: FakeTwilio, 
             # the provider, the outcomes unknown to the worker
             def all_taken_in_flight() -> bool:
                 taken = [sms_status(item) for item in items[2:]].count("sending")
-                return taken > 0 and twilio.in_flight == taken
+                return taken > 0 and twilio.held_to(numbers[2:]) == taken
 
             wait_until(all_taken_in_flight, 60, "sends in flight")
-            held = twilio.in_flight
+            held = twilio.held_to(numbers[2:])
             stack.services["feedback"].kill(signal.SIGKILL)
         twilio.release()
         with running_stack(env, tmp_path, names=("feedback",)):

@@ -350,6 +350,7 @@ class Delivery:
         published = [o for o in outcomes if o.message_id not in too_late]
         published += [entry.outcome for entry in late if entry.confirmed]
         events = []
+        at = self.clock()
         for outcome in published:
             if outcome.status not in PUBLISHED_STATUSES:
                 continue
@@ -358,7 +359,7 @@ class Delivery:
                      channel=message.channel, attempts=message.attempts, detail=outcome.detail)
             events.append(FeedbackMessage(
                 event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:message:{message.key}:{outcome.status}"),
-                message_key=message.key, reference=message.reference, trigger=message.trigger,
+                emitted_at=at, message_key=message.key, reference=message.reference, trigger=message.trigger,
                 channel=Channel(message.channel), status=outcome.status,
                 provider_id=outcome.provider_id, detail=outcome.detail,
             ))

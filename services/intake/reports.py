@@ -143,11 +143,14 @@ def reference_candidates(scoped: str | None) -> Callable[[int], str]:
     return lambda _attempt: new_reference()
 
 
-def public_contact(request: PublicReportRequest, identity: Identity | None = None) -> PublicContact:
-    """The event for a report; ``identity`` as claimed by the use case (random if none)."""
+def public_contact(request: PublicReportRequest, identity: Identity | None, *, at: datetime) -> PublicContact:
+    """The event for a report received ``at`` (the intake's clock); ``identity`` as claimed by the
+    use case (random if none)."""
     identity = identity or Identity(uuid.uuid4(), new_reference())
     return PublicContact(
         event_id=identity.event_id,
+        emitted_at=at,
+        received_at=at,
         reference=identity.reference,
         report=ReportDetails.model_validate(request.model_dump(exclude={"informant"})),
         informant=request.informant,
@@ -155,11 +158,13 @@ def public_contact(request: PublicReportRequest, identity: Identity | None = Non
 
 
 def third_party_contact(
-    request: ThirdPartyReportRequest, organisation_id: str, identity: Identity | None = None
+    request: ThirdPartyReportRequest, organisation_id: str, identity: Identity | None, *, at: datetime
 ) -> ThirdPartyContact:
     identity = identity or Identity(uuid.uuid4(), new_reference())
     return ThirdPartyContact(
         event_id=identity.event_id,
+        emitted_at=at,
+        received_at=at,
         reference=identity.reference,
         report=ReportDetails.model_validate(
             request.model_dump(exclude={"reporter", "subject", "subject_consents_to_contact"})
@@ -173,7 +178,7 @@ def third_party_contact(
 
 def case_update(
     reference: str, request: ActionRequest, actor_id: str, actor_name: str, idempotency_key: str | None,
-    actor_kind: ActorKind | None = None,
+    actor_kind: ActorKind | None = None, *, at: datetime,
 ) -> CaseUpdate:
     event_id = (
         uuid.uuid5(uuid.NAMESPACE_URL, f"mecc:action:{actor_id}:{reference}:{idempotency_key}")
@@ -182,6 +187,7 @@ def case_update(
     )
     return CaseUpdate(
         event_id=event_id,
+        emitted_at=at,
         reference=reference,
         kind=request.kind,
         actor_id=actor_id,

@@ -16,9 +16,16 @@ from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from schemas import UpdateKind, WatchItem
+from schemas import Channel, DeliveryStatus, InboundMessage, PreferenceChange, UpdateKind, WatchItem
 from schemas.events import ActorKind
-from schemas.topics import CASES_UPDATES, CONTACTS_PUBLIC, CONTACTS_THIRD_PARTY
+from schemas.topics import (
+    CASES_UPDATES,
+    CONTACTS_PUBLIC,
+    CONTACTS_THIRD_PARTY,
+    FEEDBACK_DELIVERY,
+    FEEDBACK_INBOUND,
+    FEEDBACK_PREFERENCES,
+)
 from services.audit import AuditAction
 from services.common import metrics
 from services.common.config_files import Categories
@@ -180,7 +187,7 @@ async def submit_public_report(ports: Ports, body: PublicReportRequest, idempote
     ``quiet``: the SMS quiet hours safe times are checked against (default: the feedback worker's)."""
     _check_category(ports, body.category)
     _check_windows(body, quiet)
-    contact = reports.public_contact(body, await _identity(ports, body, scope, idempotency_key))
+    contact = reports.public_contact(body, await _identity(ports, body, scope, idempotency_key), at=ports.clock())
     await ports.publisher.publish(CONTACTS_PUBLIC.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("public").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="public", via=via)
@@ -200,7 +207,7 @@ async def submit_third_party_report(ports: Ports, organisation: Principal, body:
     _check_category(ports, body.category)
     _check_windows(body, quiet)
     identity = await _identity(ports, body, f"org:{organisation.id}", idempotency_key)
-    contact = reports.third_party_contact(body, organisation.id, identity)
+    contact = reports.third_party_contact(body, organisation.id, identity, at=ports.clock())
     await ports.publisher.publish(CONTACTS_THIRD_PARTY.name, contact.reference, contact)
     metrics.REPORTS_RECEIVED.labels("third_party").inc()
     log.info("report_accepted", reference=contact.reference, category=body.category, kind="third_party",
@@ -221,7 +228,8 @@ async def record_action(ports: Ports, actor: Principal, reference: str, body: Ac
         raise NotRoutedYet(f"no routed report {reference}")
     if not may_act_on(actor, destinations):
         raise Forbidden(f"{reference} was not routed to {actor.id}")
-    update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key, _actor_kind(actor))
+    update = reports.case_update(reference, body, actor.id, actor.name, idempotency_key, _actor_kind(actor),
+                                 at=ports.clock())
     await ports.publisher.publish(CASES_UPDATES.name, reference, update)
     metrics.REPORTS_RECEIVED.labels("action").inc()
     log.info("action_accepted", reference=reference, team=actor.id, kind=body.kind.value, via=via,
@@ -250,8 +258,10 @@ async def record_cluster_action(ports: Ports, actor: Principal, cluster_id: str,
         raise Forbidden(f"no report in cluster {cluster_id} was routed to {actor.id}")
     key = f"cluster:{cluster_id}:{idempotency_key or uuid.uuid4().hex}"
     for reference in mine:
-        update = reports.case_update(reference, body, actor.id, actor.name, key, _actor_kind(actor))
+        update = reports.case_update(reference, body, actor.id, actor.name, key, _actor_kind(actor),
+                                     at=ports.clock())
         await ports.publisher.publish(CASES_UPDATES.name, reference, update)
+        metrics.REPORTS_RECEIVED.labels("action").inc()
         await ports.audit.record(AuditAction.ALTERATION, f"record_{body.kind.value}", actor, reference=reference,
                                  at=ports.clock())
     log.info("cluster_action_accepted", cluster=cluster_id, team=actor.id, reports=len(mine))
@@ -302,3 +312,25 @@ async def list_watch_items(ports: Ports, watch: Principal, watch_id: str, limit:
                  if len(rows) > limit and items else None)
     log.info("watch_items_listed", watch=watch_id, count=len(items))
     return items, following
+
+
+# ---- what the providers and the people written to tell us -------------------------------------------
+
+async def report_delivery(ports: Ports, event: DeliveryStatus) -> None:
+    """A provider's word on a message (delivered, failed, bounced, opted out), for the feedback
+    worker, keyed by the provider's id of the message so one message's news stays in order."""
+    await ports.publisher.publish(FEEDBACK_DELIVERY.name, event.provider_id, event)
+
+
+async def pass_on_reply(ports: Ports, event: InboundMessage) -> None:
+    """A text or email someone sent us, for the feedback worker to read (an answer, an opt-out,
+    new information), keyed by its sender so one person's replies stay in order."""
+    await ports.publisher.publish(FEEDBACK_INBOUND.name, event.sender, event)
+
+
+async def unsubscribe_email(ports: Ports, address_digest: str, *, source: str) -> None:
+    """An email address asked (by its signed unsubscribe link) for no more emails."""
+    event = PreferenceChange(emitted_at=ports.clock(), channel=Channel.EMAIL, address_digest=address_digest,
+                             opted_out=True, source=source)
+    await ports.publisher.publish(FEEDBACK_PREFERENCES.name, address_digest, event)
+    log.info("unsubscribed", channel=Channel.EMAIL, source=source)

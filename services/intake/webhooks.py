@@ -26,7 +26,6 @@ from __future__ import annotations
 import hmac
 import html
 import json
-import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -38,12 +37,12 @@ from pydantic import BaseModel, ValidationError
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 from twilio.request_validator import RequestValidator
 
-from schemas import Channel, DeliveryStatus, InboundMessage, PreferenceChange
-from schemas.topics import FEEDBACK_DELIVERY, FEEDBACK_INBOUND, FEEDBACK_PREFERENCES
+from schemas import Channel, DeliveryStatus, InboundMessage
 from services.common import reply_address
 from services.common.logging import get_logger
 from services.common.unsubscribe import read_token
 from services.feedback.senders import sendgrid, twilio
+from services.intake import usecases
 from services.intake.routes import Ctx
 from services.store.messages import address_digest
 
@@ -98,9 +97,9 @@ async def twilio_status(request: Request, ctx: Ctx, signature: TwilioSignature =
     event = _event(DeliveryStatus, {"provider_id": "MessageSid", "provider_status": "MessageStatus",
                                     "error_code": "ErrorCode"},
                    event_id=provider_event_id("twilio", "status", sid, state, error_code),
-                   provider="twilio", provider_id=sid, outcome=outcome, opted_out=opted_out,
-                   provider_status=state, error_code=error_code)
-    await ctx.publisher.publish(FEEDBACK_DELIVERY.name, sid, event)
+                   emitted_at=ctx.clock(), provider="twilio", provider_id=sid, outcome=outcome,
+                   opted_out=opted_out, provider_status=state, error_code=error_code)
+    await usecases.report_delivery(ctx, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -112,11 +111,11 @@ async def twilio_inbound(request: Request, ctx: Ctx, signature: TwilioSignature 
         raise HTTPException(422, {"error": "invalid request", "fields": [{"field": "From", "message": "required"}]})
     event = _event(InboundMessage, {"sender": "From", "body": "Body", "provider_id": "MessageSid",
                                     "opt_out_type": "OptOutType"},
-                   channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
+                   emitted_at=ctx.clock(), channel=Channel.SMS, sender=sender, body=form.get("Body", ""),
                    provider_id=form.get("MessageSid"), opt_out_type=form.get("OptOutType") or None,
                    **({"event_id": provider_event_id("twilio", "inbound", form["MessageSid"])}
                       if form.get("MessageSid") else {}))
-    await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
+    await usecases.pass_on_reply(ctx, event)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
@@ -134,7 +133,7 @@ async def sendgrid_events(
     if not signature or not timestamp or not _sendgrid_signed(key, payload, signature, timestamp):
         log.warning("webhook_signature_rejected", provider="sendgrid")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "bad or missing Event Webhook signature")
-    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > ctx.settings.webhook_max_age_seconds:
+    if not timestamp.isdigit() or abs(ctx.clock().timestamp() - int(timestamp)) > ctx.settings.webhook_max_age_seconds:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Event Webhook timestamp too old")
     try:
         events: Any = json.loads(payload)
@@ -153,7 +152,8 @@ async def sendgrid_events(
         try:
             event = DeliveryStatus(event_id=provider_event_id("sendgrid", item.get("sg_event_id") or message_id,
                                                               item["event"], item.get("timestamp")),
-                                   provider="sendgrid", provider_id=message_id, outcome=outcome, opted_out=opted_out,
+                                   emitted_at=ctx.clock(), provider="sendgrid", provider_id=message_id,
+                                   outcome=outcome, opted_out=opted_out,
                                    provider_status=str(item["event"]),
                                    error_code=str(item.get("status") or item.get("reason") or "")[:100] or None,
                                    occurred_at=_event_time(item.get("timestamp")))
@@ -162,7 +162,7 @@ async def sendgrid_events(
             # without them, rather than refusing the batch SendGrid would then resend forever.
             log.warning("sendgrid_event_skipped", reason="outside the event's limits")
             continue
-        await ctx.publisher.publish(FEEDBACK_DELIVERY.name, message_id, event)
+        await usecases.report_delivery(ctx, event)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -203,10 +203,11 @@ async def sendgrid_inbound(token: str, request: Request, ctx: Ctx) -> dict[str, 
         reply_address.recipients(str(form.get("to", "")), str(form.get("envelope", ""))), address_digest(sender))
     sender_ok = reply_address.spf_and_dkim_pass(str(form.get("SPF", "")), str(form.get("dkim", "")), sender)
     event = _event(InboundMessage, {"sender": "from", "body": "text"},
-                   channel=Channel.EMAIL, sender=sender, body=str(form.get("text", ""))[:10000],
+                   emitted_at=ctx.clock(), channel=Channel.EMAIL, sender=sender,
+                   body=str(form.get("text", ""))[:10000],
                    authenticated=token_ok and sender_ok)
     log.info("inbound_email", authenticated=event.authenticated, reply_token=token_ok, spf_dkim=sender_ok)
-    await ctx.publisher.publish(FEEDBACK_INBOUND.name, sender, event)
+    await usecases.pass_on_reply(ctx, event)
     return {"status": "received"}
 
 
@@ -237,8 +238,6 @@ async def unsubscribe(token: str, ctx: Ctx) -> HTMLResponse:
     digest = read_token(ctx.settings.unsubscribe_secret, token)
     if digest is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown unsubscribe link")
-    event = PreferenceChange(channel=Channel.EMAIL, address_digest=digest, opted_out=True,
-                             source="email unsubscribe link")
-    await ctx.publisher.publish(FEEDBACK_PREFERENCES.name, digest, event)
+    await usecases.unsubscribe_email(ctx, digest, source="email unsubscribe link")
     return _page("You will get no more emails from us",
                  "<p>To hear about a report again, give your email address when you next report something.</p>")

@@ -1,6 +1,7 @@
 """The intake's HTTP contract, with the Kafka publisher replaced by a recorder (the real one is
 exercised against a real broker in tests/integration)."""
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -240,3 +241,22 @@ def test_a_report_of_something_before_1900_is_a_422_naming_happened_at(api, when
     r = api.post("/v1/reports", json={**REPORT, "happened_at": when})
     assert r.status_code == 422 and [f["field"] for f in r.json()["fields"]] == ["happened_at"]
     assert api.post("/v1/reports", json={**REPORT, "happened_at": "1900-01-01T00:00:00Z"}).status_code == 202
+
+
+def test_every_event_the_intake_publishes_carries_its_clock_s_time(api):
+    # a clock far from today's: an event stamped by the wall clock instead would not match it
+    then = datetime(2031, 2, 3, 4, 5, 6, tzinfo=UTC)
+    api.app.state.context = dataclasses.replace(api.app.state.context, clock=lambda: then)
+    reference = api.post("/v1/reports", json=REPORT).json()["reference"]
+    body = {k: v for k, v in REPORT.items() if k != "informant"} | {
+        "reporter": {"email": "caseworker@example.org"}, "category": "hate-incident"}
+    assert api.post("/v1/third-party/reports", json=body, headers={"X-API-Key": "dev-org-stop-hate"}
+                    ).status_code == 202
+    routed = _routed(api)
+    assert api.post(f"/v1/reports/{routed}/actions", json={"public_text": "Speed checks on Bedford Road"},
+                    headers={"X-API-Key": "dev-team-kempston"}).status_code == 202
+    events = [e for _, _, e in api.recorder.events]
+    kinds = {type(e) for e in events}
+    assert {PublicContact, ThirdPartyContact, CaseUpdate} <= kinds and reference
+    assert {e.emitted_at for e in events if not isinstance(e, RoutedItem)} == {then}
+    assert {e.received_at for e in events if isinstance(e, PublicContact | ThirdPartyContact)} == {then}

@@ -320,28 +320,31 @@ def message_words(message: Mapping[str, Any], now: datetime, *, instead: bool = 
     by = f"by {_channel_words(message.get('channel'))}{' instead' if instead else ''}"
     due = aware(message.get("due_at"))
     if status in WAITING_STATES and due is not None and due > now:
-        if status == "retrying":
+        if status == MessageStatus.RETRYING:
             return MessageWords("waiting", f"Not sent {by} at the first try: we will try again shortly.")
         reason = " (quiet hours for text messages)" if _held_for_quiet_hours(message, due, quiet) else ""
         return MessageWords("waiting", f"{by[0].upper()}{by[1:]}: waiting until {until_words(due, now)}{reason}.")
-    if status in WAITING_STATES or status == "sending":
+    if status in WAITING_STATES or status == MessageStatus.SENDING:
         return MessageWords("sending", f"Now being sent {by}.")
-    if status == "delivered":
+    if status == MessageStatus.DELIVERED:
         return MessageWords("sent", f"Sent {by} and delivered.")
     if status in SENT_STATES:
         return MessageWords("sent", f"Sent {by}.")
-    if status == "failed":
+    if status == MessageStatus.FAILED:
         return MessageWords("failed", f"Sending {by} failed.")
     if status in FAILED_STATES:
         return MessageWords("failed", f"Sent {by}, but it was not delivered.")
-    if status == "unconfirmed":
+    if status == MessageStatus.AMBIGUOUS:
+        return MessageWords("unsure", f"Sending {by} was interrupted. We are checking whether it went, and "
+                                      "send it again only if it did not.")
+    if status == MessageStatus.UNCONFIRMED:
         return MessageWords("unsure", f"Sending {by} was interrupted. We did not send it again, so that you "
                                       "would not get it twice.")
-    if status == "opted_out":
+    if status == MessageStatus.OPTED_OUT:
         whose = "this email address" if message.get("channel") == Channel.EMAIL.value else "this number"
         return MessageWords("not_sent", f"Not sent {by}: {whose} asked us to stop sending "
                                         f"{_channel_words(message.get('channel'))}s.")
-    if status == "suppressed":
+    if status == MessageStatus.SUPPRESSED:
         # Neutral on purpose: never why (no contact details, or a sensitive report held back).
         return MessageWords("not_sent", "We have not sent you this by text message or email. "
                                         "Any news about your report is shown on this page.")

@@ -117,6 +117,12 @@ def test_an_interrupted_send_says_it_may_not_have_arrived_and_was_not_repeated()
     assert "interrupted" in text and "would not get it twice" in text
 
 
+def test_a_send_being_checked_with_the_provider_says_so_and_promises_no_second_copy():
+    title, text = entry(row("ambiguous"))
+    assert title == "Acknowledgement may not have reached you"
+    assert "checking whether it went" in text and "only if it did not" in text
+
+
 def test_an_opted_out_channel_says_the_address_asked_us_to_stop():
     assert entry(row("opted_out", detail="opted out (STOP)")) == (
         "Acknowledgement not sent", "Not sent by text message: this number asked us to stop sending text messages.")

@@ -107,24 +107,24 @@ class CommonSettings(KafkaSecurity):
             raise ValueError(f"ADDRESS_DIGEST_KEY: {exc}") from None
         return self
 
-    @model_validator(mode="after")
-    def _no_development_secrets_in_public(self) -> Self:
-        """Refuse to start with a development secret when the public can reach the service:
-        anyone could forge unsubscribe links, track links or sign-in sessions with it."""
-        if (urlsplit(self.public_base_url).hostname or "") in LOCAL_HOSTS:
-            return self
-        weak = [name.upper() for name in self.SECRETS if getattr(self, name) == DEVELOPMENT_SECRET]
-        if weak:
-            raise ValueError(f"set {', '.join(weak)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
-                             "address, and the development default would let anyone forge what it signs")
-        unkeyed = [name.upper() for name, development in self.STORE_KEYS.items()
-                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS,
-                                                development=development)]
-        if unkeyed:
-            raise ValueError(f"set {', '.join(unkeyed)}: PUBLIC_BASE_URL {self.public_base_url} is not a local "
-                             "address, and the development key (in the source code) would let anyone with a "
-                             "copy of the database read the personal data in it, or match addresses to it")
-        return self
+    def beyond_this_machine(self) -> list[str]:
+        """The settings that reach past this machine: a public address, or a database or broker
+        elsewhere. Any one of them makes this a deployment, not a laptop: development secrets and
+        keys are refused (a store on another server holds real people's data whatever the URL
+        the public uses)."""
+        reasons = []
+        if (urlsplit(self.public_base_url).hostname or "") not in LOCAL_HOSTS:
+            reasons.append(f"PUBLIC_BASE_URL {self.public_base_url}")
+        if database_host(self.database_url) not in ("", *LOCAL_HOSTS):
+            reasons.append("DATABASE_URL (a server on another machine)")
+        if remote_brokers(self.kafka_bootstrap_servers):
+            reasons.append("KAFKA_BOOTSTRAP_SERVERS (a broker on another machine)")
+        return reasons
+
+    @property
+    def is_local(self) -> bool:
+        """Everything this service reaches is on this machine (see ``beyond_this_machine``)."""
+        return not self.beyond_this_machine()
 
     @model_validator(mode="after")
     def _remote_database_over_tls(self) -> Self:
@@ -143,12 +143,54 @@ class CommonSettings(KafkaSecurity):
         (PLAINTEXT): the topics carry contact details. Setting it, even to PLAINTEXT, is a choice."""
         if "kafka_security_protocol" in self.model_fields_set:
             return self
-        remote = [server for server in self.kafka_bootstrap_servers.split(",")
-                  if server.strip() and urlsplit(f"//{server.strip()}").hostname not in LOCAL_HOSTS]
+        remote = remote_brokers(self.kafka_bootstrap_servers)
         if remote:
             raise ValueError(f"KAFKA_BOOTSTRAP_SERVERS: {', '.join(remote)} is not on this machine; set "
                              "KAFKA_SECURITY_PROTOCOL=SASL_SSL with the service's user (or PLAINTEXT on purpose)")
         return self
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_public(self) -> Self:
+        """Refuse to start with a development secret or key when anything the service reaches is off
+        this machine: anyone could forge unsubscribe links, track links or sign-in sessions with the
+        secrets, or read a copy of the store with the keys (both are in the source code)."""
+        beyond = self.beyond_this_machine()
+        if not beyond:
+            return self
+        where = f"{' and '.join(beyond)} {'is' if len(beyond) == 1 else 'are'} not on this machine"
+        weak = [name.upper() for name in self.SECRETS if getattr(self, name) == DEVELOPMENT_SECRET]
+        if weak:
+            raise ValueError(f"set {', '.join(weak)}: {where}, and the development default would let anyone "
+                             "forge what it signs")
+        unkeyed = [name.upper() for name, development in self.STORE_KEYS.items()
+                   if crypto.is_development_key(getattr(self, name), retiring=self.RETIRING_DEVELOPMENT_KEYS,
+                                                development=development)]
+        if unkeyed:
+            raise ValueError(f"set {', '.join(unkeyed)}: {where}, and the development key (in the source code) "
+                             "would let anyone with a copy of the database read the personal data in it, or "
+                             "match addresses to it")
+        return self
+
+
+def remote_brokers(bootstrap_servers: str) -> list[str]:
+    """The brokers of a ``host:port,...`` list that are not on this machine."""
+    return [server.strip() for server in bootstrap_servers.split(",")
+            if server.strip() and urlsplit(f"//{server.strip()}").hostname not in LOCAL_HOSTS]
+
+
+def database_host(database_url: str) -> str:
+    """The network host of a PostgreSQL store URL; "" for SQLite, a Unix socket or a URL not ours to judge."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return ""
+    if not url.drivername.startswith("postgresql"):
+        return ""
+    host = url.host or str(url.query.get("host", "") or "")
+    return "" if host.startswith("/") else host
 
 
 def remote_database_without_tls(database_url: str) -> str | None:

@@ -62,7 +62,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     access = Access.from_file(settings.access_config)
     if not settings.is_local and not settings.allow_development_keys and (published := access.development_keys()):
         raise ValueError(f"{settings.access_config} still has the published development keys of "
-                         f"{', '.join(published)}, and PUBLIC_BASE_URL {settings.public_base_url} is not on this "
+                         f"{', '.join(published)}, and {' and '.join(settings.beyond_this_machine())} reach past this "
                          "machine: replace them (python -m services.intake new-key) or revoke them")
     engine = make_engine(settings.database_url)
     store = Store(make_sessions(engine))

@@ -3,12 +3,11 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from services.common.config_files import DEFAULT_ROUTING_DIR, ROOT
-from services.common.settings import DEVELOPMENT_SECRET, LOCAL_HOSTS, CommonSettings
+from services.common.settings import DEVELOPMENT_SECRET, CommonSettings
 
 
 class IntakeSettings(CommonSettings):
@@ -87,10 +86,6 @@ class IntakeSettings(CommonSettings):
     show_outbox: bool | None = None
 
     SECRETS: ClassVar[tuple[str, ...]] = (*CommonSettings.SECRETS, "session_secret")
-
-    @property
-    def is_local(self) -> bool:
-        return (urlsplit(self.public_base_url).hostname or "") in LOCAL_HOSTS
 
     @property
     def key_sign_in(self) -> bool:

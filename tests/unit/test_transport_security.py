@@ -9,6 +9,7 @@ from pathlib import Path
 
 import faust
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from services.common.faust_worker import app_options
@@ -21,6 +22,10 @@ from services.common.kafka_security import (
 from services.common.settings import CommonSettings
 
 SECURE = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "router", "kafka_sasl_password": "s3cret"}
+#: What a deployment sets besides: its own secrets and store keys (a service reaching another
+#: machine refuses the development ones).
+DEPLOYED = {"unsubscribe_secret": "u" * 40, "track_secret": "t" * 40,
+            "store_encryption_key": Fernet.generate_key().decode(), "address_digest_key": "d" * 40}
 
 
 def test_plaintext_by_default_adds_nothing_to_any_client() -> None:
@@ -63,8 +68,9 @@ def test_services_read_the_security_settings_from_the_environment(monkeypatch: p
 def test_a_remote_broker_needs_the_security_protocol_chosen() -> None:
     with pytest.raises(ValidationError, match="KAFKA_SECURITY_PROTOCOL"):
         CommonSettings(kafka_bootstrap_servers="127.0.0.1:19092,kafka-1.internal:9093")
-    assert CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9093", **SECURE).secure
-    chosen = CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9092", kafka_security_protocol="PLAINTEXT")
+    assert CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9093", **SECURE, **DEPLOYED).secure
+    chosen = CommonSettings(kafka_bootstrap_servers="kafka-1.internal:9092", kafka_security_protocol="PLAINTEXT",
+                            **DEPLOYED)
     assert not chosen.secure  # plaintext on purpose, visibly
     assert not CommonSettings(kafka_bootstrap_servers="localhost:19092").secure
 
@@ -87,4 +93,22 @@ def test_a_remote_postgres_without_sslmode_is_refused(url: str) -> None:
     "sqlite:///.local/mecc.db",
 ])
 def test_tls_local_and_unix_socket_store_urls_are_accepted(url: str) -> None:
-    assert CommonSettings(database_url=url).database_url == url
+    assert CommonSettings(database_url=url, **DEPLOYED).database_url == url
+
+
+@pytest.mark.parametrize(("setting", "value", "named"), [
+    ("database_url", "postgresql+psycopg://mecc:pw@db.internal/mecc?sslmode=verify-full", "DATABASE_URL"),
+    ("kafka_bootstrap_servers", "kafka-1.internal:9093", "KAFKA_BOOTSTRAP_SERVERS"),
+    ("public_base_url", "https://report.example.police.uk", "PUBLIC_BASE_URL"),
+])
+def test_a_service_reaching_another_machine_refuses_the_development_keys(setting: str, value: str,
+                                                                        named: str) -> None:
+    # every service (the router, the retention and subject commands too), whatever PUBLIC_BASE_URL says:
+    # a store on another server holds real people's data
+    extra = SECURE if setting == "kafka_bootstrap_servers" else {}
+    with pytest.raises(ValidationError, match=f"UNSUBSCRIBE_SECRET, TRACK_SECRET: {named}"):
+        CommonSettings(**{setting: value}, **extra)
+    secrets_only = {k: v for k, v in DEPLOYED.items() if k.endswith("secret")}
+    with pytest.raises(ValidationError, match=f"STORE_ENCRYPTION_KEY, ADDRESS_DIGEST_KEY: {named}"):
+        CommonSettings(**{setting: value}, **extra, **secrets_only)
+    assert not CommonSettings(**{setting: value}, **extra, **DEPLOYED).is_local

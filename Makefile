@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 comma := ,
 
-.PHONY: help install lock run stop outbox test test-py313 test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
+.PHONY: help install lock run stop outbox test test-py312 test-py313 test-unit test-unit-future test-integration test-e2e test-contract lint typecheck check schemas bench load clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -55,9 +55,13 @@ test: $(STAMP) ## Run every test: unit, integration (real Kafka + PostgreSQL), e
 	$(PY) -m infra.frontend install
 	$(PY) -m pytest -q -ra
 
-#: The newest Python the project claims (pyproject's requires-python: 3.11 to 3.13); `make test` runs the
-#: default one. Its own virtualenv, from the same lock (hashes checked).
+#: The other Pythons the project claims (pyproject's requires-python: 3.11 to 3.13); `make test` runs the
+#: default one. Each in its own virtualenv, from the same lock (hashes checked).
+PYTHON312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+
+test-py312: ## Run every test again on Python 3.12, in its own virtualenv (.venv-3.12; PYTHON312= to point elsewhere)
+	$(MAKE) VENV=.venv-3.12 PYTHON=$(PYTHON312) test
 
 test-py313: ## Run every test again on Python 3.13, in its own virtualenv (.venv-3.13; PYTHON313= to point elsewhere)
 	$(MAKE) VENV=.venv-3.13 PYTHON=$(PYTHON313) test

@@ -31,6 +31,9 @@ class RetentionSettings(BaseSettings):
     #: Days the broker keeps messages on every topic that carries personal data (``retention.ms``):
     #: long enough to replay after an incident or a fix, no longer; the store is the long-term record.
     topic_retention_days: float = Field(default=30.0, gt=0)
+    #: Days a staff session (the person, their claims, the address they signed in from) is kept
+    #: after it ended or was last used: long enough to answer "who was signed in when".
+    staff_session_retention_days: float = Field(default=90.0, gt=0)
 
     @property
     def topic_retention_ms(self) -> int:

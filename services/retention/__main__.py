@@ -15,7 +15,7 @@ from services.common.logging import get_logger
 from services.common.process import configure_process
 from services.common.settings import CommonSettings, RetentionSettings
 from services.retention.outbox import prune_outbox
-from services.retention.purge import Policy, purge
+from services.retention.purge import Policy, RecordsPolicy, purge, purge_records
 from services.store.db import make_engine, make_sessions
 
 
@@ -38,20 +38,27 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     policy = Policy(retention=timedelta(days=args.days), abandoned=timedelta(days=args.abandoned_days))
     engine = make_engine(settings.database_url)
     now = now or datetime.now(UTC)
+    records = RecordsPolicy(sessions=timedelta(days=settings.staff_session_retention_days),
+                            claim_digests=timedelta(days=settings.topic_retention_days),
+                            provider_events=policy.retention)
     try:
         done = purge(make_sessions(engine)(), now=now, policy=policy)
+        kept = purge_records(make_sessions(engine)(), now=now, policy=records)
     finally:
         engine.dispose()
     outbox = prune_outbox(settings.outbox_path, due=set(done.due), now=now, older_than=policy.retention)
     get_logger(__name__).info("retention_done", due=len(done.due), reports=done.reports, messages=done.messages,
                               actions=done.actions, cluster_members=done.cluster_members,
                               watch_items=done.watch_items, clusters=done.clusters, outbox_lines=outbox,
+                              staff_sessions=kept.sessions, claim_digests=kept.claim_digests,
+                              provider_events=kept.provider_events,
                               days=args.days,
                               abandoned_days=args.abandoned_days)
     print(f"removed personal data from {done.reports} report(s), {done.messages} message(s), "
           f"{done.actions} action(s), {done.cluster_members} cluster place(s), {done.watch_items} watch item(s) "
           f"and {done.clusters} cluster label(s), and {outbox} outbox line(s); {len(done.due)} report(s) are "
-          "past retention")
+          f"past retention; removed {kept.sessions} staff session(s), {kept.claim_digests} reference claim "
+          f"digest(s) and {kept.provider_events} provider callback id(s)")
     return 0
 
 

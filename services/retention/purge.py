@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.store.models import (
@@ -49,8 +49,11 @@ from services.store.models import (
     Cluster,
     ClusterMember,
     Message,
+    ProviderEvent,
+    ReferenceClaim,
     Report,
     RoutingDecision,
+    StaffSession,
     SurveyAnswer,
     WatchItemRow,
 )
@@ -300,3 +303,39 @@ def purge(session: Session, *, now: datetime, policy: Policy | None = None, afte
     with session.begin():
         done.clusters += scrub_clusters(session, due)
     return done
+
+
+# ---- the records kept about the service itself --------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecordsPolicy:
+    """How long the records that are not a report are kept (the README's "Retention schedule")."""
+
+    #: A staff session (who, their claims, from which address) after it ended or was last used.
+    sessions: timedelta
+    #: A reference's idempotency key and request digests (the key of an anonymous caller is scoped
+    #: by their address) after the reference was given out: no client retries for that long.
+    claim_digests: timedelta
+    #: A provider callback's id, kept so a replay changes nothing (no personal data).
+    provider_events: timedelta
+
+
+@dataclass
+class PurgedRecords:
+    sessions: int = 0
+    claim_digests: int = 0
+    provider_events: int = 0
+
+
+def purge_records(session: Session, *, now: datetime, policy: RecordsPolicy) -> PurgedRecords:
+    """Remove the service's own records past their time at ``now``; idempotent. A reference claim
+    keeps its row (a reference is never given out twice), only its digests go."""
+    with session.begin():
+        sessions = session.execute(delete(StaffSession).where(
+            func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at) < now - policy.sessions))
+        claims = session.execute(update(ReferenceClaim).where(
+            ReferenceClaim.claimed_at < now - policy.claim_digests,
+            or_(ReferenceClaim.key_digest.is_not(None), ReferenceClaim.body_digest.is_not(None)),
+        ).values(key_digest=None, body_digest=None))
+        events = session.execute(delete(ProviderEvent).where(ProviderEvent.seen_at < now - policy.provider_events))
+    return PurgedRecords(_changed(sessions), _changed(claims), _changed(events))

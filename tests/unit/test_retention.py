@@ -10,15 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas import WatchItem
 from schemas.events import CONTACT
 from services.retention.__main__ import main as retention_main
-from services.retention.purge import REMOVED, Life, Policy, due_references, purge
+from services.retention.purge import REMOVED, Life, Policy, RecordsPolicy, due_references, purge, purge_records
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.models import Cluster, ClusterMember, Message, Report, WatchItemRow
+from services.store.models import (
+    Cluster,
+    ClusterMember,
+    Message,
+    ProviderEvent,
+    ReferenceClaim,
+    Report,
+    StaffSession,
+    WatchItemRow,
+)
 from tests.unit.personal_world import NOON, PersonalWorld, aggregates, scan, seed
 
 
@@ -160,3 +170,33 @@ def test_the_command_reads_the_periods_from_settings(sessions: sessionmaker[Sess
         # the closed report has live replies, which are abandoned only after ten years
         assert contact(s, seeded.closed)["informant"]["phone"] == seeded.informant.phone
         assert contact(s, seeded.abandoned)["report"]["description"] != REMOVED
+
+
+# --- the service's own records ----------------------------------------------------------------
+
+
+def test_staff_sessions_claim_digests_and_callback_ids_go_after_their_time_and_references_stay(
+        sessions: sessionmaker[Session]) -> None:
+    day = timedelta(days=1)
+    with sessions.begin() as s:
+        for id_, ended, seen in [("old-ended", NOON, NOON), ("old-idle", None, NOON),
+                                 ("recent-ended", NOON + 80 * day, NOON + 80 * day), ("live", None, NOON + 99 * day)]:
+            s.add(StaffSession(id=id_, person="sub-jo", principal_id="kempston-npt", role="team_member",
+                               claims={"name": "Jo Bloggs"}, client="192.0.2.7", created_at=NOON,
+                               last_seen_at=seen, ended_at=ended, ended_reason="signed_out" if ended else None))
+        s.add(ReferenceClaim(reference="MECC-OLD0-0001", key_digest="k" * 64, body_digest="b" * 64, claimed_at=NOON))
+        s.add(ReferenceClaim(reference="MECC-NEW0-0002", key_digest="q" * 64, body_digest="c" * 64,
+                             claimed_at=NOON + 95 * day))
+        s.add(ProviderEvent(event_id="e-old", seen_at=NOON))
+        s.add(ProviderEvent(event_id="e-new", seen_at=NOON + 99 * day))
+    policy = RecordsPolicy(sessions=90 * day, claim_digests=30 * day, provider_events=60 * day)
+    done = purge_records(sessions(), now=NOON + 100 * day, policy=policy)
+    assert (done.sessions, done.claim_digests, done.provider_events) == (2, 1, 1)
+    with sessions() as s:
+        assert sorted(s.scalars(select(StaffSession.id))) == ["live", "recent-ended"]
+        claims = {c.reference: (c.key_digest, c.body_digest) for c in s.scalars(select(ReferenceClaim))}
+        # the reference is never given out again; only what tied it to a caller goes
+        assert claims == {"MECC-OLD0-0001": (None, None), "MECC-NEW0-0002": ("q" * 64, "c" * 64)}
+        assert list(s.scalars(select(ProviderEvent.event_id))) == ["e-new"]
+    again = purge_records(sessions(), now=NOON + 100 * day, policy=policy)
+    assert (again.sessions, again.claim_digests, again.provider_events) == (0, 0, 0)

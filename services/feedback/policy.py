@@ -299,8 +299,10 @@ class AfterLookup:
 def after_lookup(found: Lookup, *, guarded: bool, waited: timedelta, rules: DeliveryRules) -> AfterLookup:
     """An ambiguous message, ``waited`` after its send began, and what the provider said of it.
     There: sent. Confirmed not there: sent again. Unknown: asked again later while that may help
-    (within ``reconcile_for``); then, to a guarded recipient never sent again (``unconfirmed``,
-    a second copy to someone at risk is the worse mistake), to anyone else sent again (the send's
+    (within ``reconcile_for``); then never sent again (``unconfirmed``) from a provider that can be
+    asked (Twilio): only its confirmed "not there" sends a second copy. From a provider that offers
+    no look-up (SendGrid), an answer will never come: to a guarded recipient never sent again (a
+    second copy to someone at risk is the worse mistake), to anyone else sent again (the send's
     lease has passed, so its first worker can no longer settle it). Pure."""
     if isinstance(found, Found):
         return AfterLookup(MessageStatus.SENT, "found at the provider after an ambiguous send", found.provider_id)
@@ -312,6 +314,10 @@ def after_lookup(found: Lookup, *, guarded: bool, waited: timedelta, rules: Deli
     if guarded:
         return AfterLookup(MessageStatus.UNCONFIRMED,
                            f"not confirmed at the provider ({found.reason}); never sent again to a guarded recipient")
+    if not found.no_look_up:
+        return AfterLookup(MessageStatus.UNCONFIRMED,
+                           f"not confirmed at the provider ({found.reason}); never sent again without its "
+                           "confirming it has not got it")
     return AfterLookup(MessageStatus.RETRYING,
                        f"not confirmed at the provider ({found.reason}); sending again after the lease "
                        "(recipient not guarded)", retry_in=0.0)

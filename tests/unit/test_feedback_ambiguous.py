@@ -65,7 +65,7 @@ def _guarded(world: World):
 
 def test_an_ambiguous_email_to_a_guarded_recipient_is_never_sent_again_unconfirmed(world):
     world.email.answers_lost = 1
-    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message")
+    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message", no_look_up=True)
     item = _guarded(world)
     world.acknowledge(item)
     for _ in range(5):
@@ -78,7 +78,7 @@ def test_an_ambiguous_email_to_a_guarded_recipient_is_never_sent_again_unconfirm
 
 def test_an_ambiguous_email_to_anyone_else_goes_again_once_the_lease_has_passed(world):
     world.email.answers_lost = 1
-    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message")
+    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message", no_look_up=True)
     item = world.routed(informant=Informant(email=EMAIL))
     world.acknowledge(item)
     world.tick(LEASE / 2)
@@ -104,6 +104,25 @@ def test_a_failed_look_up_is_tried_again_and_a_guarded_message_ends_unconfirmed(
     world.tick(timedelta(hours=2))  # beyond DeliveryRules.reconcile_for
     message = _sms(world, item.reference)
     assert message.status == S.UNCONFIRMED and len(world.sms.sent) == 1
+
+
+@pytest.mark.parametrize("lookup", [
+    Unknown("twilio look-up failed: HTTP 503", retryable=True),
+    Unknown("twilio: more than 500 messages to the number since the send"),
+])
+def test_an_ambiguous_sms_to_anyone_is_sent_again_only_on_the_provider_s_word(world, lookup):
+    # Twilio can be asked: however long its look-ups fail, no second text without its "not there"
+    world.sms.answers_lost = 1
+    world.sms.lookup = lookup
+    item = world.routed(informant=Informant(phone=PHONE))
+    world.acknowledge(item)
+    for _ in range(3):
+        world.tick(LEASE * 2)
+    world.tick(timedelta(hours=2))  # beyond DeliveryRules.reconcile_for
+    world.tick(LEASE * 2)
+    message = _sms(world, item.reference)
+    assert not message.guarded and message.status == S.UNCONFIRMED and len(world.sms.sent) == 1
+    assert "never sent again without its confirming" in (message.detail or "")
 
 
 def test_a_worker_that_wakes_after_its_lease_overwrites_nothing_and_its_late_answer_is_recorded(world):
@@ -141,7 +160,7 @@ def test_a_late_answer_that_the_provider_accepted_confirms_an_unconfirmed_messag
     world.now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # Monday, inside the safe window
     frozen = Delivery(store=world.delivery.store, senders=world.delivery.senders, publish=world.delivery._publish,
                       rules=world.delivery.rules, clock=lambda: world.now, instance="worker-a")
-    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message")
+    world.email.lookup = Unknown("sendgrid cannot be asked whether it has a message", no_look_up=True)
     with world.sessions() as s:
         ((claimed,), _) = store.claim_and_take(s, world.handlers._requests(
             item.reference, "ack", item.contact, world.handlers._acknowledgement(item, item.sensitive), world.now),

@@ -110,11 +110,13 @@ class NotFound:
 
 @dataclass(frozen=True)
 class Unknown:
-    """The provider cannot tell (no look-up, or the look-up failed): why, and whether asking
-    again later may tell."""
+    """The provider cannot tell (no look-up, or the look-up failed): why, whether asking again
+    later may tell, and whether this provider can be asked at all (``no_look_up``: it offers no
+    way to ask, so an answer will never come)."""
 
     reason: str
     retryable: bool = False
+    no_look_up: bool = False
 
 
 Lookup = Found | NotFound | Unknown

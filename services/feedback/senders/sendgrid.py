@@ -94,7 +94,7 @@ class SendGridEmail:
         return Sent(self.name, message_id or f"sendgrid-{response.status_code}")
 
     async def find(self, message: Outgoing, since: datetime) -> Lookup:
-        return Unknown("sendgrid cannot be asked whether it has a message")
+        return Unknown("sendgrid cannot be asked whether it has a message", no_look_up=True)
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

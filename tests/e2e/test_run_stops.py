@@ -1,5 +1,6 @@
-"""``make run`` (``python -m infra.run``) stops cleanly when told to: a supervisor's or ``kill``'s SIGTERM
-stops the services, the outbox follower and the broker it started, and the command itself exits 0,
+"""``make run`` (``python -m infra.run``), in the background, stops cleanly when told to: a
+supervisor's or ``kill``'s SIGTERM stops the services, the outbox follower and the broker it
+started, and the command itself exits 0 (make: as killed by the signal),
 leaving no process, no open broker port and no broker pid file or held log-directory lock behind.
 
 It runs on its own ports and in its own state directory, so it collides with neither a developer's
@@ -87,7 +88,16 @@ def run_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield env
 
 
-def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path) -> None:
+#: ``make run`` as a user types it (with this test's virtualenv), and the command it runs: make passes a
+#: SIGTERM on to its recipe's process, infra.run, then ends as killed by it.
+COMMANDS = {
+    "make-run": ["make", "--no-print-directory", "run", f"VENV={Path(sys.executable).parent.parent}"],
+    "infra-run": [sys.executable, "-m", "infra.run"],
+}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path, command: str) -> None:
     from infra import kafka
 
     kafka_port = int(run_env["KAFKA_PORT"])
@@ -95,7 +105,7 @@ def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path) -
                           version=run_env.get("KAFKA_VERSION", "").strip() or kafka.DEFAULT_VERSION)
     output = tmp_path / "run.out"
     with output.open("wb") as out:
-        run = subprocess.Popen([sys.executable, "-m", "infra.run"], cwd=ROOT, env=run_env,
+        run = subprocess.Popen(COMMANDS[command], cwd=ROOT, env=run_env,
                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     started: set[int] = set()
     try:
@@ -113,13 +123,15 @@ def test_run_exits_cleanly_on_sigterm(run_env: dict[str, str], tmp_path: Path) -
         assert broker_pid in started, "the broker should be one of the processes infra.run started"
         assert len(started) >= 5, "broker, router, feedback, intake and the outbox follower"
 
-        run.send_signal(signal.SIGTERM)
+        run.send_signal(signal.SIGTERM)  # to make, or to infra.run: never to the process group
         try:
             code = run.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"infra.run did not exit within 15 s of SIGTERM:\n{output.read_text()[-3000:]}")
+            pytest.fail(f"{command} did not exit within 15 s of SIGTERM:\n{output.read_text()[-3000:]}")
 
-        assert code == 0, output.read_text()[-3000:]
+        # make ends as killed by the signal (its way); infra.run exits 0
+        assert code == (-signal.SIGTERM if command == "make-run" else 0), output.read_text()[-3000:]
+        wait_until(lambda: not started & set(_parents()), 20, "every process it started to stop")
         left = started & set(_parents())
         assert not left, f"processes infra.run started are still running: {sorted(left)}"
         with pytest.raises(ProcessLookupError):

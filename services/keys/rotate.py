@@ -59,6 +59,8 @@ class Counts:
     rotated: dict[str, int] = field(default_factory=dict)
     #: Plain values (written before encryption) now encrypted.
     encrypted: dict[str, int] = field(default_factory=dict)
+    #: Tokens already under the first key (a run that stopped and is run again skips them).
+    current: dict[str, int] = field(default_factory=dict)
     #: Values changed by someone else between read and write (left as they are: already current).
     changed_meanwhile: dict[str, int] = field(default_factory=dict)
     #: Tokens no configured key opens (left as they are).
@@ -80,10 +82,13 @@ def _raw(column: Column[Any]) -> TypeEngine[Any]:
 
 
 def _new_value(column: Column[Any], stored: Any) -> tuple[str, Any] | None:
-    """("rotated" | "encrypted", the value to store) for a stored value, or None when nothing is held."""
+    """("rotated" | "encrypted", the value to store), ("current", None) for a token already under
+    the first key, or None when nothing is held."""
     if stored is None or stored == "":
         return None
     if isinstance(stored, str) and stored.startswith(crypto.TOKEN_PREFIX):
+        if crypto.under_first_key(stored):
+            return "current", None
         return "rotated", crypto.cipher().rotate(stored.encode()).decode()
     if isinstance(column.type, EncryptedJSON):
         return "encrypted", crypto.encrypt(json.dumps(stored, separators=(",", ":")))
@@ -139,6 +144,9 @@ def rotate(engine: Engine, *, batch: int = DEFAULT_BATCH, metadata: MetaData = B
                         if new is None:
                             continue
                         kind, value = new
+                        if kind == "current":
+                            counts.add(counts.current, name)
+                            continue
                         raw = _raw(column)
                         written = connection.execute(
                             update(table)

@@ -19,7 +19,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -121,6 +121,16 @@ def cipher() -> MultiFernet:
             cipher._warned = True  # type: ignore[attr-defined]
         keys = DEV_KEY.decode()
     return _fernet(keys)
+
+
+def under_first_key(token: str) -> bool:
+    """Whether ``token`` is already encrypted under the first configured key (rotation leaves it be)."""
+    first = key_list(_keys)[:1] if _keys.strip() else [DEV_KEY.decode()]
+    try:
+        Fernet(first[0].encode()).decrypt(token.encode())
+    except InvalidToken:
+        return False
+    return True
 
 
 def encrypt(text: str) -> str:

@@ -410,6 +410,18 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditHead(Base):
+    """The audit log's one-row head: the last entry's ``seq`` and ``hash``, moved in the same
+    transaction as every append (under the row's lock, ``SELECT ... FOR UPDATE``). The chain alone
+    cannot show entries cut off its end; the head can (``services.audit.verify``)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class DashboardMonth(Base):
     """The public dashboard's figures for one area in one month (``services.store.dashboard``):
     recomputed from the tables above when what they count changes; the page reads only these."""

@@ -377,6 +377,40 @@ class StaffAccount(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LinkAccount(Base):
+    """A person without a force account (a watch coordinator, a partner organisation's caseworker)
+    who signs in by a one-time link sent to their email. Invited by an administrator; disabled and
+    enabled again through ``staff_accounts`` (``person`` is their id there), like anyone else."""
+
+    __tablename__ = "link_accounts"
+
+    #: "link:<random hex>": the person's id in sessions, staff_accounts and the audit log.
+    person: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: Lower-cased; one account per address.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: watch_coordinator or organisation_caseworker
+    role: Mapped[str] = mapped_column(String(40))
+    #: The watch or organisation (access.yaml principal id) they act for.
+    principal_id: Mapped[str] = mapped_column(String(200))
+    invited_by: Mapped[str] = mapped_column(String(220))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link sent to a link account's email: only the token's SHA-256 is kept.
+    Used once (a conditional UPDATE sets ``used_at``) and only before ``expires_at``."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (Index("ix_sign_in_links_person", "person"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AuditEntry(Base):
     """The audit log (Data Protection Act 2018 s.62): who collected, altered, consulted, disclosed,
     combined or erased personal data, when, from where, and why. Append-only: nothing updates or

@@ -419,6 +419,8 @@ async def change_link_account(ports: SignInPorts, admin: Principal, person: str,
         await _send_link(ports, account)
         return True
     ended = await ports.store.run(staff_store.set_disabled, person, action == "disable", by=admin.actor, now=now)
+    if action == "disable":
+        await ports.store.run(links.spend_all, person, now=now)
     await ports.audit.record(AuditAction.ALTERATION, "link_account", admin, at=now, justification=f"{action}d {person}")
     log.info("link_account_changed", person=person, action=action, by=admin.actor, sessions_ended=ended)
     return True

@@ -3,7 +3,8 @@ link (only its token's SHA-256 is stored), and using it, once and in time, by a 
 UPDATE, so two uses racing each other (two tabs, two processes) sign in at most one of them.
 
 Disabling such an account is ``staff.set_disabled`` on its ``person``, as for anyone: it ends
-their sessions at once, and a link used afterwards signs nobody in (``consume`` checks)."""
+their sessions at once, and a link used afterwards signs nobody in (``consume`` checks); the
+administrators' page also spends its links (``spend_all``), so enabling it again revives none."""
 
 from __future__ import annotations
 
@@ -90,6 +91,14 @@ def consume(s: Session, token: str, *, now: datetime) -> Account | None:
     person = s.scalar(select(SignInLink.person).where(SignInLink.id == link_id))
     account = by_person(s, person) if person is not None else None
     return None if account is None or account.disabled else account
+
+
+def spend_all(s: Session, person: str, *, now: datetime) -> int:
+    """Use up every link of ``person`` not yet used (on disabling: enabling again revives none)."""
+    result = s.execute(update(SignInLink).where(SignInLink.person == person, SignInLink.used_at.is_(None))
+                       .values(used_at=now))
+    s.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def accounts(s: Session) -> list[Account]:

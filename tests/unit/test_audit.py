@@ -243,3 +243,21 @@ def test_an_organisation_reading_its_requests_over_open311_is_a_consultation(web
     entries = [e for e in written(web) if e.what == "open311_request"]
     assert [(e.action, e.actor, e.unit, e.reference) for e in entries] == [
         ("consultation", "key:stop-hate-beds", "stop-hate-beds", ref)] * 2
+
+
+def test_the_intakes_command_verifies_the_chain_too(store_url: str, monkeypatch, capsys) -> None:
+    from services.intake.__main__ import main as intake_cli
+
+    sessions = make_sessions(make_engine(store_url))
+    with sessions() as s:
+        audit.append(s, _entries(2))
+    monkeypatch.setattr("sys.argv", ["services.intake", "audit", "verify", "--database-url", store_url])
+    with pytest.raises(SystemExit) as exited:
+        intake_cli()
+    assert exited.value.code == 0 and "intact: 2 entries" in capsys.readouterr().out
+    with sessions() as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == 1))
+        s.commit()
+    with pytest.raises(SystemExit) as exited:
+        intake_cli()
+    assert exited.value.code == 1 and "entry 2 does not follow" in capsys.readouterr().err

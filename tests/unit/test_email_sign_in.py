@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from services.intake.ratelimit import TokenBucket
 from services.store import links, staff
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.models import SignInLink
+from services.store.models import AuditEntry, SignInLink
 from tests.fakes.intake import intake_client
 from tests.unit.staff import sign_in_as
 from tests.unit.test_pages import csrf
@@ -185,9 +186,12 @@ def test_a_stale_link_does_not_sign_in(web: Any, clock: Clock) -> None:
 
 
 def test_disabling_ends_the_session_and_the_links_at_once(web: Any, clock: Clock) -> None:
+    web.app.state.context = dataclasses.replace(web.app.state.context, link_requests_by_address=TokenBucket(60, 10))
     _invite_page(web)
     web.post("/sign-in/email", data={"csrf_token": csrf(web.get("/sign-in/email").text), "email": WENDY})
     first, second = (_link(e) for e in _emails(web))
+    web.post("/sign-in/email", data={"csrf_token": csrf(web.get("/sign-in/email").text), "email": WENDY})
+    third = _link(_emails(web)[-1])
     assert _use(web, first).status_code == 303
     wendy_cookies = dict(web.cookies)
     sign_in_as(web, "ada", ADMIN)
@@ -207,6 +211,7 @@ def test_disabling_ends_the_session_and_the_links_at_once(web: Any, clock: Clock
     page = web.get("/admin/link-accounts")
     assert "Disabled" in page.text
     web.post(f"/admin/link-accounts/{person.group(1)}/enable", data={"csrf_token": csrf(page.text)})
+    assert _use(web, third).status_code == 401, "a link from before the account was disabled stays spent"
     web.cookies.clear()
     web.post("/sign-in/email", data={"csrf_token": csrf(web.get("/sign-in/email").text), "email": WENDY})
     assert _use(web, _link(_emails(web)[-1])).status_code == 303
@@ -243,3 +248,16 @@ def test_an_invitation_needs_a_unit_of_the_roles_kind_and_a_new_address(web: Any
     answer = _use(web, _link(_emails(web)[-1]))
     assert answer.headers["location"] == "/third-party/report"
     assert web.get("/third-party/report", follow_redirects=False).status_code == 200
+
+
+def test_inviting_and_disabling_are_in_the_audit_log_under_the_administrators_name(web: Any) -> None:
+    _invite_page(web)
+    page = web.get("/admin/link-accounts")
+    person = re.search(r'/admin/link-accounts/(link(?:%3A|:)[0-9a-f]+)/disable', page.text)
+    assert person
+    web.post(f"/admin/link-accounts/{person.group(1)}/disable", data={"csrf_token": csrf(page.text)})
+    web.portal.call(web.app.state.context.audit.flush)
+    with web.sessions() as s:
+        rows = [(r.action, r.what, r.actor) for r in s.query(AuditEntry).order_by(AuditEntry.seq).all()
+                if r.what == "link_account"]
+    assert rows == [("collection", "link_account", "person:ada"), ("alteration", "link_account", "person:ada")]

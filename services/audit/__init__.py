@@ -4,8 +4,10 @@ consultation, disclosure, combination and erasure, each with who, when, from whe
 Tamper-evident: entries are appended in one order (``seq``) and each one's ``hash`` is the SHA-256
 of the previous entry's hash and this entry's fields, so editing, deleting or inserting a row breaks
 the chain from there on: ``python -m services.audit verify`` walks it and names the first break.
-Appends take a lock (PostgreSQL: a transaction-scoped advisory lock; SQLite: its write lock) so
-that two writers never chain onto the same entry.
+A one-row head (``audit_head``: the last entry's seq and hash) moves in the same transaction as
+each append, so entries cut off the end are seen too. Appends lock that row (``SELECT ... FOR
+UPDATE``; SQLite: its write lock) before reading the hash they chain onto, so two writers, in one
+process or several, never chain onto the same entry.
 
 Any service may append with ``append(session, [Entry(...)])`` in its own transaction (retention's
 erasures, for instance); the intake appends off its request path through ``services.intake.audit``.
@@ -20,14 +22,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from services.store.models import AuditEntry
+from services.store.models import AuditEntry, AuditHead
 
 GENESIS = "0" * 64
-#: An arbitrary constant naming the audit log's advisory lock on PostgreSQL.
-_LOCK_KEY = 0x4D454343_41554454 & 0x7FFFFFFFFFFFFFFF
+#: The head's one row.
+HEAD = 1
 
 
 class AuditAction(StrEnum):
@@ -64,21 +66,31 @@ def entry_hash(prev_hash: str, entry: Entry) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
-def _lock(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+def _head(session: Session) -> AuditHead:
+    """The log's head, locked until this transaction ends (made on first use if a store lacks it:
+    two writers making it at once collide on its key and one retries, never forking the chain)."""
+    head = session.scalars(select(AuditHead).where(AuditHead.id == HEAD).with_for_update()).first()
+    if head is None:
+        last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+        head = AuditHead(id=HEAD, seq=last[0] if last else 0, hash=last[1] if last else GENESIS)
+        session.add(head)
+    return head
 
 
 def append(session: Session, entries: Sequence[Entry]) -> None:
-    """Chain ``entries`` onto the log and commit (one transaction, under the log's lock)."""
+    """Chain ``entries`` onto the log and commit (one transaction, under the head's row lock)."""
     if not entries:
         return
-    _lock(session)
-    prev = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS
+    head = _head(session)
+    prev = head.hash
+    rows = []
     for entry in entries:
         digest = entry_hash(prev, entry)
-        session.add(AuditEntry(**asdict(entry), prev_hash=prev, hash=digest))
+        rows.append(AuditEntry(**asdict(entry), prev_hash=prev, hash=digest))
         prev = digest
+    session.add_all(rows)
+    session.flush()
+    head.seq, head.hash = rows[-1].seq, prev
     session.commit()
 
 
@@ -96,20 +108,38 @@ class Verified:
 
 
 def verify(session: Session, batch: int = 1000) -> Verified:
-    """Walk the whole chain in order; the first entry whose hash or link does not hold."""
+    """Walk the whole chain in order; the first entry whose hash or link does not hold, or the end
+    the head names missing (read first: writers may go on appending while this walks)."""
+    head = session.get(AuditHead, HEAD)
+    head_seq, head_hash = (head.seq, head.hash) if head is not None else (None, None)
+    session.rollback()  # the head was read in its own snapshot; the walk may see later entries
     prev, count, after = GENESIS, 0, -1
     while True:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                                .limit(batch)).all()
         if not rows:
-            return Verified(count, None)
+            return Verified(count, _end_problem(head_seq, head_hash, after))
         for row in rows:
             if row.prev_hash != prev:
                 return Verified(count, f"entry {row.seq} does not follow the entry before it (one was removed, "
-                                       "inserted or changed)")
+                                       "inserted, moved or changed)")
             if entry_hash(prev, _entry(row)) != row.hash:
                 return Verified(count, f"entry {row.seq} was changed after it was written")
+            if head_seq is not None and after < head_seq < row.seq:
+                return Verified(count, f"entry {head_seq}, which the log's head names, is missing")
+            if row.seq == head_seq and row.hash != head_hash:
+                return Verified(count, f"entry {row.seq} is not the entry the log's head names")
             prev, after, count = row.hash, row.seq, count + 1
+
+
+def _end_problem(head_seq: int | None, head_hash: str | None, last: int) -> str | None:
+    """Whether the chain reaches the entry the head names (else entries were cut off its end)."""
+    if head_seq is None:
+        return None if last < 0 else "the log's head is missing (audit_head was emptied)"
+    if head_seq > max(last, 0) or (head_seq == 0 and head_hash != GENESIS):
+        return (f"the log ends at entry {max(last, 0)} but its head names entry {head_seq}: "
+                "entries were removed from its end")
+    return None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 ``python -m services.intake new-key ID --kind team --name NAME [--expires YYYY-MM-DD] [--scope P ...]``
 makes a machine client's key (256 random bits), shows it once, and prints the access.yaml entry that
-keeps only its digest; ``python -m services.intake hash-key KEY`` prints a key's digest."""
+keeps only its digest; ``python -m services.intake hash-key KEY`` prints a key's digest;
+``python -m services.intake audit verify`` checks the audit log's chain (``python -m services.audit``)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "hash-key":
         print(hash_key(sys.argv[2]))
         return
+    if len(sys.argv) >= 2 and sys.argv[1] == "audit":
+        from services.audit.__main__ import main as audit_main
+
+        raise SystemExit(audit_main(sys.argv[2:]))
     if len(sys.argv) >= 2 and sys.argv[1] == "new-key":
         print(new_key_entry(sys.argv[2:]), end="")
         return

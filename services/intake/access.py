@@ -66,6 +66,9 @@ ROLE_KIND: dict[Role, PrincipalKind | None] = {
     Role.ADMINISTRATOR: None,
 }
 
+#: The roles a person without a force account (signed in by an email link) may be given.
+LINK_ROLES: tuple[Role, ...] = (Role.WATCH_COORDINATOR, Role.ORGANISATION_CASEWORKER)
+
 #: An API key (a machine client, or a team's shared key) acts with the role of its kind: a team's
 #: key may close reports, as it always could.
 KEY_ROLE: dict[PrincipalKind, Role] = {
@@ -217,6 +220,23 @@ class Access:
             if entry is not None and entry.kind is ROLE_KIND[role]:
                 return Principal(unit, entry.kind, entry.name, entry.scope, role, person, name)
         return None
+
+    def units(self, kind: PrincipalKind) -> list[tuple[str, str]]:
+        """(id, name) of every unit of ``kind`` whose key is not revoked, by name."""
+        return sorted(((pid, e.name) for pid, e in self._config.principals.items() if e.kind is kind and not e.revoked),
+                      key=lambda unit: unit[1])
+
+    def link_person(self, person: str, name: str | None, role: str, principal_id: str) -> Principal | None:
+        """The principal a person signed in by an email link acts as: their role for their unit, if
+        both still are what the role needs (None otherwise)."""
+        try:
+            role_ = Role(role)
+        except ValueError:
+            return None
+        entry = self._config.principals.get(principal_id)
+        if role_ not in LINK_ROLES or entry is None or entry.revoked or entry.kind is not ROLE_KIND[role_]:
+            return None
+        return Principal(principal_id, entry.kind, entry.name, entry.scope, role_, person, name)
 
     def principal(self, principal_id: str) -> Principal | None:
         """A principal by id (a signed-in page session names its principal by id)."""

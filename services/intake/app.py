@@ -21,9 +21,10 @@ from services.intake.access import Access
 from services.intake.audit import AuditLog
 from services.intake.context import Context
 from services.intake.guards import Guards
+from services.intake.mailer import build_mailer
 from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher, Publisher, PublishFailed
-from services.intake.ratelimit import SignInThrottle
+from services.intake.ratelimit import SignInThrottle, TokenBucket
 from services.intake.routes import router
 from services.intake.settings import IntakeSettings
 from services.intake.watch_routes import router as watch_router
@@ -76,6 +77,11 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         oidc=OidcClient(settings) if settings.oidc_issuer else None,
         sign_ins=SignInThrottle(settings.sign_in_failures_per_client, settings.sign_in_failures_per_account,
                                 float(settings.sign_in_failure_window_seconds)),
+        mailer=build_mailer(settings),
+        link_requests_by_address=TokenBucket(settings.sign_in_link_requests_per_address_per_hour / 60,
+                                             settings.sign_in_link_address_burst),
+        link_requests_by_client=TokenBucket(settings.sign_in_link_requests_per_client_per_hour / 60,
+                                            settings.sign_in_link_client_burst),
     )
 
     @asynccontextmanager
@@ -84,6 +90,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         await ctx.audit.start()
         yield
         await ctx.audit.stop()
+        await ctx.mailer.close()
         await publisher.stop()
         engine.dispose()
 

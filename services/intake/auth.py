@@ -5,6 +5,9 @@ say the refusal their way: 401/403 JSON, or a redirect to sign in.
 
     Recorder = Annotated[Principal, Depends(require(Permission.RECORD_ACTION))]
 
+People without a force account sign in by a one-time link sent to their email
+(``pages.email_sign_in``); their session is the same kind of server session.
+
 A page session lives on the server (``services.store.staff``): the signed cookie holds the CSRF
 token and a random token naming the server's row, so signing out, an account disabled or a role
 change ends it at once, and idle and absolute time-outs apply there. Failed sign-ins by any
@@ -31,6 +34,8 @@ from services.intake.usecases import Forbidden, IntakeError, Unauthenticated, au
 from services.store import staff
 
 COOKIE = "mecc_session"
+#: The ``method`` claim of a session started by a one-time email link (not by the OpenID provider).
+LINK_METHOD = "email_link"
 
 
 def context(request: Request) -> Context:
@@ -148,6 +153,13 @@ async def resolve(ctx: Context, session: Session) -> Principal | None:
                                absolute=timedelta(seconds=settings.session_max_age_seconds))
     if live is None:
         return None
+    if live.claims is not None and live.claims.get("method") == LINK_METHOD and live.person is not None:
+        name = live.claims.get("name")
+        principal = ctx.access.link_person(live.person, name if isinstance(name, str) else None, live.role,
+                                           live.principal_id)
+        if principal is None:  # their unit is gone from access.yaml (or no longer of their role's kind)
+            await ctx.store.run(staff.end, token, "role_changed", ctx.clock())
+        return principal
     if live.claims is not None:
         principal = ctx.access.staff(live.claims)
         if principal is None or principal.role != live.role or principal.id != live.principal_id:

@@ -11,9 +11,10 @@ from services.common.sql import Store
 from services.feedback.policy import QuietHours
 from services.intake.access import Access
 from services.intake.audit import AuditLog
+from services.intake.mailer import Mailer, NoMailer
 from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher
-from services.intake.ratelimit import SignInThrottle
+from services.intake.ratelimit import SignInThrottle, TokenBucket
 from services.intake.settings import IntakeSettings
 
 
@@ -30,6 +31,11 @@ class Context:
     oidc: OidcClient | None = None
     #: Failed sign-ins per client and per account (create_app sizes it from the settings).
     sign_ins: SignInThrottle = field(default_factory=lambda: SignInThrottle(20, 5, 900.0))
+    #: Sends the one-time sign-in links (SendGrid, or the local outbox).
+    mailer: Mailer = field(default_factory=NoMailer)
+    #: Requests for a sign-in link, per email address and per client address.
+    link_requests_by_address: TokenBucket = field(default_factory=lambda: TokenBucket(5.0 / 60, 3))
+    link_requests_by_client: TokenBucket = field(default_factory=lambda: TokenBucket(30.0 / 60, 10))
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

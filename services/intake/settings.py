@@ -80,6 +80,21 @@ class IntakeSettings(CommonSettings):
     oidc_client_secret: str | None = None
     #: Scopes asked for: the groups scope carries the groups claim that gives roles.
     oidc_scope: str = "openid profile email groups"
+    #: People without a force account (watch coordinators, partner caseworkers) sign in by a link sent
+    #: to their email: how many minutes it works (once).
+    sign_in_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: Asking for such a link, per email address and per client address, per hour on average (and
+    #: the burst); beyond that 429. The same answer whether or not the address has an account.
+    sign_in_link_requests_per_address_per_hour: float = 5.0
+    sign_in_link_requests_per_client_per_hour: float = 30.0
+    sign_in_link_address_burst: int = 3
+    sign_in_link_client_burst: int = 10
+    #: SendGrid, for the sign-in links' emails (the feedback worker's same settings); without both,
+    #: local runs write them to the outbox and a deployment sends none.
+    sendgrid_api_key: str | None = None
+    sendgrid_from_email: str | None = None
+    #: Override SendGrid's API address (a local fake server in tests).
+    sendgrid_api_host: str | None = None
     #: The feedback worker's outbox (OUTBOX_PATH), shown at /outbox on local runs.
     outbox_path: Path = ROOT / ".local" / "outbox.jsonl"
     #: Show /outbox: true, false, or unset for "when PUBLIC_BASE_URL is on this machine".

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,8 +33,9 @@ from services.common.logging import get_logger
 from services.common.sql import Store
 from services.feedback.policy import QuietHours
 from services.intake import pages_store, reports
-from services.intake.access import Principal, PrincipalKind
+from services.intake.access import LINK_ROLES, Access, Principal, PrincipalKind
 from services.intake.audit import AuditLog
+from services.intake.mailer import Mailer
 from services.intake.permissions import Permission, allowed
 from services.intake.publisher import EventPublisher, PublishFailed
 from services.intake.reports import (
@@ -44,8 +45,10 @@ from services.intake.reports import (
     PublicReportRequest,
     ThirdPartyReportRequest,
 )
-from services.store import claims, repository
+from services.intake.settings import IntakeSettings
+from services.store import claims, links, repository
 from services.store import routing as routing_store
+from services.store import staff as staff_store
 from services.store.paging import Cursor
 
 log = get_logger(__name__)
@@ -334,3 +337,122 @@ async def unsubscribe_email(ports: Ports, address_digest: str, *, source: str) -
                              opted_out=True, source=source)
     await ports.publisher.publish(FEEDBACK_PREFERENCES.name, address_digest, event)
     log.info("unsubscribed", channel=Channel.EMAIL, source=source)
+
+
+# ---- sign-in by a one-time email link (people without a force account) ------------------------------
+
+
+class SignInPorts(Protocol):
+    """What the email-link sign-in needs: the store, the mailer, the audit log, the access config,
+    the clock and the settings (``Context`` has them all)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def mailer(self) -> Mailer: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def access(self) -> Access: ...
+
+    @property
+    def settings(self) -> IntakeSettings: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+
+class InvalidInvitation(IntakeError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def plausible_email(email: str) -> bool:
+    local, _, domain = email.strip().rpartition("@")
+    return bool(local) and "." in domain and len(email) <= 254 and not any(c.isspace() for c in email.strip())
+
+
+async def _send_link(ports: SignInPorts, account: links.Account) -> None:
+    minutes = ports.settings.sign_in_link_minutes
+    token = await ports.store.run(links.issue, account.person, now=ports.clock(), valid=timedelta(minutes=minutes))
+    url = f"{ports.settings.public_base_url.rstrip('/')}/sign-in/link?token={token}"
+    body = (f"Hello {account.name},\n\nUse this link to sign in to Make every contact count. It works once, "
+            f"for {minutes} minutes:\n\n{url}\n\nIf you did not ask to sign in, ignore this email: nobody can "
+            "sign in without the link.\n")
+    await ports.mailer.send(account.email, "Your sign-in link", body)
+    log.info("sign_in_link_sent", person=account.person)
+
+
+async def request_sign_in_link(ports: SignInPorts, email: str) -> None:
+    """Email a one-time sign-in link to ``email`` if it belongs to an account that is not disabled;
+    otherwise nothing. It says neither way (the page answers the same for any address), and a
+    failure to send is logged, never shown."""
+    try:
+        account = await ports.store.run(links.by_email, email)
+        if account is None or account.disabled:
+            log.info("sign_in_link_not_sent", reason="disabled" if account else "no account")
+            return
+        await _send_link(ports, account)
+    except Exception:  # said to nobody: the page has answered already
+        log.exception("sign_in_link_failed")
+
+
+async def sign_in_with_link(ports: SignInPorts, token: str) -> Principal | None:
+    """The person a link's token signs in, using the link up; None if it is unknown, used, expired,
+    or its account is disabled or no longer fits its unit."""
+    if not token or len(token) > 100:
+        return None
+    account = await ports.store.run(links.consume, token, now=ports.clock())
+    if account is None:
+        return None
+    return ports.access.link_person(account.person, account.name, account.role, account.principal_id)
+
+
+async def invite_link_account(ports: SignInPorts, admin: Principal, *, email: str, name: str, role: str,
+                              unit: str) -> links.Account:
+    """An administrator invites a person without a force account; their first link goes at once."""
+    email, name = links.normalise(email), name.strip()
+    if not plausible_email(email):
+        raise InvalidInvitation("email", "Enter an email address like name@example.org")
+    if not name or len(name) > 200:
+        raise InvalidInvitation("name", "Enter their name")
+    if role not in {str(r) for r in LINK_ROLES}:
+        raise InvalidInvitation("role", "Choose watch coordinator or organisation caseworker")
+    if ports.access.link_person("check", None, role, unit) is None:
+        raise InvalidInvitation("unit", "Choose a watch for a watch coordinator, an organisation for a caseworker")
+    now = ports.clock()
+    try:
+        account = await ports.store.run(links.invite, email=email, name=name, role=role, principal_id=unit,
+                                        by=admin.actor, now=now)
+    except links.AlreadyInvited as exc:
+        raise InvalidInvitation("email", "That address has an account already") from exc
+    await ports.audit.record(AuditAction.COLLECTION, "link_account", admin, at=now,
+                             justification=f"invited {account.person} as {role} of {unit}")
+    log.info("link_account_invited", person=account.person, role=role, unit=unit, by=admin.actor)
+    await _send_link(ports, account)
+    return account
+
+
+async def change_link_account(ports: SignInPorts, admin: Principal, person: str, action: str) -> bool:
+    """Disable (ending their sessions and links at once), enable, or send a new link; False if there
+    is no such account (or action)."""
+    account = await ports.store.run(links.by_person, person)
+    if account is None or action not in ("disable", "enable", "send-link"):
+        return False
+    now = ports.clock()
+    if action == "send-link":
+        if account.disabled:
+            return False
+        await _send_link(ports, account)
+        return True
+    ended = await ports.store.run(staff_store.set_disabled, person, action == "disable", by=admin.actor, now=now)
+    if action == "disable":
+        await ports.store.run(links.spend_all, person, now=now)
+    await ports.audit.record(AuditAction.ALTERATION, "link_account", admin, at=now, justification=f"{action}d {person}")
+    log.info("link_account_changed", person=person, action=action, by=admin.actor, sessions_ended=ended)
+    return True

@@ -44,13 +44,19 @@ Who writes and who reads each table (deadletters writes and reads none)::
     audit_log          intake (collection, alteration,             intake (/audit for supervisors),
                        consultation), appended only, through       ``python -m services.audit verify``
                        ``services.audit.append``
+    audit_head         every ``services.audit.append``, under      ``python -m services.audit verify``
+                       its row lock (the last entry's seq, hash)
+    link_accounts      intake (administrators inviting people      intake (sign-in by email link,
+                       without a force account)                    /admin/link-accounts)
+    sign_in_links      intake (a link issued; used up once by a    intake (sign-in by email link)
+                       conditional UPDATE)
     reference_claims   intake (each reference given out, claimed   intake (a retried idempotency key)
                        before the report is published)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
-(subject access and erasure), ``staff`` and ``claims`` (intake: its own sessions and accounts, the
+(subject access and erasure), ``staff``, ``links`` and ``claims`` (intake: its own sessions and accounts, the
 references it gives out), ``dashboard`` (router: the monthly figures), ``services.keys``
 (re-encrypts the encrypted columns, ``reports.contact`` and ``messages.recipient``, under a new
 key: same values, new ciphertext; re-keys ``messages.address_digest`` and ``opt_outs`` digests

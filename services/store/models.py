@@ -377,6 +377,40 @@ class StaffAccount(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LinkAccount(Base):
+    """A person without a force account (a watch coordinator, a partner organisation's caseworker)
+    who signs in by a one-time link sent to their email. Invited by an administrator; disabled and
+    enabled again through ``staff_accounts`` (``person`` is their id there), like anyone else."""
+
+    __tablename__ = "link_accounts"
+
+    #: "link:<random hex>": the person's id in sessions, staff_accounts and the audit log.
+    person: Mapped[str] = mapped_column(String(200), primary_key=True)
+    #: Lower-cased; one account per address.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: watch_coordinator or organisation_caseworker
+    role: Mapped[str] = mapped_column(String(40))
+    #: The watch or organisation (access.yaml principal id) they act for.
+    principal_id: Mapped[str] = mapped_column(String(200))
+    invited_by: Mapped[str] = mapped_column(String(220))
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInLink(Base):
+    """A one-time sign-in link sent to a link account's email: only the token's SHA-256 is kept.
+    Used once (a conditional UPDATE sets ``used_at``) and only before ``expires_at``."""
+
+    __tablename__ = "sign_in_links"
+    __table_args__ = (Index("ix_sign_in_links_person", "person"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AuditEntry(Base):
     """The audit log (Data Protection Act 2018 s.62): who collected, altered, consulted, disclosed,
     combined or erased personal data, when, from where, and why. Append-only: nothing updates or
@@ -408,6 +442,18 @@ class AuditEntry(Base):
     justification: Mapped[str | None] = mapped_column(Text, nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The audit log's one-row head: the last entry's ``seq`` and ``hash``, moved in the same
+    transaction as every append (under the row's lock, ``SELECT ... FOR UPDATE``). The chain alone
+    cannot show entries cut off its end; the head can (``services.audit.verify``)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class DashboardMonth(Base):

@@ -22,7 +22,7 @@ from services.audit.__main__ import main as audit_cli
 from services.common.sql import Store
 from services.intake.audit import AuditLog
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.models import AuditEntry
+from services.store.models import AuditEntry, AuditHead
 from tests.fakes.intake import intake_client, route
 from tests.unit.staff import sign_in_as
 
@@ -168,6 +168,47 @@ def test_the_chain_holds_and_shows_a_changed_or_removed_entry(store_url: str, ca
     assert result.entries == 1 and result.problem and "entry 3 does not follow" in result.problem
 
 
+def _swap(s: Any, a: int, b: int) -> None:
+    """Entries ``a`` and ``b`` change places in the log's order, each intact (a reordering)."""
+    for old, new in ((a, -1), (b, a), (-1, b)):
+        s.execute(update(AuditEntry).where(AuditEntry.seq == old).values(seq=new))
+    s.commit()
+
+
+def test_reordered_entries_and_entries_cut_off_the_end_break_the_chain(store_url: str, capsys) -> None:
+    sessions = make_sessions(make_engine(store_url))
+    with sessions() as s:
+        audit.append(s, _entries(4))
+        assert audit.verify(s) == audit.Verified(4, None)
+        _swap(s, 2, 3)
+        result = audit.verify(s)
+    assert result.entries == 1 and result.problem and "entry 2 does not follow" in result.problem
+    with sessions() as s:
+        _swap(s, 2, 3)
+        assert audit.verify(s).problem is None
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == 4))  # the newest entry: the chain alone holds
+        s.commit()
+        result = audit.verify(s)
+    assert result.entries == 3 and result.problem and "its head names entry 4" in result.problem
+    assert audit_cli(["verify", "--database-url", store_url]) == 1
+    assert "entries were removed from its end" in capsys.readouterr().err
+    with sessions() as s:
+        s.execute(delete(AuditEntry))
+        s.commit()
+        assert "the log ends at entry 0 but its head names entry 4" in (audit.verify(s).problem or "")
+
+
+def test_an_append_moves_the_head_and_follows_it(store_url: str) -> None:
+    sessions = make_sessions(make_engine(store_url))
+    with sessions() as s:
+        audit.append(s, _entries(2))
+        audit.append(s, _entries(1))
+        head = s.get(AuditHead, audit.HEAD)
+        last = s.query(AuditEntry).order_by(AuditEntry.seq.desc()).first()
+        assert head is not None and last is not None and (head.seq, head.hash) == (3, last.hash)
+        assert last.prev_hash == s.get(AuditEntry, 2).hash  # type: ignore[union-attr]
+
+
 def test_writing_the_log_does_not_wait_for_the_store(store_url: str) -> None:
     sessions = make_sessions(make_engine(store_url))
     release = threading.Event()
@@ -202,3 +243,21 @@ def test_an_organisation_reading_its_requests_over_open311_is_a_consultation(web
     entries = [e for e in written(web) if e.what == "open311_request"]
     assert [(e.action, e.actor, e.unit, e.reference) for e in entries] == [
         ("consultation", "key:stop-hate-beds", "stop-hate-beds", ref)] * 2
+
+
+def test_the_intakes_command_verifies_the_chain_too(store_url: str, monkeypatch, capsys) -> None:
+    from services.intake.__main__ import main as intake_cli
+
+    sessions = make_sessions(make_engine(store_url))
+    with sessions() as s:
+        audit.append(s, _entries(2))
+    monkeypatch.setattr("sys.argv", ["services.intake", "audit", "verify", "--database-url", store_url])
+    with pytest.raises(SystemExit) as exited:
+        intake_cli()
+    assert exited.value.code == 0 and "intact: 2 entries" in capsys.readouterr().out
+    with sessions() as s:
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == 1))
+        s.commit()
+    with pytest.raises(SystemExit) as exited:
+        intake_cli()
+    assert exited.value.code == 1 and "entry 2 does not follow" in capsys.readouterr().err

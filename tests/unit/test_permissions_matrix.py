@@ -14,6 +14,7 @@ import pytest
 
 from services.intake.access import Access
 from services.intake.permissions import TABLE
+from services.store import links, staff
 from tests.fakes.intake import intake_client, route
 from tests.unit.staff import sign_in_as
 from tests.unit.test_pages import csrf
@@ -40,6 +41,20 @@ PAGES: dict[str, dict[str, bool]] = {
                        "organisation_caseworker": DENY, "administrator": DENY, "nobody": DENY},
     "report for someone else": {"team_member": DENY, "supervisor": DENY, "watch_coordinator": DENY,
                                 "organisation_caseworker": ALLOW, "administrator": DENY, "nobody": DENY},
+    "see people who sign in by email link": {"team_member": DENY, "supervisor": DENY, "watch_coordinator": DENY,
+                                             "organisation_caseworker": DENY, "administrator": ALLOW,
+                                             "nobody": DENY},
+    "invite someone to sign in by email link": {"team_member": DENY, "supervisor": DENY,
+                                                "watch_coordinator": DENY, "organisation_caseworker": DENY,
+                                                "administrator": ALLOW, "nobody": DENY},
+    "disable someone who signs in by email link": {"team_member": DENY, "supervisor": DENY,
+                                                   "watch_coordinator": DENY, "organisation_caseworker": DENY,
+                                                   "administrator": ALLOW, "nobody": DENY},
+    # Open to all: asking for a link (the same answer for any address) and using one.
+    "ask for a sign-in link": {role: ALLOW for role in ("team_member", "supervisor", "watch_coordinator",
+                                                        "organisation_caseworker", "administrator", "nobody")},
+    "open a sign-in link": {role: ALLOW for role in ("team_member", "supervisor", "watch_coordinator",
+                                                     "organisation_caseworker", "administrator", "nobody")},
 }
 
 KEYS = {"team key": "dev-team-kempston", "watch key": "dev-watch-kempston-speed",
@@ -66,6 +81,16 @@ def _page(web: Any, what: str, ref: str) -> bool:
         return web.get(f"/inbox/{ref}", follow_redirects=False).status_code == 200
     if what == "report for someone else":
         return web.get("/third-party/report", follow_redirects=False).status_code == 200
+    if what == "see people who sign in by email link":
+        return web.get("/admin/link-accounts", follow_redirects=False).status_code == 200
+    if what == "ask for a sign-in link":
+        answer = web.post("/sign-in/email", data={"csrf_token": csrf(web.get("/sign-in/email").text),
+                                                  "email": "someone@example.org"}, follow_redirects=False)
+        return answer.status_code == 200 and "Check your email" in answer.text
+    if what == "open a sign-in link":
+        return web.get("/sign-in/link?token=x", follow_redirects=False).status_code == 200
+    if what in ("invite someone to sign in by email link", "disable someone who signs in by email link"):
+        return _link_accounts(web, what)
     form = {"csrf_token": csrf(web.get("/sign-in").text), "public_text": "We patrolled Bedford Road", "send": "yes"}
     if what == "close a report":
         form |= {"kind": "closure", "outcome": "resolved"}
@@ -76,6 +101,27 @@ def _page(web: Any, what: str, ref: str) -> bool:
     recorded = len(web.recorder.events) > before
     assert recorded == (answer.status_code == 303 and "done=1" in answer.headers.get("location", ""))
     return recorded
+
+
+def _link_accounts(web: Any, what: str) -> bool:
+    """Whether the signed-in person's invitation, or disabling of an invited person, took effect."""
+    with web.sessions() as s:
+        if what.startswith("invite"):
+            before = len(links.accounts(s))
+        else:
+            wendy = links.by_email(s, "wendy@example.org") or links.invite(
+                s, email="wendy@example.org", name="Wendy", role="watch_coordinator",
+                principal_id="kempston-speed-watch", by="test", now=web.app.state.context.clock())
+    token = csrf(web.get("/sign-in").text)
+    if what.startswith("invite"):
+        web.post("/admin/link-accounts", data={"csrf_token": token, "name": "Carol", "email": "carol@example.org",
+                                               "role": "organisation_caseworker", "unit": "stop-hate-beds"},
+                 follow_redirects=False)
+        with web.sessions() as s:
+            return len(links.accounts(s)) > before
+    web.post(f"/admin/link-accounts/{wendy.person}/disable", data={"csrf_token": token}, follow_redirects=False)
+    with web.sessions() as s:
+        return bool(staff.disabled(s, wendy.person))
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))

@@ -7,7 +7,10 @@ no JavaScript needed. One module per feature, each a thin adapter over ``usecase
 - ``session``: ``/sign-in``, ``/sign-out`` and the CSRF check; ``inbox``: ``/inbox`` for teams and
   watch coordinators, each scoped to its own items;
 - ``dashboard``: confidence per area and month; ``outbox``: local runs only;
-- ``admin``: ``/admin/people`` for administrators (end sessions, disable accounts);
+- ``email_sign_in``: ``/sign-in/email`` and ``/sign-in/link``, one-time email links for people
+  without a force account;
+- ``admin``: ``/admin/people`` for administrators (end sessions, disable accounts) and
+  ``/admin/link-accounts`` (invite, disable and enable people who sign in by email link);
 - ``contact``: an informant's contact details for the team (a justification first for sensitive
   reports), ``audit``: ``/audit``, the audit log for supervisors and administrators;
 - ``render``: what they share (templates, the session cookie, security headers).
@@ -27,6 +30,7 @@ from services.intake.pages import (
     audit,
     contact,
     dashboard,
+    email_sign_in,
     inbox,
     outbox,
     report,
@@ -39,7 +43,7 @@ from services.intake.pages.render import GOVUK_STATIC, HERE
 
 def install(app: FastAPI) -> None:
     """Add the pages, their refusals and their static files to the intake's app."""
-    for module in (report, track, session, third_party, inbox, contact, dashboard, outbox, admin, audit):
+    for module in (report, track, session, email_sign_in, third_party, inbox, contact, dashboard, outbox, admin, audit):
         # Every page knows who is signed in (its header says so), resolved once per request.
         app.include_router(module.router, dependencies=[Depends(page_session)])
     session.install(app)

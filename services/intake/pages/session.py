@@ -103,7 +103,7 @@ async def sign_in_callback(request: Request, ctx: Ctx, session: PageSession) -> 
     try:
         check_throttle(ctx, client)
     except TooManySignInFailures as exc:
-        return _too_many(request, exc)
+        return too_many(request, exc)
     pending = session.get("oidc")
     try:
         claims = await ctx.oidc.finish(pending, dict(request.query_params))
@@ -117,7 +117,7 @@ async def sign_in_callback(request: Request, ctx: Ctx, session: PageSession) -> 
     try:
         check_throttle(ctx, client, account)
     except TooManySignInFailures as exc:
-        return _too_many(request, exc)
+        return too_many(request, exc)
     staff_claims = {"sub": person, "name": claims.get("name"),
                     ctx.access.groups_claim: claims.get(ctx.access.groups_claim, [])}
     principal = ctx.access.staff(staff_claims)
@@ -136,7 +136,7 @@ async def sign_in_callback(request: Request, ctx: Ctx, session: PageSession) -> 
     return redirect(request, safe_next(next_url), await start_session(ctx, principal, client, staff_claims))
 
 
-def _too_many(request: Request, exc: TooManySignInFailures) -> Response:
+def too_many(request: Request, exc: TooManySignInFailures) -> Response:
     response = message(request, new_session(), 429, "Too many attempts to sign in",
                        "For your security, signing in is paused for a while. Try again later.")
     response.headers["Retry-After"] = retry_after(exc.wait)
@@ -152,7 +152,7 @@ async def sign_in(request: Request, ctx: Ctx, session: PageSession, form: Checke
     try:
         check_throttle(ctx, client)
     except TooManySignInFailures as exc:
-        return _too_many(request, exc)
+        return too_many(request, exc)
     principal = ctx.access.authenticate(form.get("api_key", "").strip())
     next_url = safe_next(form.get("next", "/inbox"))
     if principal is None:

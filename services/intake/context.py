@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +30,8 @@ class Context:
     oidc: OidcClient | None = None
     #: Failed sign-ins per client and per account (create_app sizes it from the settings).
     sign_ins: SignInThrottle = field(default_factory=lambda: SignInThrottle(20, 5, 900.0))
+    #: The neighbourhoods "you said, we did" is published for (area id -> name, areas.geojson).
+    neighbourhoods: Mapping[str, str] = field(default_factory=dict)
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

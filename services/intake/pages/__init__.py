@@ -7,6 +7,8 @@ no JavaScript needed. One module per feature, each a thin adapter over ``usecase
 - ``session``: ``/sign-in``, ``/sign-out`` and the CSRF check; ``inbox``: ``/inbox`` for teams and
   watch coordinators, each scoped to its own items;
 - ``dashboard``: confidence per area and month; ``outbox``: local runs only;
+- ``publications``: "you said, we did" drafted by a team member at ``/publications``, approved by
+  another person (a supervisor); approved ones only on the public ``/neighbourhoods`` pages;
 - ``admin``: ``/admin/people`` for administrators (end sessions, disable accounts);
 - ``contact``: an informant's contact details for the team (a justification first for sensitive
   reports), ``audit``: ``/audit``, the audit log for supervisors and administrators;
@@ -29,6 +31,7 @@ from services.intake.pages import (
     dashboard,
     inbox,
     outbox,
+    publications,
     report,
     session,
     third_party,
@@ -39,7 +42,8 @@ from services.intake.pages.render import GOVUK_STATIC, HERE
 
 def install(app: FastAPI) -> None:
     """Add the pages, their refusals and their static files to the intake's app."""
-    for module in (report, track, session, third_party, inbox, contact, dashboard, outbox, admin, audit):
+    for module in (report, track, session, third_party, inbox, contact, dashboard, outbox, admin, audit,
+                   publications):
         # Every page knows who is signed in (its header says so), resolved once per request.
         app.include_router(module.router, dependencies=[Depends(page_session)])
     session.install(app)

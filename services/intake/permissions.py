@@ -20,9 +20,10 @@ TABLE: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset({P.VIEW_ITEMS, P.READ_AUDIT, P.MANAGE_ACCESS}),
 }
 
-#: Only a named person may: a shared or machine key never reads the audit log, manages access or
-#: approves what the public reads (four eyes needs two people to be told apart).
-PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS, P.APPROVE_PUBLICATION})
+#: Only a named person may: a shared or machine key never reads the audit log, manages access, or
+#: drafts or approves what the public reads (four eyes needs the author and the approver told apart).
+PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS, P.DRAFT_PUBLICATION,
+                                                P.APPROVE_PUBLICATION})
 
 
 def allowed(principal: Principal, permission: Permission) -> bool:

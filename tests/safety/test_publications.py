@@ -13,7 +13,7 @@ from schemas import CaseUpdate, UpdateKind
 from services.store.repository import record_action
 from tests.fakes.intake import IntakeTestClient, intake_client, route
 from tests.unit.staff import sign_in_as
-from tests.unit.test_pages import csrf
+from tests.unit.test_pages import csrf, sign_in
 
 TARA = ("tara", ["mecc-team-members", "mecc-unit:kempston-npt"])
 SAM = ("sam", ["mecc-supervisors", "mecc-unit:kempston-npt"])
@@ -115,3 +115,20 @@ def test_an_unknown_neighbourhood_is_named(tmp_path):
         assert answer.json()["fields"][0]["field"] == "neighbourhood"
         assert "kempston-north" in answer.json()["fields"][0]["allowed"]
         assert web.get("/v1/publications").json()["fields"][0]["field"] == "neighbourhood"
+
+
+def test_a_shared_keys_session_neither_drafts_nor_approves(tmp_path):
+    """A team's shared key is nobody in particular: four eyes cannot tell its author from its approver."""
+    with intake_client(tmp_path, session_secret="s", show_outbox=False) as web:
+        waiting = draft(web, TARA, "Speeding on Bedford Road", "Speed checks MARKER-KEY-4a")
+        web.cookies.clear()
+        sign_in(web, "dev-team-kempston")
+        assert web.get("/publications", follow_redirects=False).status_code == 303  # to sign in as a person
+        token = csrf(web.get("/sign-in").text)
+        for path in ("/publications", f"/publications/{waiting}/approve"):
+            answer = web.post(path, data={"csrf_token": token, **DRAFT, "issue": "Speeding", "action": "Checks"},
+                              follow_redirects=False)
+            assert answer.status_code == 303 and "/sign-in" in answer.headers["location"]
+        assert "MARKER-KEY" not in public_pages(web)
+        with web.sessions() as s:
+            assert s.execute(text("SELECT count(*), min(state) FROM publications")).one() == (1, "draft")

@@ -97,6 +97,7 @@ def test_who_may_draft_and_approve() -> None:
     assert allowed(TARA, Permission.DRAFT_PUBLICATION) and not allowed(TARA, Permission.APPROVE_PUBLICATION)
     assert allowed(SAM, Permission.DRAFT_PUBLICATION) and allowed(SAM, Permission.APPROVE_PUBLICATION)
     assert not allowed(TEAM_KEY, Permission.APPROVE_PUBLICATION), "a shared key is nobody in particular"
+    assert not allowed(TEAM_KEY, Permission.DRAFT_PUBLICATION), "so its draft would have no author to tell apart"
     assert not allowed(WATCH, Permission.DRAFT_PUBLICATION)
 
 
@@ -182,8 +183,9 @@ def test_states_withdrawn_is_final_and_only_a_draft_is_approved(ports: Ports) ->
 
 
 def test_drafting_is_for_police_teams_and_checks_the_words(ports: Ports) -> None:
-    with pytest.raises(usecases.Forbidden):
-        run(usecases.draft_publication(ports, WATCH, **GOOD))
+    for who in (WATCH, TEAM_KEY):
+        with pytest.raises(usecases.Forbidden):
+            run(usecases.draft_publication(ports, who, **GOOD))
     with pytest.raises(usecases.InvalidField) as refused:
         run(usecases.draft_publication(ports, TARA, **(GOOD | {"action": "Arrested Dave Smith"})))
     assert refused.value.field == "action"

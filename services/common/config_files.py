@@ -3,6 +3,7 @@ and the key, so a bad config stops a service at start-up with a message a person
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -84,3 +85,22 @@ def load_coordinators(directory: Path = DEFAULT_ROUTING_DIR) -> Coordinators:
     """Watch coordinators' contact details (``coordinators.yaml``), referenced by id from
     ``watches.yaml`` and from every ``WatchItem``."""
     return load_yaml(directory / "coordinators.yaml", Coordinators)
+
+
+def load_neighbourhoods(directory: Path = DEFAULT_ROUTING_DIR) -> dict[str, str]:
+    """The neighbourhoods of ``areas.geojson`` (id -> name), in the file's order: the areas a
+    "you said, we did" is published for. (The router checks the whole file at its start-up.)"""
+    path = directory / "areas.geojson"
+    try:
+        data: Any = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    found: dict[str, str] = {}
+    features = (data.get("features") if isinstance(data, dict) else None) or []
+    for feature in features:
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if isinstance(props, dict) and props.get("type") == "neighbourhood" and isinstance(props.get("id"), str):
+            found[props["id"]] = str(props.get("name") or props["id"])
+    return found

@@ -44,6 +44,10 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     #: End people's sessions, disable accounts.
     MANAGE_ACCESS = "manage_access"
+    #: Draft a "you said, we did" for a neighbourhood (not public until approved).
+    DRAFT_PUBLICATION = "draft_publication"
+    #: Approve someone else's draft for the public pages, or withdraw a publication (a named supervisor).
+    APPROVE_PUBLICATION = "approve_publication"
 
 
 

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.common.config_files import load_categories
+from services.common.config_files import load_categories, load_neighbourhoods
 from services.common.process import configure_process
 from services.common.sql import Store
 from services.intake import open311, pages, webhooks
@@ -73,6 +73,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
         audit=AuditLog(store),
         access=access,
         categories=load_categories(settings.routing_config_dir),
+        neighbourhoods=load_neighbourhoods(settings.routing_config_dir),
         settings=settings,
         oidc=OidcClient(settings) if settings.oidc_issuer else None,
         sign_ins=SignInThrottle(settings.sign_in_failures_per_client, settings.sign_in_failures_per_account,

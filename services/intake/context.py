@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,6 +36,8 @@ class Context:
     #: Requests for a sign-in link, per email address and per client address.
     link_requests_by_address: TokenBucket = field(default_factory=lambda: TokenBucket(5.0 / 60, 3))
     link_requests_by_client: TokenBucket = field(default_factory=lambda: TokenBucket(30.0 / 60, 10))
+    #: The neighbourhoods "you said, we did" is published for (area id -> name, areas.geojson).
+    neighbourhoods: Mapping[str, str] = field(default_factory=dict)
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -12,15 +12,18 @@ __all__ = ["PERSON_ONLY", "TABLE", "Permission", "allowed"]
 
 P = Permission
 TABLE: dict[Role, frozenset[Permission]] = {
-    Role.TEAM_MEMBER: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.TELL_CLUSTER}),
-    Role.SUPERVISOR: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.TELL_CLUSTER, P.CLOSE_REPORT, P.READ_AUDIT}),
+    Role.TEAM_MEMBER: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.TELL_CLUSTER, P.DRAFT_PUBLICATION}),
+    Role.SUPERVISOR: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.TELL_CLUSTER, P.CLOSE_REPORT, P.READ_AUDIT,
+                                P.DRAFT_PUBLICATION, P.APPROVE_PUBLICATION}),
     Role.WATCH_COORDINATOR: frozenset({P.VIEW_ITEMS, P.RECORD_ACTION, P.LIST_WATCH_ITEMS}),
     Role.ORGANISATION_CASEWORKER: frozenset({P.SUBMIT_FOR_OTHERS}),
     Role.ADMINISTRATOR: frozenset({P.VIEW_ITEMS, P.READ_AUDIT, P.MANAGE_ACCESS}),
 }
 
-#: Only a named person may: a shared or machine key never reads the audit log or manages access.
-PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS})
+#: Only a named person may: a shared or machine key never reads the audit log, manages access, or
+#: drafts or approves what the public reads (four eyes needs the author and the approver told apart).
+PERSON_ONLY: frozenset[Permission] = frozenset({P.READ_AUDIT, P.MANAGE_ACCESS, P.DRAFT_PUBLICATION,
+                                                P.APPROVE_PUBLICATION})
 
 
 def allowed(principal: Principal, permission: Permission) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response, status
 
 from schemas.events import REFERENCE_PATTERN
 from services.common import metrics
@@ -55,6 +55,13 @@ def answering() -> Iterator[None]:
             {"error": "invalid request",
              "fields": [{"field": exc.field, "message": "unknown category", "allowed": exc.allowed}]},
         ) from exc
+    except usecases.InvalidField as exc:
+        field: dict[str, object] = {"field": exc.field, "message": exc.message}
+        if exc.allowed:
+            field["allowed"] = exc.allowed
+        raise HTTPException(422, {"error": "invalid request", "fields": [field]}) from exc
+    except usecases.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except usecases.UnsafeWindows as exc:
         raise HTTPException(
             422, {"error": "invalid request", "fields": [{"field": exc.field, "message": exc.message}]}) from exc
@@ -121,6 +128,22 @@ async def record_cluster_action(
     """One action for every report in the cluster routed to the caller: each informant hears it."""
     with answering():
         return await usecases.record_cluster_action(ctx, actor, cluster_id, body, idempotency_key)
+
+
+@router.get("/v1/publications", summary='"You said, we did" for a neighbourhood, as police.uk publishes it',
+            responses={200: {"content": {"application/json": {"example": [
+                {"issue": "Speeding on Bedford Road", "issue-date": "2026-10-01T00:00:00",
+                 "action": "Speed checks on three mornings", "action-date": "2026-10-20T00:00:00"}]}}}})
+async def list_publications(
+    ctx: Ctx,
+    neighbourhood: Annotated[str, Query(max_length=100, description="The neighbourhood's area id")],
+) -> list[dict[str, str]]:
+    """Approved publications only (a person other than the author approved each), latest action
+    first, in data.police.uk's neighbourhood-priority shape: ``issue``, ``issue-date``, ``action``,
+    ``action-date``. An unknown neighbourhood is refused (422, the field named, the known ones listed)."""
+    with answering():
+        rows = await usecases.approved_publications(ctx, neighbourhood)
+    return [usecases.police_uk_priority(r) for r in rows]
 
 
 @router.get("/healthz", summary="Liveness")

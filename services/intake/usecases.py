@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -46,10 +48,13 @@ from services.intake.reports import (
     ThirdPartyReportRequest,
 )
 from services.intake.settings import IntakeSettings
-from services.store import claims, links, repository
+from services.router.redaction import scrub
+from services.store import claims, links, publications, repository
 from services.store import routing as routing_store
 from services.store import staff as staff_store
+from services.store.models import PublicationState
 from services.store.paging import Cursor
+from services.store.publications import PublicationRow
 
 log = get_logger(__name__)
 
@@ -105,6 +110,21 @@ class UnknownCategory(IntakeError):
         super().__init__(f"unknown category for {field}")
         self.field = field
         self.allowed = sorted(allowed)
+
+
+class InvalidField(IntakeError):
+    """One field of the request is wrong: ``field`` names it, ``message`` says how (and
+    ``allowed``, when given, lists what it may be)."""
+
+    def __init__(self, field: str, message: str, allowed: Sequence[str] = ()) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.allowed = list(allowed)
+
+
+class Conflict(IntakeError):
+    """Not in a state for this any more (e.g. a publication approved or withdrawn meanwhile)."""
 
 
 class UnsafeWindows(IntakeError):
@@ -456,3 +476,165 @@ async def change_link_account(ports: SignInPorts, admin: Principal, person: str,
     await ports.audit.record(AuditAction.ALTERATION, "link_account", admin, at=now, justification=f"{action}d {person}")
     log.info("link_account_changed", person=person, action=action, by=admin.actor, sessions_ended=ended)
     return True
+
+
+# ---- "you said, we did": publications -----------------------------------------------------------------
+
+
+class PublicationPorts(Protocol):
+    """What the publication use cases need: the store, the clock and the known neighbourhoods."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def neighbourhoods(self) -> Mapping[str, str]: ...
+
+
+UK = ZoneInfo("Europe/London")
+#: The longest issue or action text: police.uk's neighbourhood priorities are a few sentences.
+PUBLICATION_TEXT_MAX = 1000
+
+
+@dataclass(frozen=True)
+class CheckedDraft:
+    neighbourhood: str
+    issue: str
+    issue_date: date
+    action: str
+    action_date: date
+
+
+def check_neighbourhood(neighbourhoods: Mapping[str, str], neighbourhood: str) -> str:
+    """``neighbourhood`` if it is one of ours; else InvalidField naming it, with the allowed ones."""
+    if neighbourhood not in neighbourhoods:
+        raise InvalidField("neighbourhood", "unknown neighbourhood", list(neighbourhoods))
+    return neighbourhood
+
+
+def _text(field: str, value: str, place_words: frozenset[str]) -> str:
+    text = " ".join(value.split())
+    if not text:
+        raise InvalidField(field, "enter what to publish")
+    if len(text) > PUBLICATION_TEXT_MAX:
+        raise InvalidField(field, f"keep it to {PUBLICATION_TEXT_MAX} characters")
+    scrubbed = scrub(text, keep_words=place_words)
+    if scrubbed.text != text:
+        kinds = ", ".join(sorted(k.replace("_", " ") for k in scrubbed.removed))
+        raise InvalidField(field, f"take out personal details first ({kinds}): the public must not be able to "
+                                  "tell who is meant")
+    return text
+
+
+def _date(field: str, value: str | date, today: date) -> date:
+    if isinstance(value, date):
+        found = value
+    else:
+        try:
+            found = date.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidField(field, "enter a date as YYYY-MM-DD") from None
+    if found > today:
+        raise InvalidField(field, "a date to come: publish what was done, once it was done")
+    return found
+
+
+def check_draft(neighbourhoods: Mapping[str, str], today: date, *, neighbourhood: str, issue: str,
+                issue_date: str | date, action: str, action_date: str | date) -> CheckedDraft:
+    """A draft's fields as they will be stored, or InvalidField naming the first wrong one: an
+    unknown neighbourhood, an empty or overlong text, text with personal details in it (it changes
+    under the watches' scrub: names, phone numbers, addresses, registrations...), a date that is
+    not one, to come, or an action before its issue. Pure."""
+    check_neighbourhood(neighbourhoods, neighbourhood)
+    place_words = frozenset(w for name in neighbourhoods.values() for w in name.split() if w[:1].isupper())
+    issue = _text("issue", issue, place_words)
+    found_issue_date = _date("issue_date", issue_date, today)
+    action = _text("action", action, place_words)
+    found_action_date = _date("action_date", action_date, today)
+    if found_action_date < found_issue_date:
+        raise InvalidField("action_date", "the action cannot come before the issue was raised")
+    return CheckedDraft(neighbourhood, issue, found_issue_date, action, found_action_date)
+
+
+def police_uk_priority(row: PublicationRow) -> dict[str, str]:
+    """A publication as police.uk publishes a neighbourhood priority (data.police.uk
+    ``/{force}/{neighbourhood}/priorities``)."""
+    return {"issue": row.issue, "issue-date": f"{row.issue_date.isoformat()}T00:00:00",
+            "action": row.action, "action-date": f"{row.action_date.isoformat()}T00:00:00"}
+
+
+async def draft_publication(ports: PublicationPorts, author: Principal, *, neighbourhood: str, issue: str,
+                            issue_date: str | date, action: str, action_date: str | date) -> PublicationRow:
+    """A "you said, we did" for a neighbourhood, as a draft: nobody outside sees it until a
+    supervisor other than its author approves it."""
+    authorise(author, Permission.DRAFT_PUBLICATION)
+    now = ports.clock()
+    checked = check_draft(ports.neighbourhoods, now.astimezone(UK).date(), neighbourhood=neighbourhood,
+                          issue=issue, issue_date=issue_date, action=action, action_date=action_date)
+    row = await ports.store.run(publications.draft, neighbourhood=checked.neighbourhood, issue=checked.issue,
+                                issue_date=checked.issue_date, action=checked.action,
+                                action_date=checked.action_date, drafted_by=author.actor, unit=author.id,
+                                unit_name=author.name, author_role=str(author.role), now=now)
+    log.info("publication_drafted", publication=row.id, neighbourhood=neighbourhood, unit=author.id)
+    return row
+
+
+async def _publication(ports: PublicationPorts, actor: Principal, publication_id: int) -> PublicationRow:
+    row = await ports.store.run(publications.get, publication_id)
+    if row is None:
+        raise NotFound(f"no publication {publication_id}")
+    if not may_act_on(actor, [row.unit]):
+        raise Forbidden(f"publication {publication_id} is another unit's")
+    return row
+
+
+def check_approval(row: PublicationRow, approver: Principal) -> None:
+    """Four eyes: Forbidden for the draft's own author, Conflict for one not a draft. Pure."""
+    if row.state is not PublicationState.DRAFT:
+        raise Conflict(f"only a draft can be approved; this one is {row.state.value}")
+    if row.drafted_by == approver.actor:
+        raise Forbidden("four eyes: someone other than its author must approve it")
+
+
+async def approve_publication(ports: PublicationPorts, approver: Principal, publication_id: int) -> PublicationRow:
+    """Publish a draft: a named supervisor of the author's unit, never the author."""
+    authorise(approver, Permission.APPROVE_PUBLICATION)
+    check_approval(await _publication(ports, approver, publication_id), approver)
+    row = await ports.store.run(publications.approve, publication_id, by=approver.actor, now=ports.clock())
+    if row is None:
+        raise Conflict("approved or withdrawn meanwhile")
+    log.info("publication_approved", publication=publication_id, unit=row.unit)
+    return row
+
+
+async def withdraw_publication(ports: PublicationPorts, actor: Principal, publication_id: int) -> PublicationRow:
+    """Take a draft or a publication off (the public pages stop showing it at once)."""
+    authorise(actor, Permission.APPROVE_PUBLICATION)
+    found = await _publication(ports, actor, publication_id)
+    if found.state is PublicationState.WITHDRAWN:
+        raise Conflict("withdrawn already")
+    row = await ports.store.run(publications.withdraw, publication_id, by=actor.actor, now=ports.clock())
+    if row is None:
+        raise Conflict("withdrawn already")
+    log.info("publication_withdrawn", publication=publication_id, unit=row.unit)
+    return row
+
+
+async def staff_publications(ports: PublicationPorts, principal: Principal
+                             ) -> tuple[list[PublicationRow], list[PublicationRow]]:
+    """The drafts and the approved publications of ``principal``'s unit (all, for scope "all")."""
+    authorise(principal, Permission.DRAFT_PUBLICATION)
+    rows = await ports.store.run(publications.listed, (PublicationState.DRAFT, PublicationState.APPROVED))
+    mine = [r for r in rows if may_act_on(principal, [r.unit])]
+    return ([r for r in mine if r.state is PublicationState.DRAFT],
+            [r for r in mine if r.state is PublicationState.APPROVED])
+
+
+async def approved_publications(ports: PublicationPorts, neighbourhood: str) -> list[PublicationRow]:
+    """What anyone may read for a neighbourhood: approved publications only, latest first.
+    InvalidField for an unknown neighbourhood."""
+    check_neighbourhood(ports.neighbourhoods, neighbourhood)
+    return await ports.store.run(publications.approved, neighbourhood)

@@ -52,12 +52,15 @@ Who writes and who reads each table (deadletters writes and reads none)::
                        conditional UPDATE)
     reference_claims   intake (each reference given out, claimed   intake (a retried idempotency key)
                        before the report is published)
+    publications       intake (drafted by a team member, approved  intake (staff pages; only approved
+                       or withdrawn by a supervisor: four eyes)    ones on the public pages and API)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
-(subject access and erasure), ``staff``, ``links`` and ``claims`` (intake: its own sessions and accounts, the
-references it gives out), ``dashboard`` (router: the monthly figures), ``services.keys``
+(subject access and erasure), ``staff``, ``links``, ``claims`` and ``publications`` (intake: its own
+sessions and accounts, the references it gives out, the "you said, we did" drafted and approved),
+``dashboard`` (router: the monthly figures), ``services.keys``
 (re-encrypts the encrypted columns, ``reports.contact`` and ``messages.recipient``, under a new
 key: same values, new ciphertext; re-keys ``messages.address_digest`` and ``opt_outs`` digests
 under a new digest key). Otherwise intake only reads, through ``repository``, ``routing``,

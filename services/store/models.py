@@ -4,12 +4,15 @@ who reads each table is mapped in the package docstring (``services/store/__init
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -480,3 +483,45 @@ class DashboardMonth(Base):
     categories: Mapped[dict[str, Any]] = mapped_column(JSON)
     we_did: Mapped[list[Any]] = mapped_column(JSON)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PublicationState(StrEnum):
+    """Where a publication is in its life: drafted by one person, approved by another (a
+    supervisor, never its author), or withdrawn. Only an approved one is public."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    WITHDRAWN = "withdrawn"
+
+
+class Publication(Base):
+    """A "you said, we did" for a neighbourhood, in the shape forces publish to police.uk as
+    neighbourhood priorities (``issue``, ``issue-date``, ``action``, ``action-date``): written by a
+    team member, shown to the public only once a supervisor other than its author approved it
+    (``services.store.publications``). The public read the author's unit and role, never who."""
+
+    __tablename__ = "publications"
+    __table_args__ = (
+        Index("ix_publications_neighbourhood_state", "neighbourhood", "state", "action_date"),
+        CheckConstraint("state IN ('draft', 'approved', 'withdrawn')", name="ck_publications_state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The neighbourhood's area id (areas.geojson).
+    neighbourhood: Mapped[str] = mapped_column(String(100))
+    issue: Mapped[str] = mapped_column(Text)
+    issue_date: Mapped[date] = mapped_column(Date)
+    action: Mapped[str] = mapped_column(Text)
+    action_date: Mapped[date] = mapped_column(Date)
+    #: A ``PublicationState``.
+    state: Mapped[str] = mapped_column(String(20))
+    #: Who wrote it ("person:<sub>" or "key:<unit>"), for whom (the unit's id and name) and as what role.
+    drafted_by: Mapped[str] = mapped_column(String(220))
+    unit: Mapped[str] = mapped_column(String(200))
+    unit_name: Mapped[str] = mapped_column(String(200))
+    author_role: Mapped[str] = mapped_column(String(40))
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(220), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(220), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -8,13 +8,14 @@ that changes who may do what fails this test."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
 
 from services.intake.access import Access
 from services.intake.permissions import TABLE
-from services.store import links, staff
+from services.store import links, publications, staff
 from tests.fakes.intake import intake_client, route
 from tests.unit.staff import sign_in_as
 from tests.unit.test_pages import csrf
@@ -55,6 +56,11 @@ PAGES: dict[str, dict[str, bool]] = {
                                                         "organisation_caseworker", "administrator", "nobody")},
     "open a sign-in link": {role: ALLOW for role in ("team_member", "supervisor", "watch_coordinator",
                                                      "organisation_caseworker", "administrator", "nobody")},
+    "draft a publication": {"team_member": ALLOW, "supervisor": ALLOW, "watch_coordinator": DENY,
+                            "organisation_caseworker": DENY, "administrator": DENY, "nobody": DENY},
+    # Someone else's draft (four eyes: the author never approves their own, tests/unit/test_publications.py).
+    "approve a publication": {"team_member": DENY, "supervisor": ALLOW, "watch_coordinator": DENY,
+                              "organisation_caseworker": DENY, "administrator": DENY, "nobody": DENY},
 }
 
 KEYS = {"team key": "dev-team-kempston", "watch key": "dev-watch-kempston-speed",
@@ -91,6 +97,8 @@ def _page(web: Any, what: str, ref: str) -> bool:
         return web.get("/sign-in/link?token=x", follow_redirects=False).status_code == 200
     if what in ("invite someone to sign in by email link", "disable someone who signs in by email link"):
         return _link_accounts(web, what)
+    if what in ("draft a publication", "approve a publication"):
+        return _publication(web, what)
     form = {"csrf_token": csrf(web.get("/sign-in").text), "public_text": "We patrolled Bedford Road", "send": "yes"}
     if what == "close a report":
         form |= {"kind": "closure", "outcome": "resolved"}
@@ -122,6 +130,24 @@ def _link_accounts(web: Any, what: str) -> bool:
     web.post(f"/admin/link-accounts/{wendy.person}/disable", data={"csrf_token": token}, follow_redirects=False)
     with web.sessions() as s:
         return bool(staff.disabled(s, wendy.person))
+def _publication(web: Any, what: str) -> bool:
+    token = csrf(web.get("/sign-in").text)
+    if what == "draft a publication":
+        answer = web.post("/publications", data={
+            "csrf_token": token, "neighbourhood": "kempston-north", "issue": "Speeding on Bedford Road",
+            "issue_date": "2020-01-06", "action": "Speed checks", "action_date": "2020-02-03"},
+            follow_redirects=False)
+        return bool(answer.status_code == 303 and "done=drafted" in answer.headers.get("location", ""))
+    with web.sessions() as s:
+        drafted = publications.draft(
+            s, neighbourhood="kempston-north", issue="Speeding", issue_date=date(2020, 1, 6), action="Checks",
+            action_date=date(2020, 2, 3), drafted_by="person:zoe", unit="kempston-npt",
+            unit_name="Kempston neighbourhood team", author_role="team_member", now=web.app.state.context.clock())
+    answer = web.post(f"/publications/{drafted.id}/approve", data={"csrf_token": token}, follow_redirects=False)
+    approved = answer.status_code == 303 and "done=approved" in answer.headers.get("location", "")
+    with web.sessions() as s:
+        assert (publications.get(s, drafted.id).state == "approved") == approved  # type: ignore[union-attr]
+    return bool(approved)
 
 
 @pytest.mark.parametrize("role", list(PEOPLE))

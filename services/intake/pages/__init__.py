@@ -9,6 +9,8 @@ no JavaScript needed. One module per feature, each a thin adapter over ``usecase
 - ``dashboard``: confidence per area and month; ``outbox``: local runs only;
 - ``email_sign_in``: ``/sign-in/email`` and ``/sign-in/link``, one-time email links for people
   without a force account;
+- ``publications``: "you said, we did" drafted by a team member at ``/publications``, approved by
+  another person (a supervisor); approved ones only on the public ``/neighbourhoods`` pages;
 - ``admin``: ``/admin/people`` for administrators (end sessions, disable accounts) and
   ``/admin/link-accounts`` (invite, disable and enable people who sign in by email link);
 - ``contact``: an informant's contact details for the team (a justification first for sensitive
@@ -33,6 +35,7 @@ from services.intake.pages import (
     email_sign_in,
     inbox,
     outbox,
+    publications,
     report,
     session,
     third_party,
@@ -43,7 +46,8 @@ from services.intake.pages.render import GOVUK_STATIC, HERE
 
 def install(app: FastAPI) -> None:
     """Add the pages, their refusals and their static files to the intake's app."""
-    for module in (report, track, session, email_sign_in, third_party, inbox, contact, dashboard, outbox, admin, audit):
+    for module in (report, track, session, email_sign_in, third_party, inbox, contact, dashboard, outbox, admin, audit,
+                   publications):
         # Every page knows who is signed in (its header says so), resolved once per request.
         app.include_router(module.router, dependencies=[Depends(page_session)])
     session.install(app)

@@ -4,14 +4,14 @@ the log as it stands. link_accounts and sign_in_links: people without a force ac
 a one-time link sent to their email (only the link token's SHA-256 is kept).
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

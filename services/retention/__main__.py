@@ -11,6 +11,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.audit import AuditAction, Entry
+from services.audit import append as audit
 from services.common.logging import get_logger
 from services.common.process import configure_process
 from services.common.settings import CommonSettings, RetentionSettings
@@ -44,6 +46,11 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     try:
         done = purge(make_sessions(engine)(), now=now, policy=policy)
         kept = purge_records(make_sessions(engine)(), now=now, policy=records)
+        if done.reports or done.messages:
+            audit(make_sessions(engine)(), [Entry(
+                at=now, action=AuditAction.ERASURE, what="retention_purge", actor="retention",
+                justification=f"{done.reports} report(s) and {done.messages} message(s) past the retention "
+                              f"schedule ({args.days:g} days after closure, {args.abandoned_days:g} abandoned)")])
     finally:
         engine.dispose()
     outbox = prune_outbox(settings.outbox_path, due=set(done.due), now=now, older_than=policy.retention)

@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     parser.add_argument("--phone", help="the person's phone number, in any UK format")
     parser.add_argument("--email", help="the person's email address")
     parser.add_argument("--reason", help="why the data is erased (required for erase; name no address)")
-    parser.add_argument("--by", default=os.environ.get("USER", "unknown"), help="who asked for the erasure")
+    parser.add_argument("--by", default=os.environ.get("USER", "unknown"),
+                        help="who asked for the export or erasure (recorded in the audit log)")
     parser.add_argument("--out", type=Path, help="export: write the JSON here rather than to standard output")
     args = parser.parse_args(argv)
     if args.command == "erase" and not (args.reason or "").strip():
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
             print(f"{len(found.reports)} report(s), {len(found.message_ids)} message(s)", file=sys.stderr)
         elif args.command == "export":
             document = json.dumps(usecase.export(session, subject, found, now=now), indent=2, ensure_ascii=False)
+            session.rollback()  # the export only read
+            usecase.record_export(session, found, by=args.by, now=now)
             if args.out:
                 args.out.write_text(document + "\n", encoding="utf-8")
             else:

@@ -28,6 +28,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from schemas.events import PhoneNumber
+from services.audit import AuditAction, Entry
+from services.audit import append as audit
 from services.common.logging import mask_text
 from services.retention.purge import BATCH, Purged, scrub
 from services.store.messages import address_digests
@@ -211,6 +213,9 @@ def erase(session: Session, subject: Subject, found: Found, *, reason: str, requ
             done.add(scrub(session, chunk, removed=ERASED))
             session.add_all(Erasure(request_id=request_id, reference=r, reason=mask_text(reason.strip()),
                                     requested_by=requested_by[:200], erased_at=now) for r in chunk)
+        audit(session, [Entry(at=now, action=AuditAction.ERASURE, what="subject_erasure", actor="subject",
+                              actor_name=requested_by[:200], reference=r, justification=mask_text(reason.strip()))
+                        for r in chunk])
     with session.begin():  # a message found by its address whose report is not in the store
         done.messages += _erase_messages(session, found.message_ids)
     return Erased(request_id, refs, done)
@@ -224,3 +229,11 @@ def _erase_messages(session: Session, ids: Iterable[int]) -> int:
                 due_at=None)
         .execution_options(synchronize_session=False))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def record_export(session: Session, found: Found, *, by: str, now: datetime) -> None:
+    """The audit log's disclosure entry for each report a subject access export handed over."""
+    audit(session, [Entry(at=now, action=AuditAction.DISCLOSURE, what="subject_access_export", actor="subject",
+                          actor_name=by[:200], reference=r) for r in found.reports]
+          or [Entry(at=now, action=AuditAction.DISCLOSURE, what="subject_access_export", actor="subject",
+                    actor_name=by[:200], justification="messages only" if found.message_ids else "nothing held")])

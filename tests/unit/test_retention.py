@@ -20,6 +20,7 @@ from services.retention.purge import REMOVED, Life, Policy, RecordsPolicy, due_r
 from services.store import messages as store
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import (
+    AuditEntry,
     Cluster,
     ClusterMember,
     Message,
@@ -163,6 +164,9 @@ def test_the_command_reads_the_periods_from_settings(sessions: sessionmaker[Sess
     outbox.write_text("".join(json.dumps(line) + "\n" for line in lines) + "not json\n")
     assert retention_main([], now=world.now + timedelta(days=40)) == 0
     assert "3 outbox line(s); " in capsys.readouterr().out
+    with sessions() as s:  # the erasure is in the audit log
+        (entry,) = s.scalars(select(AuditEntry).where(AuditEntry.what == "retention_purge"))
+        assert (entry.action, entry.actor) == ("erasure", "retention") and "report(s)" in (entry.justification or "")
     assert [json.loads(line)["reference"] for line in outbox.read_text().splitlines()] == [seeded.closed]
     with sessions() as s:
         assert contact(s, seeded.redirect)["report"]["description"] == REMOVED

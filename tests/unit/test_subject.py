@@ -5,14 +5,17 @@ afterwards nothing personal is found and the dashboard's figures have not moved.
 from __future__ import annotations
 
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.audit import verify as audit_verify
 from services.store.db import make_engine, make_sessions, migrate
-from services.store.models import Erasure, OptOut
+from services.store.models import AuditEntry, Erasure, OptOut
 from services.subject import usecase
 from services.subject.__main__ import main as subject_main
 from tests.unit.personal_world import PersonalWorld, Seeded, aggregates, scan, seed
@@ -117,3 +120,12 @@ def test_the_command_finds_exports_and_erases(url: str, sessions: sessionmaker[S
     assert "3 report(s)" in capsys.readouterr().out
     assert subject_main(["find", "--email", email], now=world.now) == 0
     assert "0 report(s), 0 message(s)" in capsys.readouterr().err
+    # the audit log has the disclosure and the erasure, report by report, with who asked, and its chain holds
+    with sessions() as s:
+        logged = {(e.action, e.what, e.reference, e.actor_name) for e in s.scalars(select(AuditEntry))}
+        assert audit_verify(s).problem is None
+    mine = {seeded.closed, *seeded.replies}
+    assert {(r, by) for a, w, r, by in logged if a == "disclosure" and w == "subject_access_export"} == {
+        (r, os.environ.get("USER", "unknown")) for r in mine}
+    assert {(r, by) for a, w, r, by in logged if a == "erasure" and w == "subject_erasure"} == {
+        (r, "cw-7") for r in mine}

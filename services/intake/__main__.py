@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import uvicorn
 import yaml
@@ -38,6 +39,30 @@ def new_key_entry(argv: list[str]) -> str:
             + yaml.safe_dump(entry, sort_keys=False))
 
 
+def list_keys(access_config: Path, database_url: str, today: date) -> str:
+    """Every API key of access.yaml: its unit, kind, scopes, when it expires, and when it was last used."""
+    from services.intake.access import Access
+    from services.store import key_uses
+    from services.store.db import make_engine, make_sessions
+
+    principals = Access.from_file(access_config).principals
+    engine = make_engine(database_url)
+    try:
+        with make_sessions(engine)() as session:
+            used = key_uses.last_uses(session)
+    finally:
+        engine.dispose()
+    lines = []
+    for principal_id, entry in sorted(principals.items()):
+        state = ("revoked" if entry.revoked else "expired" if entry.expires and entry.expires < today
+                 else f"expires {entry.expires}" if entry.expires else "no end")
+        last = used.get(principal_id)
+        scopes = ",".join(sorted(entry.scopes)) if entry.scopes is not None else "all of its role"
+        lines.append(f"{principal_id}  {entry.kind}  {state}  scopes: {scopes}  last used: "
+                     f"{last.isoformat(timespec='minutes') if last else 'never'}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "hash-key":
         print(hash_key(sys.argv[2]))
@@ -46,6 +71,10 @@ def main() -> None:
         from services.audit.__main__ import main as audit_main
 
         raise SystemExit(audit_main(sys.argv[2:]))
+    if len(sys.argv) == 2 and sys.argv[1] == "keys":
+        settings = IntakeSettings()
+        print(list_keys(settings.access_config, settings.database_url, datetime.now(UTC).date()), end="")
+        return
     if len(sys.argv) >= 2 and sys.argv[1] == "new-key":
         print(new_key_entry(sys.argv[2:]), end="")
         return

@@ -192,6 +192,11 @@ class Access:
                 found = Principal.of(principal_id, entry)
         return found
 
+    @property
+    def principals(self) -> Mapping[str, PrincipalEntry]:
+        """Every principal with an API key, by id, as access.yaml lists it."""
+        return self._config.principals
+
     def development_keys(self) -> list[str]:
         """Principals whose key is one of the published development keys (README)."""
         return [pid for pid, entry in self._config.principals.items()

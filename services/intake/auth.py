@@ -31,7 +31,7 @@ from services.intake.guards import client_address
 from services.intake.permissions import Permission
 from services.intake.ratelimit import retry_after
 from services.intake.usecases import Forbidden, IntakeError, Unauthenticated, authorise
-from services.store import staff
+from services.store import key_uses, staff
 
 COOKIE = "mecc_session"
 #: The ``method`` claim of a session started by a one-time email link (not by the OpenID provider).
@@ -70,7 +70,7 @@ def check_throttle(ctx: Context, client: str, account: str | None = None) -> Non
 # ---- the JSON API: X-API-Key ---------------------------------------------------------------------
 
 
-def api_principal(request: Request, ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
+async def api_principal(request: Request, ctx: Ctx, api_key: ApiKey = None) -> Principal | None:
     """Whose ``X-API-Key`` this is; None for a missing or unknown one. An unknown key counts as a
     failed sign-in for the client; past the limit, 429 before the key is even looked at."""
     if not api_key:
@@ -81,9 +81,12 @@ def api_principal(request: Request, ctx: Ctx, api_key: ApiKey = None) -> Princip
     except TooManySignInFailures as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed sign-ins; try again later",
                             headers={"Retry-After": retry_after(exc.wait)}) from exc
-    principal = ctx.access.authenticate(api_key)
+    now = ctx.clock()
+    principal = ctx.access.authenticate(api_key, today=now.date())
     if principal is None:
         ctx.sign_ins.failed(client)
+    elif ctx.key_uses.due(principal.id, now):  # when it was last used, for `python -m services.intake keys`
+        await ctx.store.run(key_uses.touch, principal.id, now)
     return principal
 
 

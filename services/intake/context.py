@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.common.config_files import Categories
 from services.common.sql import Store
@@ -16,6 +16,21 @@ from services.intake.oidc import OidcClient
 from services.intake.publisher import EventPublisher
 from services.intake.ratelimit import SignInThrottle, TokenBucket
 from services.intake.settings import IntakeSettings
+
+
+class KeyUses:
+    """Which keys' use is due to be written down: each at most once per ``every`` in this process."""
+
+    def __init__(self, every: timedelta = timedelta(minutes=1)) -> None:
+        self.every = every
+        self._written: dict[str, datetime] = {}
+
+    def due(self, principal_id: str, now: datetime) -> bool:
+        last = self._written.get(principal_id)
+        if last is not None and timedelta(0) <= now - last < self.every:
+            return False
+        self._written[principal_id] = now
+        return True
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,8 @@ class Context:
     link_requests_by_client: TokenBucket = field(default_factory=lambda: TokenBucket(30.0 / 60, 10))
     #: The neighbourhoods "you said, we did" is published for (area id -> name, areas.geojson).
     neighbourhoods: Mapping[str, str] = field(default_factory=dict)
+    #: When each API key's use is next written down (``api_key_uses``).
+    key_uses: KeyUses = field(default_factory=KeyUses)
     #: The time now; tests hand in their own.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -54,11 +54,13 @@ Who writes and who reads each table (deadletters writes and reads none)::
                        before the report is published)
     publications       intake (drafted by a team member, approved  intake (staff pages; only approved
                        or withdrawn by a supervisor: four eyes)    ones on the public pages and API)
+    api_key_uses       intake (when each API key was last used,    ``python -m services.intake keys``
+                       at most once a minute per key)
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
 table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
-(subject access and erasure), ``staff``, ``links``, ``claims`` and ``publications`` (intake: its own
+(subject access and erasure), ``staff``, ``links``, ``claims``, ``publications`` and ``key_uses`` (intake: its own
 sessions and accounts, the references it gives out, the "you said, we did" drafted and approved),
 ``dashboard`` (router: the monthly figures), ``services.keys``
 (re-encrypts the encrypted columns, ``reports.contact`` and ``messages.recipient``, under a new

@@ -459,6 +459,17 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class ApiKeyUse(Base):
+    """When each API key (a principal of access.yaml) was last used: administrators list keys with
+    it (``python -m services.intake keys``) to find the ones no client uses any more. Written at
+    most once a minute per key and process."""
+
+    __tablename__ = "api_key_uses"
+
+    principal_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DashboardMonth(Base):
     """The public dashboard's figures for one area in one month (``services.store.dashboard``):
     recomputed from the tables above when what they count changes; the page reads only these."""

@@ -4,7 +4,8 @@ deployment from starting, and there people sign in to the pages as themselves, n
 
 from __future__ import annotations
 
-from datetime import date
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,12 @@ import pytest
 import yaml
 
 from harness.processes import TEST_DIGEST_KEY, TEST_STORE_KEY
-from services.intake.__main__ import new_key_entry
+from services.intake.__main__ import list_keys, new_key_entry
 from services.intake.access import Access, AccessConfig, hash_key, new_key
 from services.intake.app import create_app
 from services.intake.auth import COOKIE, serializer
 from services.intake.settings import IntakeSettings
+from services.store.key_uses import last_uses
 from tests.fakes.intake import intake_client, route
 
 PUBLIC = {"public_base_url": "https://report.example.police.uk", "session_secret": "a-long-random-session-secret",
@@ -83,3 +85,28 @@ def test_on_a_public_deployment_people_sign_in_as_themselves_not_with_a_key(tmp_
         ref = route(web)  # the same key still works for the machine client it was made for
         assert web.post(f"/v1/reports/{ref}/actions", json={"public_text": "Patrolled"},
                         headers={"X-API-Key": key}).status_code == 202
+
+
+def test_keys_are_listed_with_when_they_were_last_used_by_the_intake_s_clock(tmp_path: Path) -> None:
+    now = [datetime(2031, 3, 4, 9, 0, tzinfo=UTC)]
+    with intake_client(tmp_path) as api:
+        app: Any = api.app
+        app.state.context = dataclasses.replace(app.state.context, clock=lambda: now[0])
+        settings = app.state.context.settings
+        reference = route(api)
+        body = {"public_text": "Speed checks on Bedford Road"}
+        assert api.post(f"/v1/reports/{reference}/actions", json=body,
+                        headers={"X-API-Key": "dev-team-kempston"}).status_code == 202
+        now[0] += timedelta(seconds=30)  # within the minute: not written again
+        api.post(f"/v1/reports/{reference}/actions", json=body, headers={"X-API-Key": "dev-team-kempston"})
+        with api.sessions() as s:
+            assert last_uses(s) == {"kempston-npt": datetime(2031, 3, 4, 9, 0, tzinfo=UTC)}
+        now[0] += timedelta(minutes=5)
+        api.post(f"/v1/reports/{reference}/actions", json=body, headers={"X-API-Key": "dev-team-kempston"})
+        with api.sessions() as s:
+            assert last_uses(s) == {"kempston-npt": datetime(2031, 3, 4, 9, 5, 30, tzinfo=UTC)}
+        listed = list_keys(settings.access_config, settings.database_url, date(2031, 3, 4))
+    lines = {line.split()[0]: line for line in listed.splitlines()}
+    assert "last used: 2031-03-04T09:05+00:00" in lines["kempston-npt"]
+    assert "last used: never" in lines["stop-hate-beds"]
+    assert lines.keys() == set(Access.from_file(settings.access_config).principals)

@@ -9,6 +9,9 @@ each append, so entries cut off the end are seen too. Appends lock that row (``S
 UPDATE``; SQLite: its write lock) before reading the hash they chain onto, so two writers, in one
 process or several, never chain onto the same entry.
 
+Retention (``prune``) removes the oldest entries past ``AUDIT_RETENTION_DAYS`` and keeps the last
+removed entry's seq and hash in the head (``tail_seq``, ``tail_hash``): the walk starts there.
+
 Any service may append with ``append(session, [Entry(...)])`` in its own transaction (retention's
 erasures, for instance); the intake appends off its request path through ``services.intake.audit``.
 """
@@ -22,7 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.store.models import AuditEntry, AuditHead
@@ -72,7 +75,8 @@ def _head(session: Session) -> AuditHead:
     head = session.scalars(select(AuditHead).where(AuditHead.id == HEAD).with_for_update()).first()
     if head is None:
         last = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-        head = AuditHead(id=HEAD, seq=last[0] if last else 0, hash=last[1] if last else GENESIS)
+        head = AuditHead(id=HEAD, seq=last[0] if last else 0, hash=last[1] if last else GENESIS, tail_seq=0,
+                         tail_hash=GENESIS)
         session.add(head)
     return head
 
@@ -112,8 +116,10 @@ def verify(session: Session, batch: int = 1000) -> Verified:
     the head names missing (read first: writers may go on appending while this walks)."""
     head = session.get(AuditHead, HEAD)
     head_seq, head_hash = (head.seq, head.hash) if head is not None else (None, None)
+    # Where the log starts: after the entries retention removed (their last hash is the anchor).
+    prev, after = (head.tail_hash, head.tail_seq) if head is not None and head.tail_seq else (GENESIS, -1)
     session.rollback()  # the head was read in its own snapshot; the walk may see later entries
-    prev, count, after = GENESIS, 0, -1
+    count = 0
     while True:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > after).order_by(AuditEntry.seq)
                                .limit(batch)).all()
@@ -140,6 +146,22 @@ def _end_problem(head_seq: int | None, head_hash: str | None, last: int) -> str 
         return (f"the log ends at entry {max(last, 0)} but its head names entry {head_seq}: "
                 "entries were removed from its end")
     return None
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Remove the entries older than ``before`` from the log's start (its retention period), under
+    the head's lock, and keep the last one's seq and hash in the head so the rest still verifies
+    (and an entry removed otherwise is still seen). Returns how many went; commits."""
+    head = _head(session)
+    last = session.execute(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.at < before)
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    if last is None or last[0] <= head.tail_seq:
+        session.commit()
+        return 0
+    removed = session.execute(delete(AuditEntry).where(AuditEntry.seq <= last[0])).rowcount  # type: ignore[attr-defined]
+    head.tail_seq, head.tail_hash = last[0], last[1]
+    session.commit()
+    return int(removed or 0)
 
 
 @dataclass(frozen=True)

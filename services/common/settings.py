@@ -34,6 +34,9 @@ class RetentionSettings(BaseSettings):
     #: Days a staff session (the person, their claims, the address they signed in from) is kept
     #: after it ended or was last used: long enough to answer "who was signed in when".
     staff_session_retention_days: float = Field(default=90.0, gt=0)
+    #: Days the audit log keeps an entry (who saw or did what with personal data): six years by
+    #: default; a force sets its own period. The oldest entries go first; the chain still verifies.
+    audit_retention_days: float = Field(default=2190.0, gt=0)
 
     @property
     def topic_retention_ms(self) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from services.audit import AuditAction, Entry
 from services.audit import append as audit
+from services.audit import prune as audit_prune
 from services.common.logging import get_logger
 from services.common.process import configure_process
 from services.common.settings import CommonSettings, RetentionSettings
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     try:
         done = purge(make_sessions(engine)(), now=now, policy=policy)
         kept = purge_records(make_sessions(engine)(), now=now, policy=records)
+        audit_pruned = audit_prune(make_sessions(engine)(), now - timedelta(days=settings.audit_retention_days))
         if done.reports or done.messages:
             audit(make_sessions(engine)(), [Entry(
                 at=now, action=AuditAction.ERASURE, what="retention_purge", actor="retention",
@@ -58,14 +60,15 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
                               actions=done.actions, cluster_members=done.cluster_members,
                               watch_items=done.watch_items, clusters=done.clusters, outbox_lines=outbox,
                               staff_sessions=kept.sessions, claim_digests=kept.claim_digests,
-                              provider_events=kept.provider_events,
+                              provider_events=kept.provider_events, audit_entries=audit_pruned,
                               days=args.days,
                               abandoned_days=args.abandoned_days)
     print(f"removed personal data from {done.reports} report(s), {done.messages} message(s), "
           f"{done.actions} action(s), {done.cluster_members} cluster place(s), {done.watch_items} watch item(s) "
           f"and {done.clusters} cluster label(s), and {outbox} outbox line(s); {len(done.due)} report(s) are "
           f"past retention; removed {kept.sessions} staff session(s), {kept.claim_digests} reference claim "
-          f"digest(s) and {kept.provider_events} provider callback id(s)")
+          f"digest(s), {kept.provider_events} provider callback id(s) and {audit_pruned} audit log entr(y/ies) "
+          f"older than {settings.audit_retention_days:g} days")
     return 0
 
 

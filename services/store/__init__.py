@@ -42,10 +42,14 @@ Who writes and who reads each table (deadletters writes and reads none)::
                        administrators ending them)
     staff_accounts     intake (administrators disabling people)    intake (sign-in, every page)
     audit_log          intake (collection, alteration,             intake (/audit for supervisors),
-                       consultation), appended only, through       ``python -m services.audit verify``
-                       ``services.audit.append``
+                       consultation), subject (disclosure,         ``python -m services.audit verify``
+                       erasure), retention (erasure), appended
+                       only, through ``services.audit.append``;
+                       retention deletes the oldest past
+                       ``AUDIT_RETENTION_DAYS`` (``audit.prune``)
     audit_head         every ``services.audit.append``, under      ``python -m services.audit verify``
-                       its row lock (the last entry's seq, hash)
+                       its row lock (the last entry's seq, hash);
+                       ``audit.prune`` (the last removed: tail)
     link_accounts      intake (administrators inviting people      intake (sign-in by email link,
                        without a force account)                    /admin/link-accounts)
     sign_in_links      intake (a link issued; used up once by a    intake (sign-in by email link)
@@ -59,7 +63,7 @@ Who writes and who reads each table (deadletters writes and reads none)::
 
 Writers reach their tables through: ``routing`` (router), ``repository.record_action`` and
 ``messages`` (feedback), ``services.retention.purge`` (retention: personal data goes from every
-table above but ``opt_outs``, ``survey_answers`` and ``audit_log``), ``services.subject.usecase``
+table above but ``opt_outs`` and ``survey_answers``), ``services.subject.usecase``
 (subject access and erasure), ``staff``, ``links``, ``claims``, ``publications`` and ``key_uses`` (intake: its own
 sessions and accounts, the references it gives out, the "you said, we did" drafted and approved),
 ``dashboard`` (router: the monthly figures), ``services.keys``

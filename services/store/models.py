@@ -457,6 +457,10 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    #: The last entry removed from the log's start by retention (0 and the genesis hash: none), so
+    #: the chain verifies from the first entry kept, and removing one more is still seen.
+    tail_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tail_hash: Mapped[str] = mapped_column(String(64), default="0" * 64, server_default="0" * 64)
 
 
 class ApiKeyUse(Base):

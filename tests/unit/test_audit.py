@@ -198,6 +198,25 @@ def test_reordered_entries_and_entries_cut_off_the_end_break_the_chain(store_url
         assert "the log ends at entry 0 but its head names entry 4" in (audit.verify(s).problem or "")
 
 
+def test_retention_removes_the_oldest_entries_and_the_rest_still_verify(store_url: str) -> None:
+    sessions = make_sessions(make_engine(store_url))
+    with sessions() as s:
+        audit.append(s, _entries(5))  # T0 .. T0 + 4 minutes
+        assert audit.prune(s, T0 + timedelta(minutes=2)) == 2
+        assert [e.seq for e in s.query(AuditEntry).order_by(AuditEntry.seq)] == [3, 4, 5]
+        assert audit.verify(s) == audit.Verified(3, None)
+        assert audit.prune(s, T0 + timedelta(minutes=2)) == 0  # again: nothing more
+        audit.append(s, _entries(1))  # the log goes on from its head
+        assert audit.verify(s) == audit.Verified(4, None)
+        s.execute(delete(AuditEntry).where(AuditEntry.seq == 3))  # removed, but not by retention
+        s.commit()
+        result = audit.verify(s)
+    assert result.problem and "entry 4 does not follow" in result.problem
+    with sessions() as s:  # everything past its period: an empty log that still verifies
+        audit.prune(s, T0 + timedelta(days=1))
+        assert s.query(AuditEntry).count() == 0 and audit.verify(s).problem is None
+
+
 def test_an_append_moves_the_head_and_follows_it(store_url: str) -> None:
     sessions = make_sessions(make_engine(store_url))
     with sessions() as s:

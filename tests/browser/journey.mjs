@@ -157,6 +157,16 @@ try {
   await page.goto(`${BASE}/dashboard`);
   expect((await page.locator("svg").count()) > 0, "a chart");
   await shoot(page, "dashboard");
+  // Nothing written to or by the informant is public: not the words the watch wrote to them, not
+  // theirs, not their name or number; and no sensitive category is named (none is counted).
+  for (const publicPage of ["/dashboard", "/neighbourhoods", "/neighbourhoods/kempston-north", "/v1/publications?neighbourhood=kempston-north"]) {
+    await page.goto(`${BASE}${publicPage}`);
+    const shown = await page.locator("body").innerText();
+    for (const secret of [action, "Cars racing on Bedford Road", "Bloggs", "07700", "900123", "Domestic abuse", "domestic-abuse"]) {
+      expect(!shown.includes(secret), `${publicPage} shows nothing of "${secret}"`);
+    }
+  }
+  step("public pages hold nothing personal");
   await page.goto(`${BASE}/`);
   await shoot(page, "start");
   expect(foreign.length === 0, `no request left the machine: ${foreign.join(", ")}`);

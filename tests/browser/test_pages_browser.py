@@ -2,7 +2,9 @@
 messages to the local outbox) and ``journey.mjs`` (playwright-core, the machine's Chromium)
 fills in the public form, sees field errors, follows the track link from the outbox message,
 signs in as a coordinator, sees only their own watch's redacted items, records an action, and
-sees the informant's update arrive. Screenshots at 375px and 1280px go to
+sees the informant's update arrive; then no public page (the dashboard, the neighbourhoods' "you
+said, we did", its JSON) shows any of it: the action's words, the report's, the informant's name
+or number, or a sensitive category. Screenshots at 375px and 1280px go to
 test-artifacts/screenshots/."""
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from services.audit import AuditAction
 from services.common import metrics
 from services.common.config_files import Categories
 from services.common.logging import get_logger
+from services.common.redaction import scrub
 from services.common.sql import Store
 from services.feedback.policy import QuietHours
 from services.intake import pages_store, reports
@@ -48,7 +49,6 @@ from services.intake.reports import (
     ThirdPartyReportRequest,
 )
 from services.intake.settings import IntakeSettings
-from services.router.redaction import scrub
 from services.store import claims, links, publications, repository
 from services.store import routing as routing_store
 from services.store import staff as staff_store

@@ -22,12 +22,13 @@ from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from schemas import AreaRef, AreaType
+from services.common.postcodes import OUTWARD, Postcode, parse_postcode
+
+__all__ = ["OUTWARD", "Postcode", "parse_postcode"]  # routing's postcodes, from services.common
 
 #: Points this close to an area (in degrees) are inside it: ~0.1 mm, for rounding only.
 BOUNDARY_TOLERANCE_DEG = 1e-9
 
-_OUTWARD = r"[A-Z]{1,2}[0-9][0-9A-Z]?"
-_POSTCODE = re.compile(rf"^({_OUTWARD})\s*([0-9])([A-Z]{{2}})$")
 
 
 @dataclass(frozen=True)
@@ -130,30 +131,12 @@ class AreaIndex:
         return self.ordered(chosen)
 
 
-@dataclass(frozen=True)
-class Postcode:
-    """A UK postcode split into the parts routing uses: "MK42 8AA" → district "MK42",
-    sector "MK42 8"."""
-
-    district: str
-    sector: str
-    full: str
-
-
-def parse_postcode(text: str) -> Postcode | None:
-    match = _POSTCODE.match(text.strip().upper())
-    if match is None:
-        return None
-    outward, digit, unit = match.groups()
-    return Postcode(district=outward, sector=f"{outward} {digit}", full=f"{outward} {digit}{unit}")
-
-
 def normalise_postcode_key(key: str) -> str | None:
     """A sector ("MK42 8") or district ("MK42") key from postcodes.yaml in canonical form;
     None if it is neither. The space tells a sector from a district ("MK4 2" is not "MK42")."""
     parts = key.strip().upper().split()
-    if len(parts) == 1 and re.fullmatch(_OUTWARD, parts[0]):
+    if len(parts) == 1 and re.fullmatch(OUTWARD, parts[0]):
         return parts[0]
-    if len(parts) == 2 and re.fullmatch(_OUTWARD, parts[0]) and re.fullmatch(r"[0-9]", parts[1]):
+    if len(parts) == 2 and re.fullmatch(OUTWARD, parts[0]) and re.fullmatch(r"[0-9]", parts[1]):
         return f"{parts[0]} {parts[1]}"
     return None

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from services.common.redaction import scrub
 from services.router.config import load_routing_config
-from services.router.redaction import scrub
 
 CORPUS = Path(__file__).with_name("redaction_corpus.yaml")
 CASES: list[dict[str, Any]] = yaml.safe_load(CORPUS.read_text())["cases"]

@@ -96,3 +96,19 @@ def test_create_app_masks_logs_and_hands_the_store_its_key(tmp_path: Path,
     line = capsys.readouterr().err
     assert "07700" not in line and "someone@" not in line and "[phone]" in line
     assert Fernet(key).decrypt(token.encode()) == b"Jo Bloggs"
+
+
+def test_the_intake_imports_nothing_from_the_router() -> None:
+    # routing facts are stored with each decision; what both need (redaction, postcodes) is in services.common
+    import ast
+    from pathlib import Path
+
+    intake = Path(__file__).resolve().parents[2] / "services" / "intake"
+    imported = {
+        (path.name, node.module if isinstance(node, ast.ImportFrom) else alias.name)
+        for path in intake.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert {(f, m) for f, m in imported if m and m.startswith("services.router")} == set()

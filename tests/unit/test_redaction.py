@@ -4,7 +4,7 @@ and names scrubbed, the place coarsened; streets and place names kept."""
 import pytest
 
 from schemas import Location
-from services.router.redaction import FIRST_NAMES, scrub, street_of, watch_view
+from services.common.redaction import FIRST_NAMES, scrub, street_of, watch_view
 
 PLACES = ["Kempston", "Bedford", "Elstow", "Cauldwell"]
 

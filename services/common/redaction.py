@@ -46,8 +46,8 @@ from dataclasses import dataclass
 from phonenumbers import Leniency, PhoneNumberMatcher
 
 from schemas import Location, WatchLocation
-from services.router.areas import parse_postcode
-from services.router.names import FIRST_NAMES, SURNAMES
+from services.common.names import FIRST_NAMES, SURNAMES
+from services.common.postcodes import parse_postcode
 
 NAME = "[name]"
 

@@ -1,6 +1,7 @@
 """Sign-in by a one-time link for people without a force account (``LinkAccount``): issuing a
 link (only its token's SHA-256 is stored), and using it, once and in time, by a conditional
-UPDATE, so two uses racing each other (two tabs, two processes) sign in at most one of them.
+UPDATE, so two uses racing each other (two tabs, two processes) sign in at most one of them. The
+account's email is encrypted at rest and found by its keyed digest, like an informant's address.
 
 Disabling such an account is ``staff.set_disabled`` on its ``person``, as for anyone: it ends
 their sessions at once, and a link used afterwards signs nobody in (``consume`` checks); the
@@ -16,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.store.messages import address_digest, address_digests
 from services.store.models import LinkAccount, SignInLink, StaffAccount, StaffSession
 from services.store.staff import digest, disabled
 
@@ -47,10 +49,10 @@ def _account(row: LinkAccount, is_disabled: bool, sessions: int = 0) -> Account:
 def invite(s: Session, *, email: str, name: str, role: str, principal_id: str, by: str, now: datetime) -> Account:
     """A new account for ``email`` (AlreadyInvited if there is one)."""
     email = normalise(email)
-    if s.scalar(select(LinkAccount.person).where(LinkAccount.email == email)) is not None:
+    if s.scalar(select(LinkAccount.person).where(LinkAccount.email_digest.in_(address_digests(email)))) is not None:
         raise AlreadyInvited(email)
-    row = LinkAccount(person=f"link:{secrets.token_hex(8)}", email=email, name=name, role=role,
-                      principal_id=principal_id, invited_by=by, invited_at=now)
+    row = LinkAccount(person=f"link:{secrets.token_hex(8)}", email=email, email_digest=address_digest(email),
+                      name=name, role=role, principal_id=principal_id, invited_by=by, invited_at=now)
     s.add(row)
     try:
         s.commit()
@@ -61,7 +63,7 @@ def invite(s: Session, *, email: str, name: str, role: str, principal_id: str, b
 
 
 def by_email(s: Session, email: str) -> Account | None:
-    row = s.scalar(select(LinkAccount).where(LinkAccount.email == normalise(email)))
+    row = s.scalar(select(LinkAccount).where(LinkAccount.email_digest.in_(address_digests(normalise(email)))))
     return None if row is None else _account(row, disabled(s, row.person))
 
 
@@ -103,7 +105,7 @@ def spend_all(s: Session, person: str, *, now: datetime) -> int:
 
 def accounts(s: Session) -> list[Account]:
     """Every link account, for the administrators' page, with its live sessions."""
-    rows = s.scalars(select(LinkAccount).order_by(LinkAccount.email)).all()
+    rows = s.scalars(select(LinkAccount).order_by(LinkAccount.name, LinkAccount.person)).all()
     off = set(s.scalars(select(StaffAccount.person).where(StaffAccount.disabled.is_(True))).all())
     live: dict[str, int] = {}
     for person in s.scalars(select(StaffSession.person).where(StaffSession.person.like("link:%"),

@@ -389,8 +389,10 @@ class LinkAccount(Base):
 
     #: "link:<random hex>": the person's id in sessions, staff_accounts and the audit log.
     person: Mapped[str] = mapped_column(String(200), primary_key=True)
-    #: Lower-cased; one account per address.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: Lower-cased, encrypted at rest like an informant's address.
+    email: Mapped[str] = mapped_column(EncryptedText)
+    #: The address's keyed digest (``messages.address_digest``): one account per address, found by it.
+    email_digest: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     #: watch_coordinator or organisation_caseworker
     role: Mapped[str] = mapped_column(String(40))

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from services.intake.ratelimit import TokenBucket
 from services.store import links, staff
@@ -58,6 +59,10 @@ def test_a_link_signs_in_once_and_only_its_digest_is_kept(sessions: Any) -> None
     with sessions() as s:
         wendy = _invite(s, "  Wendy@SpeedWatch.example.org ")
         assert wendy.email == WENDY and wendy.person.startswith("link:")
+        # the address is encrypted at rest, found by its keyed digest
+        stored = s.execute(text("SELECT email, email_digest FROM link_accounts")).one()
+        assert WENDY not in stored.email and WENDY not in stored.email_digest
+        assert links.by_email(s, "WENDY@speedwatch.example.org ") == wendy
         token = links.issue(s, wendy.person, now=T0, valid=timedelta(minutes=15))
         assert len(token) >= 43  # 256 bits, url-safe base64
         (row,) = s.query(SignInLink).all()

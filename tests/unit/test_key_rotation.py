@@ -107,7 +107,7 @@ def check_rotation(sessions: sessionmaker[Session], engine: Engine) -> None:
 
 def test_every_encrypted_column_is_found_by_its_type() -> None:
     assert {(t.name, c.name) for t, cs in encrypted_columns(Base.metadata) for c in cs} == {
-        ("reports", "contact"), ("messages", "recipient")}
+        ("reports", "contact"), ("messages", "recipient"), ("link_accounts", "email")}
 
 
 def test_rotation_reencrypts_a_seeded_store_under_the_new_key(url: str, keys: None) -> None:

@@ -31,7 +31,8 @@ def upgrade() -> None:
     op.create_table(
         "link_accounts",
         sa.Column("person", sa.String(200), primary_key=True),
-        sa.Column("email", sa.String(254), nullable=False, unique=True),
+        sa.Column("email", sa.Text(), nullable=False),
+        sa.Column("email_digest", sa.String(64), nullable=False, unique=True),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("role", sa.String(40), nullable=False),
         sa.Column("principal_id", sa.String(200), nullable=False),

@@ -160,7 +160,8 @@ try {
   // Nothing written to or by the informant is public: not the words the watch wrote to them, not
   // theirs, not their name or number; and no sensitive category is named (none is counted).
   for (const publicPage of ["/dashboard", "/neighbourhoods", "/neighbourhoods/kempston-north", "/v1/publications?neighbourhood=kempston-north"]) {
-    await page.goto(`${BASE}${publicPage}`);
+    const answer = await page.goto(`${BASE}${publicPage}`);
+    expect(answer.status() === 200, `${publicPage} answers 200, got ${answer.status()}`);
     const shown = await page.locator("body").innerText();
     for (const secret of [action, "Cars racing on Bedford Road", "Bloggs", "07700", "900123", "Domestic abuse", "domestic-abuse"]) {
       expect(!shown.includes(secret), `${publicPage} shows nothing of "${secret}"`);

@@ -21,11 +21,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.store.models import AuditEntry, AuditHead
@@ -60,9 +61,18 @@ class Entry:
     justification: str | None = None
 
 
+#: Entry's field names, in order.
+_FIELDS = tuple(f.name for f in fields(Entry))
+
+
+def _fields(entry: Entry) -> dict[str, Any]:
+    """The entry's fields by name (shallow: every field is a plain value)."""
+    return {name: getattr(entry, name) for name in _FIELDS}
+
+
 def entry_hash(prev_hash: str, entry: Entry) -> str:
     """SHA-256 over the previous hash and this entry's fields (canonical JSON, times in UTC)."""
-    fields = asdict(entry)
+    fields = _fields(entry)
     fields["at"] = entry.at.astimezone(UTC).isoformat(timespec="microseconds")
     fields["action"] = str(entry.action)
     canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -90,11 +100,11 @@ def append(session: Session, entries: Sequence[Entry]) -> None:
     rows = []
     for entry in entries:
         digest = entry_hash(prev, entry)
-        rows.append(AuditEntry(**asdict(entry), prev_hash=prev, hash=digest))
+        rows.append({**_fields(entry), "action": str(entry.action), "prev_hash": prev, "hash": digest})
         prev = digest
-    session.add_all(rows)
-    session.flush()
-    head.seq, head.hash = rows[-1].seq, prev
+    # One INSERT for the lot (no ORM unit of work); the seqs come back in the rows' order.
+    seqs = session.scalars(insert(AuditEntry).returning(AuditEntry.seq, sort_by_parameter_order=True), rows).all()
+    head.seq, head.hash = seqs[-1], prev
     session.commit()
 
 

@@ -8,7 +8,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -180,11 +180,11 @@ class Access:
     def from_file(cls, path: Path) -> Access:
         return cls(load_yaml(path, AccessConfig))
 
-    def authenticate(self, key: str | None, today: date | None = None) -> Principal | None:
-        """Whose key this is; None for a missing, unknown, expired or revoked key."""
+    def authenticate(self, key: str | None, *, today: date) -> Principal | None:
+        """Whose key this is on ``today`` (the caller's clock); None for a missing, unknown, expired or
+        revoked key."""
         if not key:
             return None
-        today = today or datetime.now(UTC).date()
         digest = hash_key(key)
         found = None
         for principal_id, entry in self._config.principals.items():

@@ -271,7 +271,7 @@ def _organisation(ctx: Context, key: str | None) -> Principal:
     client = CLIENT.get() or "unknown"
     if key and ctx.sign_ins.wait(client) > 0:
         raise Open311Error(429, "too many failed sign-ins; try again later")
-    principal = ctx.access.authenticate(key)
+    principal = ctx.access.authenticate(key, today=ctx.clock().date())
     if key and principal is None:
         ctx.sign_ins.failed(client)  # a wrong api_key counts as a failed sign-in, as on the API and pages
     try:

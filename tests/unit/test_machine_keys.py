@@ -47,7 +47,27 @@ def test_a_new_key_has_at_least_128_random_bits_and_only_its_digest_is_kept() ->
 def test_a_revoked_key_is_refused() -> None:
     key = new_key()
     entry = {"crm": {"kind": "team", "name": "Kempston", "key_sha256": hash_key(key), "revoked": True}}
-    assert Access(AccessConfig.model_validate({"version": 1, "principals": entry})).authenticate(key) is None
+    access = Access(AccessConfig.model_validate({"version": 1, "principals": entry}))
+    assert access.authenticate(key, today=date(2026, 12, 7)) is None
+
+
+def test_a_key_expires_by_the_intake_s_clock_on_the_api_and_open311(tmp_path: Path) -> None:
+    key, entry = _made(["stop-hate-beds", "--kind", "organisation", "--name", "Stop Hate", "--expires", "2030-06-30"])
+    access = tmp_path / "access.yaml"
+    access.write_text(yaml.safe_dump({"version": 1, "principals": entry}))
+    now = [datetime(2030, 6, 30, 23, 0, tzinfo=UTC)]
+    with intake_client(tmp_path, access_config=access) as api:
+        app: Any = api.app
+        app.state.context = dataclasses.replace(app.state.context, clock=lambda: now[0])
+        body = {"category": "hate-incident", "description": "Shouting at the bus stop on Bedford Road",
+                "location": {"postcode": "MK42 8AA"}, "reporter": {"email": "caseworker@example.org"}}
+        open311 = {"service_code": "hate-incident", "description": "Shouting at the bus stop",
+                   "address_string": "MK42 8AA", "email": "caseworker@example.org"}
+        assert api.post("/v1/third-party/reports", json=body, headers={"X-API-Key": key}).status_code == 202
+        assert api.post(f"/open311/v2/requests.json?api_key={key}", data=open311).status_code == 200
+        now[0] += timedelta(hours=2)  # the day after its last day, by the intake's clock
+        assert api.post("/v1/third-party/reports", json=body, headers={"X-API-Key": key}).status_code == 401
+        assert api.post(f"/open311/v2/requests.json?api_key={key}", data=open311).status_code in (401, 403)
 
 
 def test_a_scoped_key_may_record_but_not_close(tmp_path: Path) -> None:

@@ -153,7 +153,7 @@ async def sign_in(request: Request, ctx: Ctx, session: PageSession, form: Checke
         check_throttle(ctx, client)
     except TooManySignInFailures as exc:
         return too_many(request, exc)
-    principal = ctx.access.authenticate(form.get("api_key", "").strip())
+    principal = ctx.access.authenticate(form.get("api_key", "").strip(), today=ctx.clock().date())
     next_url = safe_next(form.get("next", "/inbox"))
     if principal is None:
         ctx.sign_ins.failed(client)

@@ -60,14 +60,16 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
                               actions=done.actions, cluster_members=done.cluster_members,
                               watch_items=done.watch_items, clusters=done.clusters, outbox_lines=outbox,
                               staff_sessions=kept.sessions, claim_digests=kept.claim_digests,
-                              provider_events=kept.provider_events, audit_entries=audit_pruned,
+                              provider_events=kept.provider_events, sign_in_links=kept.sign_in_links,
+                              audit_entries=audit_pruned,
                               days=args.days,
                               abandoned_days=args.abandoned_days)
     print(f"removed personal data from {done.reports} report(s), {done.messages} message(s), "
           f"{done.actions} action(s), {done.cluster_members} cluster place(s), {done.watch_items} watch item(s) "
           f"and {done.clusters} cluster label(s), and {outbox} outbox line(s); {len(done.due)} report(s) are "
           f"past retention; removed {kept.sessions} staff session(s), {kept.claim_digests} reference claim "
-          f"digest(s), {kept.provider_events} provider callback id(s) and {audit_pruned} audit log entr(y/ies) "
+          f"digest(s), {kept.provider_events} provider callback id(s), {kept.sign_in_links} sign-in link(s) and "
+          f"{audit_pruned} audit log entr(y/ies) "
           f"older than {settings.audit_retention_days:g} days")
     return 0
 

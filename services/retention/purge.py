@@ -53,6 +53,7 @@ from services.store.models import (
     ReferenceClaim,
     Report,
     RoutingDecision,
+    SignInLink,
     StaffSession,
     SurveyAnswer,
     WatchItemRow,
@@ -325,6 +326,7 @@ class PurgedRecords:
     sessions: int = 0
     claim_digests: int = 0
     provider_events: int = 0
+    sign_in_links: int = 0
 
 
 def purge_records(session: Session, *, now: datetime, policy: RecordsPolicy) -> PurgedRecords:
@@ -338,4 +340,6 @@ def purge_records(session: Session, *, now: datetime, policy: RecordsPolicy) -> 
             or_(ReferenceClaim.key_digest.is_not(None), ReferenceClaim.body_digest.is_not(None)),
         ).values(key_digest=None, body_digest=None))
         events = session.execute(delete(ProviderEvent).where(ProviderEvent.seen_at < now - policy.provider_events))
-    return PurgedRecords(_changed(sessions), _changed(claims), _changed(events))
+        # A sign-in link past its time signs nobody in: kept as long as the sessions it could have begun.
+        links = session.execute(delete(SignInLink).where(SignInLink.expires_at < now - policy.sessions))
+    return PurgedRecords(_changed(sessions), _changed(claims), _changed(events), _changed(links))

@@ -27,6 +27,7 @@ from services.store.models import (
     ProviderEvent,
     ReferenceClaim,
     Report,
+    SignInLink,
     StaffSession,
     WatchItemRow,
 )
@@ -193,14 +194,18 @@ def test_staff_sessions_claim_digests_and_callback_ids_go_after_their_time_and_r
                              claimed_at=NOON + 95 * day))
         s.add(ProviderEvent(event_id="e-old", seen_at=NOON))
         s.add(ProviderEvent(event_id="e-new", seen_at=NOON + 99 * day))
+        s.add(SignInLink(id="l" * 64, person="link:ab", created_at=NOON, expires_at=NOON + timedelta(minutes=15)))
+        s.add(SignInLink(id="m" * 64, person="link:ab", created_at=NOON + 99 * day,
+                         expires_at=NOON + 99 * day + timedelta(minutes=15)))
     policy = RecordsPolicy(sessions=90 * day, claim_digests=30 * day, provider_events=60 * day)
     done = purge_records(sessions(), now=NOON + 100 * day, policy=policy)
-    assert (done.sessions, done.claim_digests, done.provider_events) == (2, 1, 1)
+    assert (done.sessions, done.claim_digests, done.provider_events, done.sign_in_links) == (2, 1, 1, 1)
     with sessions() as s:
         assert sorted(s.scalars(select(StaffSession.id))) == ["live", "recent-ended"]
         claims = {c.reference: (c.key_digest, c.body_digest) for c in s.scalars(select(ReferenceClaim))}
         # the reference is never given out again; only what tied it to a caller goes
         assert claims == {"MECC-OLD0-0001": (None, None), "MECC-NEW0-0002": ("q" * 64, "c" * 64)}
         assert list(s.scalars(select(ProviderEvent.event_id))) == ["e-new"]
+        assert list(s.scalars(select(SignInLink.id))) == ["m" * 64]
     again = purge_records(sessions(), now=NOON + 100 * day, policy=policy)
-    assert (again.sessions, again.claim_digests, again.provider_events) == (0, 0, 0)
+    assert (again.sessions, again.claim_digests, again.provider_events, again.sign_in_links) == (0, 0, 0, 0)

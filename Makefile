@@ -94,7 +94,7 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy: the shipped packages, the tests, the benchmarks and their shared harness
 	$(VENV)/bin/mypy schemas services infra harness tests bench
 
-check: lint typecheck test ## Lint, type-check and test: what CI runs
+check: lint typecheck test ## Lint, type-check and test (CI also runs test-unit-future, test-py312 and test-py313)
 
 schemas: $(STAMP) ## Export the JSON Schema of every topic's events to build/schemas
 	$(PY) -m schemas.export build/schemas

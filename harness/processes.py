@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,6 +26,29 @@ __all__ = ["ROOT", "Service", "Stack", "free_port", "port_open", "provider_env",
            "service_env", "wait_until"]
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def served_in_thread(app: Any, port: int, *, start_within: float = 20.0) -> Iterator[None]:
+    """``app`` served by uvicorn on ``127.0.0.1:port`` in a thread of this process (a real server and
+    sockets, with the app's lifespan), until the block ends."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                         log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_within
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.2) -> None:

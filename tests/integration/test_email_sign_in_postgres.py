@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,8 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from harness.processes import served_in_thread
+from infra.ports import free_port
 from services.intake.app import create_app
 from services.intake.auth import COOKIE, serializer
 from services.intake.settings import IntakeSettings
@@ -37,15 +36,9 @@ class Served:
     admin_cookie: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     outbox = tmp_path_factory.mktemp("outbox") / "outbox.jsonl"
     settings = IntakeSettings(database_url=database_url, public_base_url=base, session_secret="test-session-secret",
@@ -61,19 +54,8 @@ def served(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         staff.start(s, token, person=admin, principal_id=principal.id, role=str(principal.role), claims=claims,
                     client="127.0.0.1", now=ctx.clock())
     engine.dispose()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                         log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the intake did not start"
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port):
         yield Served(base, outbox, serializer(ctx).dumps({"csrf": "admin-csrf", "sid": token}))
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _csrf(page: str) -> str:

@@ -6,16 +6,14 @@ made up here: the intake validates what the provider signed."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
 import pytest
-import uvicorn
 
+from harness.processes import served_in_thread
 from infra.oidc import OidcProvider
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
@@ -38,19 +36,8 @@ def intake(oidc_provider: OidcProvider, tmp_path_factory: pytest.TempPathFactory
         oidc_client_secret=oidc_provider.client_secret, show_outbox=False, outbox_path=Path(db).parent / "o")
     app = create_app(settings, publisher=RecordingPublisher())
     port = int(base.rsplit(":", 1)[1])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                         log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the intake did not start"
-        time.sleep(0.05)
-    try:
+    with served_in_thread(app, port):
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def sign_in(browser: httpx.Client, username: str, password: str, next_url: str = "/inbox") -> httpx.Response:

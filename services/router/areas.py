@@ -22,9 +22,7 @@ from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
 from schemas import AreaRef, AreaType
-from services.common.postcodes import OUTWARD, Postcode, parse_postcode
-
-__all__ = ["OUTWARD", "Postcode", "parse_postcode"]  # routing's postcodes, from services.common
+from services.common.postcodes import OUTWARD
 
 #: Points this close to an area (in degrees) are inside it: ~0.1 mm, for rounding only.
 BOUNDARY_TOLERANCE_DEG = 1e-9

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from schemas import Location
-from services.router.areas import parse_postcode
+from services.common.postcodes import parse_postcode
 
 EARTH_RADIUS_M = 6_371_008.8
 _NAMESPACE = uuid.UUID("3f0c62b6-6f0e-4c1e-9a57-0c6f1f3f1f6a")

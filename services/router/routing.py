@@ -37,8 +37,8 @@ from schemas import (
     WatchItem,
 )
 from schemas.events import SensitiveReason
+from services.common.postcodes import parse_postcode
 from services.common.redaction import safe_street, watch_view
-from services.router.areas import parse_postcode
 from services.router.clustering import cluster_label
 from services.router.config import RoutingConfig
 

@@ -3,15 +3,19 @@ batch: each message is claimed by exactly one of them and taken for sending by e
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, text
 
 from schemas import MessageStatus
 from services.store import messages
 from services.store.db import make_engine, make_sessions, migrate
+from services.store.models import Message
+from services.store.repository import insert_new_rows
 
 pytestmark = pytest.mark.integration
 
@@ -97,3 +101,48 @@ def test_fenced_settles_on_postgresql(database_url: str) -> None:
     now = datetime.now(UTC)
     check_a_woken_worker_cannot_overwrite_the_outcome_of_the_one_that_took_over(sessions, f"MECC-{run}-LEA1", now)
     check_a_late_accepted_send_confirms_an_ambiguous_message_as_sent(sessions, f"MECC-{run}-LEA2", now)
+
+
+def test_a_worker_claiming_keys_another_is_inserting_waits_for_it_and_never_deadlocks(database_url: str) -> None:
+    """Worker A has inserted the lowest key of B's batch and not yet committed; B, claiming a
+    batch that lists that key last, waits for A without holding any of its own keys, so A can
+    go on to insert another of B's keys and commit. (Inserting in the order asked, B would hold
+    that key while waiting for A, and PostgreSQL would abort one of them as a deadlock.)"""
+    migrate(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessions(engine)
+    run = uuid.uuid4().hex[:4].upper()
+    now = datetime.now(UTC)
+    low, high = requests(run, 2, now)  # keys of `low` sort before those of `high`
+    assert low.fallback is not None and low.fallback.key < high.first.key
+
+    def b_claims() -> list[messages.Claimed]:
+        with sessions() as s:
+            return messages.claim_and_take(s, [high, low], now, lambda _: [])[0]
+
+    with sessions() as a, ThreadPoolExecutor(1) as pool:
+        a.begin()
+        lowest = min((d for d in (low.first, low.fallback) if d is not None), key=lambda d: d.key)
+        insert_new_rows(a, Message, [messages._values(lowest, now)], "id")
+        b = pool.submit(b_claims)
+        _wait_for_a_backend_waiting_on_a_lock(engine)
+        insert_new_rows(a, Message, [messages._values(high.first, now)], "id")  # B must not hold it
+        a.commit()
+        claimed = b.result(timeout=30)
+    # high's text is A's; low's text is B's own (A took only low's email, its standby copy)
+    assert [c.claim is not None and c.claim.new for c in claimed] == [False, True]
+
+
+def _wait_for_a_backend_waiting_on_a_lock(engine: Engine) -> None:
+    """Until a connection to this database waits on a lock (B blocked behind A's insert). Asked
+    on a connection of its own each time: a transaction sees one snapshot of the statistics."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            waiting = connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'")).scalar_one()
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the second worker never waited for the first")

@@ -15,9 +15,11 @@ SendGrid (in a child process, answering at once), runs the real services as proc
 3. the feedback worker: messages rendered, claimed and handed to the fake providers per second;
 4. the intake: reports accepted per second over HTTP (acks=all), 16 and 64 concurrent clients;
 5. end to end: at a fixed rate, the time from the HTTP 202 to the "you said" SMS reaching
-   the fake Twilio (p50/p95/p99), and how many never arrived;
+   the fake Twilio (p50/p95/p99), how many never arrived, and each service's CPU per report;
+   three consecutive runs (one with ``--quick``), each printed;
 6. the peak resident memory (VmHWM) of every service process;
-7. the router and the feedback worker with 2 worker processes against 1 (topics have 4 partitions).
+7. the router and the feedback worker with 2 worker processes against 1 (topics have 4 partitions);
+8. idle cost: the share of a core each service uses with nothing to do.
 
 Router and feedback runs: the workers are started with their consumer group moved to the end of
 their topics, and once every worker holds its partitions a burst of messages is written (some
@@ -82,9 +84,10 @@ OUT = ROOT / "build" / "bench"
 SOURCE, PASSTHROUGH, PERF = "bench.source", "bench.passthrough", "bench.perf"
 BENCH_TOPICS = {SOURCE: 4, PASSTHROUGH: 4, PERF: 4}
 REFERENCE = re.compile(r"MECC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")
-#: What the issue asks of the pipeline.
-TARGETS = {"stage_to_floor": 0.5, "large_to_realistic": 0.8, "e2e_p99_ms": 500.0, "e2e_rate": 100.0,
-           "e2e_seconds": 60.0, "rss_mb": 200.0}
+#: What is asked of the pipeline (docs/benchmarks.md, "Targets").
+TARGETS = {"large_to_realistic": 0.8, "e2e_p99_ms": 500.0, "e2e_rate": 100.0, "e2e_seconds": 60.0,
+           "e2e_runs": 3, "rss_mb": 200.0, "cpu_ms_per_report": 2.5, "router_per_second": 1500.0,
+           "feedback_per_second": 1000.0, "two_workers_to_one": 1.8, "idle_core_share": 0.01}
 
 
 @dataclass(frozen=True)
@@ -101,13 +104,19 @@ class Plan:
     e2e_seconds: float
     #: After the last submission, how long to wait for the last SMS.
     drain_seconds: float
+    #: Consecutive end-to-end runs.
+    e2e_runs: int
+    #: Seconds the idle services are watched.
+    idle_seconds: float
     intake_clients: tuple[int, ...] = (16, 64)
 
 
 FULL = Plan(quick=False, window=20, router_burst=8000, feedback_burst=6000, floor_messages=40000,
-            perf_records=500_000, intake_seconds=12, e2e_rate=100, e2e_seconds=60, drain_seconds=120)
+            perf_records=500_000, intake_seconds=12, e2e_rate=100, e2e_seconds=60, drain_seconds=120,
+            e2e_runs=3, idle_seconds=30)
 QUICK = Plan(quick=True, window=6, router_burst=2500, feedback_burst=2000, floor_messages=10000,
-             perf_records=100_000, intake_seconds=4, e2e_rate=100, e2e_seconds=15, drain_seconds=45)
+             perf_records=100_000, intake_seconds=4, e2e_rate=100, e2e_seconds=15, drain_seconds=45,
+             e2e_runs=1, idle_seconds=8)
 
 
 class BenchError(Exception):
@@ -603,21 +612,33 @@ class Bench:
     # -- 5 and 6. end to end --
 
     async def end_to_end(self) -> dict[str, Any]:
+        """``e2e_runs`` consecutive runs, each with fresh services and a fresh database."""
+        runs = []
+        for n in range(1, self.plan.e2e_runs + 1):
+            print(f"[bench] end_to_end run {n} of {self.plan.e2e_runs} ...", flush=True)
+            runs.append(await self.end_to_end_run(f"e2e-{n}"))
+            lat = runs[-1]["latency_ms"]
+            print(f"[bench] end_to_end run {n}: p50 {lat['p50']:.0f} / p95 {lat['p95']:.0f} / p99 {lat['p99']:.0f} ms,"
+                  f" {runs[-1]['lost']} lost, CPU per report {runs[-1]['cpu_ms_per_report']} ms", flush=True)
+        return {"runs": runs}
+
+    async def end_to_end_run(self, label: str) -> dict[str, Any]:
         plan = self.plan
-        env = self.env(self.realistic, self.fresh_database("e2e"))
+        env = self.env(self.realistic, self.fresh_database(label))
         await self.kafka.skip_to_end(env["ROUTER_APP_ID"], ROUTER_TOPICS)
         await self.kafka.skip_to_end(env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
         rnd = random.Random(22)
         total = int(plan.e2e_rate * plan.e2e_seconds)
         payloads = [self._payload(rnd, i) for i in range(total)]
         try:
-            procs = {name: self.services.start(name, env, f"e2e-{name}") for name in ("router", "feedback", "intake")}
+            procs = {name: self.services.start(name, env, f"{label}-{name}")
+                     for name in ("router", "feedback", "intake")}
             await self.kafka.wait_group(env["ROUTER_APP_ID"], 1)
             await self.kafka.wait_group(env["FEEDBACK_APP_ID"], 1)
             cpu_before = {name: cpu_seconds(pid_of(s)) for name, s in procs.items()}
             routed_from = await self.kafka.end_offsets(REPORTS_ROUTED.name)
             profilers = {name: Profiler(pid_of(procs[name]), min(plan.window, plan.e2e_seconds),
-                                        OUT / f"profile-e2e-{name}.txt")
+                                        OUT / f"profile-{label}-{name}.txt")
                          for name in ("router", "feedback", "intake")} if self.profile else {}
             url = f"http://127.0.0.1:{procs['intake'].port}"
             accepted: dict[str, float] = {}
@@ -698,8 +719,32 @@ class Bench:
                 "latency_routing_decision_to_sms_ms": distribution(to_sms),
                 "peak_rss_mb": {name: peak_rss_mb(pid_of(s)) for name, s in procs.items()},
                 "cpu_ms_per_report": {name: round(1000 * c / max(1, len(accepted)), 2) for name, c in cpu.items()},
+                "cpu_ms_per_report_total": round(1000 * sum(cpu.values()) / max(1, len(accepted)), 2),
                 "profile": {name: profiler.finish() for name, profiler in profilers.items()},
             }
+        finally:
+            self.services.stop()
+
+
+    # -- 8. idle --
+
+    async def idle(self) -> dict[str, Any]:
+        """The three services started, nothing sent: the share of one core each uses."""
+        env = self.env(self.realistic, self.fresh_database("idle"))
+        await self.kafka.skip_to_end(env["ROUTER_APP_ID"], ROUTER_TOPICS)
+        await self.kafka.skip_to_end(env["FEEDBACK_APP_ID"], FEEDBACK_TOPICS)
+        try:
+            procs = {name: self.services.start(name, env, f"idle-{name}") for name in ("router", "feedback", "intake")}
+            await self.kafka.wait_group(env["ROUTER_APP_ID"], 1)
+            await self.kafka.wait_group(env["FEEDBACK_APP_ID"], 1)
+            await asyncio.sleep(5)  # past start-up's own work
+            before = {name: cpu_seconds(pid_of(s)) for name, s in procs.items()}
+            started = time.monotonic()
+            await asyncio.sleep(self.plan.idle_seconds)
+            elapsed = time.monotonic() - started
+            return {"seconds": round(elapsed, 1),
+                    "core_share": {name: round((cpu_seconds(pid_of(s)) - before[name]) / elapsed, 4)
+                                   for name, s in procs.items()}}
         finally:
             self.services.stop()
 
@@ -709,7 +754,7 @@ class Bench:
 
 STEPS = ("broker_producer_performance", "floor_passthrough_batched", "floor_passthrough_each_ack",
          "router_200_areas", "router_5000_areas", "router_200_areas_2_workers", "feedback", "feedback_2_workers",
-         "intake", "end_to_end")
+         "intake", "end_to_end", "idle")
 
 
 async def scenarios(bench: Bench, results: dict[str, Any], errors: dict[str, str],
@@ -746,6 +791,7 @@ async def scenarios(bench: Bench, results: dict[str, Any], errors: dict[str, str
         await step("feedback_2_workers", lambda: bench.feedback("feedback-x2", 2))
         await step("intake", bench.intake)
         await step("end_to_end", bench.end_to_end)
+        await step("idle", bench.idle)
     finally:
         await bench.kafka.stop()
 
@@ -767,16 +813,22 @@ def _verdict(value: Any, met: Callable[[Any], bool]) -> dict[str, Any]:
     return {"value": value, "met": None if _missing(value) else bool(met(value))}
 
 
+def e2e_runs(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The end-to-end runs of a result (none when the step was not run)."""
+    runs = _get(results, "end_to_end", "runs")
+    return runs if isinstance(runs, list) else []
+
+
 def verdicts(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
     floor = _get(results, "floor_passthrough_batched", "per_second")
     floor_each = _get(results, "floor_passthrough_each_ack", "per_second")
     router = _get(results, "router_200_areas", "per_second")
     router_large = _get(results, "router_5000_areas", "per_second")
     feedback = _get(results, "feedback", "per_second")
-    e2e = results.get("end_to_end", {})
+    runs = e2e_runs(results)
     rss: dict[str, float] = {}
     for name in ("router", "feedback", "intake"):
-        rss[name] = _get(e2e, "peak_rss_mb", name)
+        rss[name] = max((_get(run, "peak_rss_mb", name) for run in runs), default=math.nan)
     large_rss = _get(results, "router_5000_areas", "peak_rss_mb")
     rss["router (5,000 areas)"] = max(large_rss) if isinstance(large_rss, list) and large_rss else math.nan
     ratios = {
@@ -789,16 +841,35 @@ def verdicts(results: dict[str, Any], plan: Plan) -> dict[str, Any]:
         "feedback_2_workers_to_1": ratio(_get(results, "feedback_2_workers", "per_second"), feedback),
         "floor_batched_to_broker": ratio(floor, _get(results, "broker_producer_performance", "per_second")),
     }
-    p99 = _get(e2e, "latency_ms", "p99")
-    sustained = (_get(e2e, "rate_asked") >= TARGETS["e2e_rate"] and _get(e2e, "seconds") >= TARGETS["e2e_seconds"])
+    p99s = [_get(run, "latency_ms", "p99") for run in runs]
+    full = (len(runs) >= TARGETS["e2e_runs"]
+            and all(_get(run, "rate_asked") >= TARGETS["e2e_rate"] and _get(run, "seconds") >= TARGETS["e2e_seconds"]
+                    for run in runs))
+    quick_note = None if full or not runs else (
+        f"quick run: {len(runs)} run(s), not {TARGETS['e2e_runs']} full minutes at 100/s")
+    cpu = [_get(run, "cpu_ms_per_report_total") for run in runs]
+    idle = _get(results, "idle", "core_share")
     measured_rss = {name: mb for name, mb in rss.items() if not _missing(mb)}
     targets = {
-        "router >= 0.5 x floor": _verdict(ratios["router_to_floor"], lambda v: v >= 0.5),
-        "feedback >= 0.5 x floor": _verdict(ratios["feedback_to_floor"], lambda v: v >= 0.5),
-        "5,000 areas >= 0.8 x 200 areas": _verdict(ratios["router_5000_to_200"], lambda v: v >= 0.8),
-        "e2e p99 < 500 ms": {**_verdict(p99, lambda v: v < TARGETS["e2e_p99_ms"]),
-                             "note": None if sustained or _missing(p99) else "quick run: not the full minute at 100/s"},
-        "e2e zero lost": _verdict(_get(e2e, "lost"), lambda v: v == 0),
+        "e2e p99 < 500 ms in each run": {
+            **_verdict(max(p99s) if p99s else math.nan, lambda v: v < TARGETS["e2e_p99_ms"]),
+            "each_run": p99s, "note": quick_note},
+        "e2e zero lost": _verdict(sum(_get(run, "lost") for run in runs) if runs else math.nan, lambda v: v == 0),
+        "e2e CPU per report <= 2.5 ms (router + feedback + intake)": {
+            **_verdict(max(cpu) if cpu else math.nan, lambda v: v <= TARGETS["cpu_ms_per_report"]),
+            "each_run": cpu},
+        "router >= 1,500 reports/s": _verdict(router, lambda v: v >= TARGETS["router_per_second"]),
+        "feedback >= 1,000 messages/s": _verdict(feedback, lambda v: v >= TARGETS["feedback_per_second"]),
+        "router 2 workers >= 1.8 x 1": _verdict(ratios["router_2_workers_to_1"],
+                                                lambda v: v >= TARGETS["two_workers_to_one"]),
+        "feedback 2 workers >= 1.8 x 1": _verdict(ratios["feedback_2_workers_to_1"],
+                                                  lambda v: v >= TARGETS["two_workers_to_one"]),
+        "5,000 areas >= 0.8 x 200 areas": _verdict(ratios["router_5000_to_200"],
+                                                   lambda v: v >= TARGETS["large_to_realistic"]),
+        "idle < 1% of a core per service": {
+            **_verdict(max(idle.values()) if isinstance(idle, dict) and idle else math.nan,
+                       lambda v: v < TARGETS["idle_core_share"]),
+            "by_service": idle if isinstance(idle, dict) else None},
         "RSS < 200 MB per service": {**_verdict(max(measured_rss.values(), default=math.nan),
                                                 lambda v: v < TARGETS["rss_mb"]), "by_service": rss},
     }
@@ -840,14 +911,23 @@ def table(document: dict[str, Any]) -> str:
             _get(r, "intake", "by_clients"), dict) else []:
         rows.append((f"intake, {clients} concurrent clients", _fmt(res["per_second"], 1),
                      f"accepted/s (HTTP p99 {_fmt(res['latency_ms']['p99'], 0)} ms)"))
-    e2e = r.get("end_to_end", {})
-    if e2e:
-        lat = e2e["latency_ms"]
-        rows.append((f"end to end at {e2e['rate_asked']:g}/s for {e2e['seconds']:g}s",
+    runs = e2e_runs(r)
+    for n, run in enumerate(runs, 1):
+        lat = run["latency_ms"]
+        cpu = run.get("cpu_ms_per_report", {})
+        rows.append((f"end to end at {run['rate_asked']:g}/s for {run['seconds']:g}s, run {n}",
                      f"{_fmt(lat['p50'])} / {_fmt(lat['p95'])} / {_fmt(lat['p99'])}",
-                     f"ms p50/p95/p99, 202 -> SMS; {e2e['lost']} of {e2e['accepted']} not delivered"))
-        for name, mb in e2e["peak_rss_mb"].items():
+                     f"ms p50/p95/p99, 202 -> SMS; {run['lost']} of {run['accepted']} not delivered"))
+        rows.append((f"  CPU per report, run {n}: router / feedback / intake",
+                     " / ".join(_fmt(cpu.get(name), 2) for name in ("router", "feedback", "intake")),
+                     f"ms ({_fmt(run.get('cpu_ms_per_report_total'), 2)} ms in all)"))
+    for name, mb in v["targets"]["RSS < 200 MB per service"]["by_service"].items() if runs else ():
+        if name != "router (5,000 areas)":
             rows.append((f"peak RSS {name} (e2e)", _fmt(mb, 1), "MB"))
+    idle = _get(r, "idle", "core_share")
+    if isinstance(idle, dict):
+        rows.append(("idle: share of a core, router / feedback / intake",
+                     " / ".join(f"{100 * idle[name]:.1f}%" for name in ("router", "feedback", "intake")), ""))
     rows.append(("peak RSS router (5,000 areas)", _fmt(v["targets"]["RSS < 200 MB per service"]["by_service"]
                                                      .get("router (5,000 areas)"), 1), "MB"))
     width = max(len(a) for a, _, _ in rows)

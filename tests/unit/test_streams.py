@@ -137,3 +137,38 @@ def test_a_batch_interrupted_mid_way_is_not_acknowledged():
     with pytest.raises(asyncio.CancelledError):
         asyncio.run(run(stream, handle_batch))
     assert stream.acked == []
+
+
+def test_an_idle_stream_sleeps_instead_of_waking_every_batching_window() -> None:
+    """faust's own ``noack_take`` wakes every ``within`` seconds with nothing to do (15 times in
+    0.3 s at 20 ms): each idle agent then costs CPU all day. The project's stream waits for the
+    first message of a batch without a timeout."""
+    import faust
+
+    from services.common.faust_worker import WaitingStream, app_options
+
+    async def wake_ups_while_idle(seconds: float) -> int:
+        app = faust.App("test-idle-stream", autodiscover=False, **app_options(bootstrap="127.0.0.1:1", web_port=1))
+        stream = app.stream(app.channel())
+        assert isinstance(stream, WaitingStream)
+        waits = 0
+        wait_for_stopped = stream.wait_for_stopped
+
+        async def counted(*args: Any, **kwargs: Any) -> bool:
+            nonlocal waits
+            waits += 1
+            return await wait_for_stopped(*args, **kwargs)
+
+        stream.wait_for_stopped = counted  # type: ignore[method-assign]
+
+        async def take() -> None:
+            async for _ in stream.noack_take(200, 0.02):
+                pass
+
+        async with stream:
+            taking = asyncio.create_task(take())
+            await asyncio.sleep(seconds)
+            taking.cancel()
+        return waits
+
+    assert asyncio.run(wake_ups_while_idle(0.3)) == 1  # one wait, still pending

@@ -333,6 +333,9 @@ def _start(layout: Layout, bindir: Path, timeout: int = 60) -> None:
         [
             str(bindir / "pg_ctl"), "start", "-w", "-t", str(timeout),
             "-D", str(layout.data), "-l", str(layout.log_file),
+            # The socket directory of this checkout, over the one written at initdb: a cluster
+            # made by a checkout that has since moved still starts.
+            "-o", f"-k {shlex.quote(str(layout.socket_dir))}",
         ],
         check=False,
         cwd=layout.base,

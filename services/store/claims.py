@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.store.models import ReferenceClaim
-from services.store.repository import insert_once
+from services.store.repository import insert_new_rows
 
 #: How many references are drawn before giving up (each taken one is a 1 in 2**40 event).
 ATTEMPTS = 8
@@ -42,7 +42,10 @@ def claim(session: Session, candidates: Callable[[int], str], now: datetime,
                 if found is not None:
                     return Claimed(found.reference, new=False, same_body=found.body_digest == body_digest)
             reference = candidates(attempt)
-            if insert_once(session, ReferenceClaim(reference=reference, key_digest=key_digest,
-                                                   body_digest=body_digest, claimed_at=now)):
+            # One INSERT ... ON CONFLICT DO NOTHING: nothing comes back when the reference is taken
+            # (draw again) or another request claimed the same key meanwhile (found above next time).
+            if insert_new_rows(session, ReferenceClaim, [{"reference": reference, "key_digest": key_digest,
+                                                          "body_digest": body_digest, "claimed_at": now}],
+                               "reference"):
                 return Claimed(reference, new=True)
         raise ReferencesExhausted(f"no free reference after {ATTEMPTS} draws")

@@ -3,6 +3,7 @@ sending, only once even by workers racing for it."""
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import event, inspect
 
 from schemas import MessageStatus
-from services.store import messages
+from services.store import claims, messages
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Base, Message, UTCDateTime
 
@@ -52,6 +53,28 @@ def test_only_one_of_many_racing_claims_wins(database_url: str) -> None:
     with ThreadPoolExecutor(8) as pool:
         taken = list(pool.map(attempt, range(16)))
     assert taken.count(True) == 1  # two workers can never both send the same message
+
+
+def test_racing_requests_with_one_idempotency_key_get_one_reference_and_a_taken_one_is_drawn_again(
+        database_url: str) -> None:
+    """Sixteen retries of one request racing on PostgreSQL: one claims a reference, every other
+    is told that one; and a request whose first draw is taken gets its second draw."""
+    sessions = make_sessions(make_engine(database_url))
+    now = datetime.now(UTC)
+    run = uuid.uuid4().hex[:4].upper()
+    key = f"key-{run}"
+
+    def retry(_: int) -> claims.Claimed:
+        with sessions() as s:
+            return claims.claim(s, lambda n: f"MECC-{run}-{n:04d}", now, key, "body")
+
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(retry, range(16)))
+    assert {c.reference for c in found} == {f"MECC-{run}-0000"}
+    assert sum(c.new for c in found) == 1 and all(c.same_body for c in found)
+    with sessions() as s:  # another request, whose first draw is the reference just claimed
+        again = claims.claim(s, lambda n: f"MECC-{run}-{n:04d}", now)
+    assert again == claims.Claimed(f"MECC-{run}-0001", new=True)
 
 
 def test_every_time_column_is_zoned_and_reads_back_in_utc(database_url: str) -> None:

@@ -5,11 +5,11 @@ builds it and runs the worker."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import faust
 
-from schemas.events import CONTACT
+from schemas.events import CONTACT, utcnow
 from schemas.topics import (
     CONTACTS_PUBLIC,
     CONTACTS_THIRD_PARTY,
@@ -49,8 +49,9 @@ def create_app(settings: RouterSettings) -> faust.App:
     watch_topic = raw_topic(app, WATCH_ITEMS.name)
     dead_letters = raw_topic(app, ROUTER_DEAD_LETTERS.name)
 
+    clock = utcnow  # the one clock of the router: its events and its dashboard refreshes
     route = RouteContacts(config, SqlRoutingStore(store),
-                          FaustPublisher({REPORTS_ROUTED.name: routed, WATCH_ITEMS.name: watch_topic}))
+                          FaustPublisher({REPORTS_ROUTED.name: routed, WATCH_ITEMS.name: watch_topic}), clock)
 
     @app.agent(contacts, name="route-contacts")
     async def route_contacts(stream: faust.StreamT) -> None:
@@ -66,7 +67,7 @@ def create_app(settings: RouterSettings) -> faust.App:
             # The figures of the months whose reports changed, recomputed whole (bounded: a month).
             # Every worker has the timer (the app has no leader); they take turns through the store.
             try:
-                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, datetime.now(UTC), since[0],
+                since[0] = await asyncio.to_thread(dashboard.refresh_touched, sessions, clock(), since[0],
                                                    turn=timedelta(seconds=settings.dashboard_refresh_seconds))
             except Exception as exc:  # the next tick tries again from the same moment
                 log.warning("dashboard_refresh_failed", error=type(exc).__name__, detail=str(exc)[:300])

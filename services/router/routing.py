@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from schemas import (
     ClusterRef,
@@ -36,7 +37,7 @@ from schemas import (
     ThirdPartyContact,
     WatchItem,
 )
-from schemas.events import SensitiveReason
+from schemas.events import SensitiveReason, utcnow
 from services.common.postcodes import parse_postcode
 from services.common.redaction import safe_street, watch_view
 from services.router.clustering import cluster_label
@@ -251,11 +252,14 @@ def routed_item(
     *,
     cluster: ClusterRef | None = None,
     decision: Decision | None = None,
+    at: datetime | None = None,
 ) -> RoutedItem:
-    """The routed event for a contact. Its id is derived from the contact's, so routing the
-    same contact twice produces the same event, which consumers ignore the second time."""
+    """The routed event for a contact, made at ``at`` (the router's clock; now when not given).
+    Its id is derived from the contact's, so routing the same contact twice produces the same
+    event, which consumers ignore the second time."""
     decision = decision or decide(contact, config)
     return RoutedItem(
+        emitted_at=at if at is not None else utcnow(),
         event_id=uuid.uuid5(contact.event_id, "routed"),
         reference=contact.reference,
         contact=contact,
@@ -317,6 +321,7 @@ def watch_items(item: RoutedItem, config: RoutingConfig) -> tuple[WatchItem, ...
             keep_words=keep,
         )
         items.append(WatchItem(
+            emitted_at=item.emitted_at,  # made with the routing decision
             event_id=uuid.uuid5(item.event_id, f"watch:{dest.id}"),
             reference=item.reference,
             watch_id=dest.id,

@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from schemas import ClusterRef, PublicContact, RoutedItem, ThirdPartyContact, WatchItem
+from schemas.events import utcnow
 from schemas.topics import REPORTS_ROUTED, WATCH_ITEMS
 from services.common import metrics
 from services.common.logging import get_logger
@@ -101,10 +102,13 @@ def cluster_request(contact: Contact, decision: Decision, config: RoutingConfig)
 class RouteContacts:
     """Route, cluster, record and publish a batch of contacts (see the module docstring)."""
 
-    def __init__(self, config: RoutingConfig, store: RoutingStore, publisher: Publisher) -> None:
+    def __init__(self, config: RoutingConfig, store: RoutingStore, publisher: Publisher,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.config = config
         self.store = store
         self.publisher = publisher
+        #: The time the routed and watch items of a batch are made at (``emitted_at``).
+        self.clock = clock
         params = config.rules.clustering
         self.cluster_params = clustering.ClusterParams(params.distance_m, timedelta(days=params.window_days))
 
@@ -115,8 +119,10 @@ class RouteContacts:
         decisions = [decide(contact, config) for contact in batch]
         requests = [cluster_request(c, d, config) for c, d in zip(batch, decisions, strict=True)]
         placed = iter(tx.place_in_clusters([r for r in requests if r is not None], self.cluster_params))
+        at = self.clock()
         items = [
-            routed_item(contact, config, cluster=next(placed) if request is not None else None, decision=decision)
+            routed_item(contact, config, cluster=next(placed) if request is not None else None, decision=decision,
+                        at=at)
             for contact, decision, request in zip(batch, decisions, requests, strict=True)
         ]
         for_watches = [watch_items(item, config) for item in items]

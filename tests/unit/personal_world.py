@@ -105,7 +105,8 @@ class PersonalWorld:
         self.handlers = Handlers(delivery=self.delivery, categories=categories)
         self.replies = Replies(store=db, publish_contact=publish_contact, rules=rules)
         self.timers = Timers(delivery=self.delivery, categories=categories)
-        self.router = RouteContacts(load_routing_config(), SqlRoutingStore(db), RecordingPublisher())
+        self.router = RouteContacts(load_routing_config(), SqlRoutingStore(db), RecordingPublisher(),
+                                    clock=lambda: self.now)
         self.markers: list[str] = []
         #: The other ways a marker phone may be written (national, spaced), looked for too.
         self.variants: list[str] = []

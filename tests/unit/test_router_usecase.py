@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -149,6 +150,17 @@ async def test_a_batch_is_recorded_in_one_transaction_and_published_in_order(con
         expected += [(WATCH_ITEMS.name, w.watch_id.encode()) for w in watch_list]
     assert [(t, k) for t, k, _ in publisher.sent] == expected
     assert publisher.routed() == routed.items
+
+
+async def test_every_event_the_router_publishes_carries_its_clock_s_time(config: RoutingConfig) -> None:
+    store, publisher = FakeStore(), FakePublisher()
+    at = datetime(2031, 3, 4, 5, 6, 7, tzinfo=UTC)  # far from the wall clock, whatever day it is run
+    await RouteContacts(config, store, publisher, clock=lambda: at)([contact(), contact("rural-crime")])
+    routed = publisher.routed()
+    watched = [WatchItem.model_validate_json(value) for _, value in publisher.on(WATCH_ITEMS.name)]
+    assert routed and watched  # speeding in Kempston reaches its watch
+    assert {i.emitted_at for i in routed} | {w.emitted_at for w in watched} == {at}
+    assert {i.emitted_at for i in store.tables.routed.values()} == {at}  # and is recorded as decided then
 
 
 async def test_speeding_in_kempston_reaches_its_watch_and_is_recorded_for_it(config: RoutingConfig) -> None:

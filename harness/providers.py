@@ -143,6 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
+        if len(raw) < length:  # the client went away mid-request: like any HTTP server, act on nothing
+            self.close_connection = True
+            return
         try:
             reply = self.server.fake._handle(method, self.path, dict(self.headers.items()), raw)
         except Exception as exc:  # a bug in the fake must show, not hang the client

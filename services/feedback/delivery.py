@@ -202,6 +202,7 @@ class Delivery:
             due.extend(_due(claimed, at))
             return due[:self._slice]
 
+        taking = time.monotonic()  # no later than the lease the take starts
         claimed, taken = await self.store.run(store.claim_and_take, requests, self.clock(), pick, self.instance)
         for result in claimed:
             for row in result.choice.rows:
@@ -215,7 +216,7 @@ class Delivery:
             if chosen is not None and claim is not None and claim.new and chosen.due_at and chosen.due_at > at:
                 log.info("message_scheduled", reference=chosen.reference, trigger=chosen.trigger,
                          channel=chosen.channel, due_at=chosen.due_at.isoformat())
-        await self._send_taken(taken)
+        await self._send_taken(taken, taking)
         await self.attempt_many(due[self._slice:])
 
     async def attempt_many(self, message_ids: Sequence[int]) -> None:
@@ -226,9 +227,10 @@ class Delivery:
         ``sending``, so a crash leaves at most one slice ambiguous."""
         ids = list(message_ids)
         for start in range(0, len(ids), self._slice):
+            taking = time.monotonic()
             taken = await self.store.run(store.start_attempts, ids[start:start + self._slice], self.clock(),
                                          self.instance)
-            await self._send_taken(taken)
+            await self._send_taken(taken, taking)
 
     async def send_due(self) -> int:
         """Send what has become due (after quiet hours, a safe window, a retry delay): first mark
@@ -275,9 +277,10 @@ class Delivery:
         await self._settle(taken, outcomes)
         return len(taken)
 
-    async def _send_taken(self, taken: list[Message]) -> None:
-        """Send messages taken for sending, concurrently; settle every outcome in one
-        transaction and publish their events together."""
+    async def _send_taken(self, taken: list[Message], taking: float) -> None:
+        """Send messages taken for sending (``taking``: a ``time.monotonic()`` reading from before
+        the take), concurrently; settle every outcome in one transaction and publish their events
+        together."""
         if not taken:
             return
         guards = await self._guards(taken)
@@ -285,8 +288,10 @@ class Delivery:
         if not taken:
             return
 
-        # Half the lease: the other half is for the request on its way, and for clocks that differ.
-        deadline = time.monotonic() + self.rules.send_lease.total_seconds() / 2
+        # Half the lease from the take, so that a worker frozen anywhere after it (here, building a
+        # request, connecting) writes nothing late; the other half is for the request on its way
+        # to the provider, and for clocks that differ.
+        deadline = taking + self.rules.send_lease.total_seconds() / 2
 
         async def send(message: Message) -> Sent:
             sender = self.senders[Channel(message.channel)]

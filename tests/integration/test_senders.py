@@ -4,13 +4,17 @@ permanent (give up). No broker or database needed."""
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import pytest
+from twilio.rest import Client as TwilioClient
 
 from harness.providers import FakeSendGrid, FakeTwilio
 from schemas import Channel
@@ -25,6 +29,8 @@ from services.feedback.senders import (
     TwilioSms,
     Unknown,
 )
+from services.feedback.senders.base import LeasePassed
+from services.feedback.senders.fenced_http import FencedHTTPConnection
 
 pytestmark = pytest.mark.integration
 
@@ -288,3 +294,65 @@ async def test_twilio_look_up_that_fails_is_unknown_not_absent(twilio: TwilioSms
 async def test_sendgrid_cannot_look_up_a_message(sendgrid: SendGridEmail) -> None:
     found = await sendgrid.find(email(), datetime.now(UTC))
     assert isinstance(found, Unknown) and not found.retryable
+
+
+# -- The send's deadline: a worker frozen before its request was written ------------------------------
+
+#: How long the worker is "frozen" after its send began; its deadline passes meanwhile.
+FROZEN = 0.3
+
+
+async def test_twilio_request_not_written_by_the_deadline_is_never_written(fake_twilio: FakeTwilio) -> None:
+    """The worker froze after the send began and before its request was on the wire (here, while
+    its client was being built): it wakes after the deadline, when another worker may already have
+    been told "not there", and writes nothing. With time to spare, the same send goes out."""
+
+    def built_while_frozen() -> TwilioClient:
+        time.sleep(FROZEN)
+        return sender._new_client()
+
+    sender = TwilioSms(ACCOUNT_SID, "test-token", FROM_NUMBER, base_url=fake_twilio.url, timeout=2.0,
+                       client=built_while_frozen)
+    try:
+        with pytest.raises(LeasePassed):
+            await sender.send(replace(sms(), deadline=time.monotonic() + FROZEN / 3))
+        assert fake_twilio.messages() == [] and fake_twilio.failures == []
+        await sender.send(replace(sms(), deadline=time.monotonic() + 30))
+    finally:
+        await sender.close()
+    assert len(fake_twilio.messages(to=TO_NUMBER)) == 1
+
+
+async def test_sendgrid_request_not_written_by_the_deadline_is_never_written(
+        sendgrid: SendGridEmail, fake_sendgrid: FakeSendGrid) -> None:
+    """SendGrid's own client, through the adapter's connections: frozen after the send began, past
+    its deadline, it writes nothing."""
+    message = replace(email(), deadline=time.monotonic() + FROZEN / 3)
+    with pytest.raises(LeasePassed), message.fenced():
+        time.sleep(FROZEN)
+        sendgrid._client.send(sendgrid._mail(message))
+    assert fake_sendgrid.mails() == [] and fake_sendgrid.failures == []
+    await sendgrid.send(replace(email(), deadline=time.monotonic() + 30))
+    assert len(fake_sendgrid.mails(to=TO_EMAIL)) == 1
+
+
+def test_a_request_cut_off_after_its_headers_is_acted_on_by_no_provider(fake_twilio: FakeTwilio) -> None:
+    """The deadline passed between the headers and the body: the provider (here the fake, as any
+    HTTP server) gets an incomplete request and sends nothing."""
+    body = urlencode({"To": TO_NUMBER, "From": FROM_NUMBER, "Body": "Update on MECC-0001"}).encode()
+    deadline = time.monotonic() + FROZEN / 3
+
+    def frozen_after_the_headers() -> Iterator[bytes]:
+        time.sleep(FROZEN)
+        yield body
+
+    connection = FencedHTTPConnection("127.0.0.1", fake_twilio.port, timeout=2.0)
+    auth = base64.b64encode(f"{ACCOUNT_SID}:test-token".encode()).decode()
+    with pytest.raises(LeasePassed), replace(sms(), deadline=deadline).fenced():
+        connection.request("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+                           body=frozen_after_the_headers(),
+                           headers={"Content-Length": str(len(body)), "Authorization": f"Basic {auth}",
+                                    "Content-Type": "application/x-www-form-urlencoded"})
+    connection.close()
+    time.sleep(0.2)  # the fake has seen the connection close
+    assert fake_twilio.messages() == [] and fake_twilio.failures == []

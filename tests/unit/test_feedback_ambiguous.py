@@ -6,16 +6,19 @@ Over a real (SQLite) store, with recording senders and a clock the test moves.""
 from __future__ import annotations
 
 import time as clock
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from schemas import Channel, ContactPreferences, Informant, SafeWindow
 from schemas import MessageStatus as S
+from services.common.sql import Store
 from services.feedback.delivery import Delivery
-from services.feedback.senders import Outgoing, Unknown
+from services.feedback.senders import Outgoing, Sent, Unknown
+from services.feedback.senders.base import LeasePassed, check_write_deadline
 from services.store import messages as store
-from tests.unit.feedback_world import EMAIL, PHONE, World
+from tests.unit.feedback_world import EMAIL, PHONE, RecordingSender, World
 
 LEASE = timedelta(seconds=60)  # DeliveryRules' default
 
@@ -180,6 +183,53 @@ def test_a_late_answer_that_the_provider_accepted_confirms_an_unconfirmed_messag
 
 def test_a_send_whose_lease_passed_before_the_request_is_not_made():
     late = Outgoing(channel=Channel.SMS, to=PHONE, body="b", deadline=clock.monotonic() - 1)
-    with pytest.raises(Exception, match="lease passed before the request"):
-        late.check_lease()
-    Outgoing(channel=Channel.SMS, to=PHONE, body="b").check_lease()  # no lease: nothing to check
+    with pytest.raises(LeasePassed, match="lease passed before its request"), late.fenced():
+        pass
+    with Outgoing(channel=Channel.SMS, to=PHONE, body="b").fenced():  # no lease: nothing to check
+        check_write_deadline()
+
+
+def test_every_write_inside_a_fenced_send_checks_its_deadline_and_nothing_outside_does():
+    soon = Outgoing(channel=Channel.SMS, to=PHONE, body="b", deadline=clock.monotonic() + 0.05)
+    with soon.fenced():
+        check_write_deadline()  # not yet
+        clock.sleep(0.1)
+        with pytest.raises(LeasePassed):
+            check_write_deadline()
+    check_write_deadline()  # after the send (a look-up, another send): unfenced
+
+
+class _FencedSender(RecordingSender):
+    """Writes (records) a message only as a fenced provider client would: inside its deadline."""
+
+    async def send(self, message: Outgoing) -> Sent:
+        with message.fenced():
+            check_write_deadline()  # the request's write
+            return await super().send(message)
+
+
+class _FrozenAfterEachTake:
+    """The worker's store, with the worker frozen for ``seconds`` right after each take for sending."""
+
+    def __init__(self, inner: Store, seconds: float) -> None:
+        self.inner, self.seconds = inner, seconds
+
+    async def run(self, fn, *args, **kwargs):
+        result = await self.inner.run(fn, *args, **kwargs)
+        if fn in (store.claim_and_take, store.start_attempts):
+            clock.sleep(self.seconds)
+        return result
+
+
+def test_a_worker_frozen_between_its_take_and_its_request_past_half_the_lease_sends_nothing(world):
+    """The send's deadline counts from the take, not from when the worker got round to sending: a
+    worker frozen in between (for more than half the lease, when another may soon look the message
+    up at the provider) writes nothing, and its message waits for another try."""
+    lease = timedelta(seconds=0.2)
+    world.delivery.rules = replace(world.delivery.rules, send_lease=lease)
+    world.delivery.store = _FrozenAfterEachTake(world.delivery.store, lease.total_seconds())
+    world.use_sender(Channel.SMS, _FencedSender("twilio"))
+    item = world.routed()
+    world.acknowledge(item)
+    assert world.sms.sent == []
+    assert _sms(world, item.reference).status == S.RETRYING

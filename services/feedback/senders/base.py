@@ -10,6 +10,12 @@ tried again blindly) or a ``PermanentSendError`` (never worth one) with a ``Send
 A provider call runs in a thread (``call_in_thread``) whose HTTP client's own socket timeouts
 bound it: they measure the provider, not the event loop. A loop that was late (a GC pause, a
 frozen VM, a SIGSTOP) never discards a reply that has arrived.
+
+A send is fenced by its lease (``Outgoing.fenced``): the provider clients' connections check the
+deadline before each write of the request (``senders.fenced_http``), so a worker frozen anywhere
+before its request is on the wire (building the client, waiting for a pooled connection,
+connecting) writes nothing once it wakes after the deadline, when another worker may already be
+asking the provider about the message.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import asyncio
 import contextvars
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -42,15 +49,35 @@ class Outgoing:
     headers: tuple[tuple[str, str], ...] = ()
     #: An email's per-message reply address (``services.common.reply_address``); ignored for SMS.
     reply_to: str | None = None
-    #: A ``time.monotonic()`` reading well before the send's lease ends: a request not yet made by
-    #: then is not made at all (``TransientSendError``), since another worker may soon ask the
-    #: provider about the message. (The monotonic clock runs on while a process is stopped.)
+    #: A ``time.monotonic()`` reading well before the send's lease ends: no byte of the request is
+    #: written after it (``LeasePassed``), since another worker may soon ask the provider about the
+    #: message. (The monotonic clock runs on while a process is stopped.)
     deadline: float | None = None
 
-    def check_lease(self) -> None:
-        """Called in the provider call's thread just before the request is made."""
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise TransientSendError("the send's lease passed before the request was made: not sent")
+    @contextmanager
+    def fenced(self) -> Iterator[None]:
+        """Around the provider call, in its thread: refuses at once if the deadline has passed, and
+        makes every write of the request check it (``check_write_deadline``)."""
+        check_deadline(self.deadline)
+        token = _WRITE_DEADLINE.set(self.deadline)
+        try:
+            yield
+        finally:
+            _WRITE_DEADLINE.reset(token)
+
+
+#: The deadline of the send the current context is making (``Outgoing.fenced``); None: unfenced.
+_WRITE_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("write_deadline", default=None)
+
+
+def check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise LeasePassed("the send's lease passed before its request was written: not sent")
+
+
+def check_write_deadline() -> None:
+    """Called by a fenced connection just before it writes (``senders.fenced_http``)."""
+    check_deadline(_WRITE_DEADLINE.get())
 
 
 @dataclass(frozen=True)
@@ -81,6 +108,11 @@ class SendError(Exception):
 
 class TransientSendError(SendError):
     """Another try may succeed."""
+
+
+class LeasePassed(TransientSendError):
+    """The send's deadline passed before its request was (wholly) written: the provider has not got
+    it. A request cut off after its first bytes is incomplete, and no HTTP server acts on that."""
 
 
 class AmbiguousSendError(SendError):

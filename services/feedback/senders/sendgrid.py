@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.error import URLError
 
+from python_http_client import Client
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 from sendgrid.helpers.mail import Content, Header, Mail, ReplyTo
@@ -30,6 +31,7 @@ from services.feedback.senders.base import (
     call_in_thread,
     is_transient_status,
 )
+from services.feedback.senders.fenced_http import fenced_opener
 
 #: Events after which the email will never arrive.
 BOUNCE_EVENTS = frozenset({"bounce", "dropped", "blocked"})
@@ -48,14 +50,28 @@ def event_outcome(event: str) -> tuple[DeliveryOutcome, bool]:
     return outcome, event in OPT_OUT_EVENTS
 
 
+class FencedClient(Client):
+    """python_http_client's client (what ``SendGridAPIClient`` calls) through fenced connections."""
+
+    def _build_client(self, name: str | None = None) -> Client:
+        child = super()._build_client(name)  # each segment of a call (``client.mail.send``) is a new client
+        child.__class__ = FencedClient
+        return child
+
+    def _make_request(self, opener: Any, request: Any, timeout: float | None = None) -> Any:
+        return super()._make_request(fenced_opener(), request, timeout=timeout)
+
+
 class SendGridEmail:
     name = "sendgrid"
 
     def __init__(self, api_key: str, from_email: str, host: str | None = None, timeout: float = 10.0,
                  threads: int = 32) -> None:
         self._client = SendGridAPIClient(api_key, host=host) if host else SendGridAPIClient(api_key)
-        # urllib's socket timeout, in the thread: it measures SendGrid, never a pause of the loop.
-        self._client.client.timeout = timeout
+        # urllib's socket timeout, in the thread: it measures SendGrid, never a pause of the loop;
+        # its connections write nothing after the send's deadline (``fenced_http``).
+        self._client.client = FencedClient(host=self._client.client.host, version=3, timeout=timeout,
+                                           request_headers=self._client.client.request_headers)
         self._timeout = timeout
         self._from = from_email
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sendgrid")
@@ -75,8 +91,8 @@ class SendGridEmail:
         mail = self._mail(message)
         try:
             def send() -> Any:
-                message.check_lease()
-                return self._client.send(mail)
+                with message.fenced():
+                    return self._client.send(mail)
 
             response = await call_in_thread(self._executor, send, timeout=self._timeout)
         except HTTPError as exc:

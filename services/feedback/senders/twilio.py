@@ -30,6 +30,7 @@ from services.feedback.senders.base import (
     call_in_thread,
     is_transient_status,
 )
+from services.feedback.senders.fenced_http import FencedAdapter
 
 #: Twilio error codes that mean the same for us whichever way they arrive (API error or callback).
 UNSUBSCRIBED = "21610"  # the recipient replied STOP to our number
@@ -102,8 +103,12 @@ class TwilioSms:
     def _new_client(self) -> TwilioClient:
         # The blocking client, bounded by its own socket timeouts (connect and each read), in a
         # thread: its timeout measures Twilio, never a pause of the event loop.
-        client = TwilioClient(self._sid, self._token, http_client=TwilioHttpClient(timeout=self._timeout),
-                              environment={})
+        # Its connections write nothing after the send's deadline (``fenced_http``).
+        http_client = TwilioHttpClient(timeout=self._timeout)
+        assert http_client.session is not None  # pooled connections: the default
+        for scheme in ("http://", "https://"):
+            http_client.session.mount(scheme, FencedAdapter())
+        client = TwilioClient(self._sid, self._token, http_client=http_client, environment={})
         if self._base_url:
             client.api.base_url = self._base_url.rstrip("/")
         return client
@@ -119,8 +124,8 @@ class TwilioSms:
         extra = {"status_callback": self._status_callback} if self._status_callback else {}
 
         def create() -> Any:
-            message.check_lease()
-            return self._client().messages.create(to=message.to, from_=self._from, body=message.body, **extra)
+            with message.fenced():
+                return self._client().messages.create(to=message.to, from_=self._from, body=message.body, **extra)
 
         try:
             created = await call_in_thread(self._executor, create, timeout=self._timeout)

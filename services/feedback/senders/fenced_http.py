@@ -3,8 +3,8 @@ provider clients: ``requests``/``urllib3`` (Twilio's client) and ``urllib`` (Sen
 
 Every write of a request goes through ``http.client.HTTPConnection.send`` (``urllib3``'s
 connection is one); the fenced connections check the calling context's deadline there, after the
-client was built, a pooled connection found and the connection made, just before the bytes go to
-the socket. A request refused after its headers is incomplete, and no HTTP server acts on it.
+client was built, a pooled connection found and the connection made (TLS included), just before
+the bytes go to the socket. A request refused after its headers is incomplete, and no HTTP server acts on it.
 What is left is the moment between that check and the write itself: a worker frozen exactly
 there still writes when it wakes.
 
@@ -26,7 +26,11 @@ from services.feedback.senders.base import check_write_deadline
 class _FencedWrites:
     """Checks the deadline before each write of an ``http.client.HTTPConnection`` it is mixed into."""
 
+    sock: Any
+
     def send(self, data: Any) -> None:
+        if self.sock is None:  # connect first (``http.client`` would, inside ``send``): then check
+            self.connect()  # type: ignore[attr-defined]
         check_write_deadline()
         super().send(data)  # type: ignore[misc]
 

@@ -40,10 +40,7 @@ def served_in_thread(app: Any, port: int, *, start_within: float = 20.0) -> Iter
                                          log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + start_within
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
+    wait_until(lambda: server.started, start_within, "the server to start", interval=0.05)
     try:
         yield
     finally:

@@ -3,7 +3,6 @@ batch: each message is claimed by exactly one of them and taken for sending by e
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -11,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
+from harness.processes import wait_until
 from schemas import MessageStatus
 from services.store import messages
 from services.store.db import make_engine, make_sessions, migrate
@@ -136,13 +136,10 @@ def test_a_worker_claiming_keys_another_is_inserting_waits_for_it_and_never_dead
 def _wait_for_a_backend_waiting_on_a_lock(engine: Engine) -> None:
     """Until a connection to this database waits on a lock (B blocked behind A's insert). Asked
     on a connection of its own each time: a transaction sees one snapshot of the statistics."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    def waiting() -> bool:
         with engine.connect() as connection:
-            waiting = connection.execute(text(
+            return bool(connection.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'")).scalar_one()
-        if waiting:
-            return
-        time.sleep(0.02)
-    raise AssertionError("the second worker never waited for the first")
+                "AND wait_event_type = 'Lock'")).scalar_one())
+
+    wait_until(waiting, 30, "the second worker to wait for the first", interval=0.02)

@@ -193,10 +193,8 @@ def _values(draft: Draft, at: datetime) -> dict[str, Any]:
 def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict[str, Claim]:
     """Claim each draft under its key (keys unique in ``drafts``): those already claimed are
     found in one query, the rest inserted in one ``INSERT ... ON CONFLICT DO NOTHING``; a key
-    another worker claimed in between is not inserted, and is looked up like the others.
-
-    The rows go in in key order: two workers claiming overlapping batches then take the unique
-    index's locks in one order, so one waits for the other instead of both deadlocking."""
+    another worker claimed in between is not inserted, and is looked up like the others (in key
+    order, as ``insert_new_rows`` does: two workers claiming overlapping batches never deadlock)."""
     claims: dict[str, Claim] = {}
 
     def look_up(keys: Sequence[str]) -> None:
@@ -206,7 +204,7 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
                 claims[key] = Claim(message_id, False, MessageStatus(status), key)
 
     look_up([d.key for d in drafts])
-    fresh = sorted((d for d in drafts if d.key not in claims), key=lambda d: d.key)
+    fresh = [d for d in drafts if d.key not in claims]
     inserted = {row.key: row.id for row in
                 insert_new_rows(session, Message, [_values(d, at) for d in fresh], "id", "key")}
     for draft in fresh:

@@ -59,7 +59,7 @@ def insert_new_rows(session: Session, model: type[Base], rows: Sequence[dict[str
         return []
     table = cast(Table, model.__table__)
     if key := _key_columns(table, rows[0]):
-        rows = sorted(rows, key=lambda row: tuple(row[name] for name in key))
+        rows = sorted(rows, key=lambda row: tuple((row[name] is None, row[name]) for name in key))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+import mode.loop
 from faust.types import EventT
 from mode.utils.futures import notify
 
@@ -135,6 +136,9 @@ class Worker(faust.Worker):
         configure_logging(self._log_level, json=self._log_json)
 
 
-def run(app: faust.App, *, log_level: str, log_json: bool) -> None:
+def run(app: faust.App, *, log_level: str, log_json: bool, event_loop: str) -> None:
+    """The worker, on ``event_loop`` (``CommonSettings.event_loop``): chosen before its loop is made."""
     configure_logging(log_level, json=log_json)
+    if event_loop == "uvloop":
+        mode.loop.use("uvloop")
     Worker(app, log_level=log_level, log_json=log_json).execute_from_commandline()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
@@ -68,6 +68,9 @@ class CommonSettings(KafkaSecurity):
     log_level: str = "INFO"
     #: JSON lines (production) or readable console output.
     log_json: bool = True
+    #: The process's event loop: uvloop (libuv; less CPU per request and per message), or Python's
+    #: own (``asyncio``), where uvloop is not available.
+    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     #: Where the public reaches the intake (links in messages, webhook signature checks).
     public_base_url: str = "http://127.0.0.1:8000"
     #: Signs one-click unsubscribe links; the intake and the feedback worker must share it.

@@ -47,7 +47,8 @@ def main() -> None:
     from services.feedback.app import create_app
 
     sys.argv = sys.argv[:1]
-    run(create_app(settings), log_level=settings.log_level, log_json=settings.log_json)
+    run(create_app(settings), log_level=settings.log_level, log_json=settings.log_json,
+        event_loop=settings.event_loop)
 
 
 if __name__ == "__main__":

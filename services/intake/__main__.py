@@ -81,8 +81,10 @@ def main() -> None:
     settings = IntakeSettings()
     configure_logging(settings.log_level, json=settings.log_json)
     # The app is built by its factory in the server's process; create_app configures logging again.
+    # httptools: uvicorn's HTTP/1.1 parser in C (h11, its default without it, is pure Python).
     uvicorn.run("services.intake.app:app_factory", factory=True, host=settings.intake_host,
-                port=settings.intake_port, log_config=None, access_log=False)
+                port=settings.intake_port, log_config=None, access_log=False, loop=settings.event_loop,
+                http="httptools")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         print(f"invalid routing config, not starting:\n{exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    run(app, log_level=settings.log_level, log_json=settings.log_json)
+    run(app, log_level=settings.log_level, log_json=settings.log_json, event_loop=settings.event_loop)
 
 
 if __name__ == "__main__":

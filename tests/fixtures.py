@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 import pytest
 
@@ -110,9 +110,9 @@ def postgres_server() -> Iterator[str]:
             local_postgres.stop_postgres(TEST_POSTGRES_PORT)
 
 
-@pytest.fixture(scope="session")
-def database_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+@contextmanager
+def fresh_database(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database on ``postgres_server``, dropped afterwards."""
     name = f"mecc_test_{uuid.uuid4().hex[:8]}"
     url = local_postgres.create_database(postgres_server, name)
     migrate(url)
@@ -121,3 +121,10 @@ def database_url(postgres_server: str) -> Iterator[str]:
     finally:
         with suppress(Exception):
             local_postgres.drop_database(postgres_server, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    with fresh_database(postgres_server) as url:
+        yield url

@@ -4,6 +4,7 @@ batch: each message is claimed by exactly one of them and taken for sending by e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -16,8 +17,18 @@ from services.store import messages
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Message
 from services.store.repository import insert_new_rows
+from tests.fixtures import fresh_database
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """This module's own database: its workers take messages for sending and never settle them,
+    and a feedback worker of another test on a shared database would, once their leases passed,
+    look them up and send them (to its own fake provider, in the middle of that test)."""
+    with fresh_database(postgres_server) as url:
+        yield url
 
 
 def requests(run: str, count: int, now: datetime) -> list[messages.ClaimRequest]:

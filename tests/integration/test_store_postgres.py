@@ -4,6 +4,7 @@ sending, only once even by workers racing for it."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,9 +16,17 @@ from schemas import MessageStatus
 from services.store import claims, messages
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Base, Message, UTCDateTime
+from tests.fixtures import fresh_database
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture(scope="module")
+def database_url(postgres_server: str) -> Iterator[str]:
+    """This module's own database: a message it takes for sending is never settled, and a feedback
+    worker of another test on a shared database would look it up and send it once its lease passed."""
+    with fresh_database(postgres_server) as url:
+        yield url
 
 def test_migrations_create_the_tables_and_are_idempotent(database_url: str) -> None:
     migrate(database_url)

@@ -144,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         if len(raw) < length:  # the client went away mid-request: like any HTTP server, act on nothing
+            self.server.fake._count_cut_off()
             self.close_connection = True
             return
         try:
@@ -173,6 +174,7 @@ class _FakeServer(Generic[R]):
         self.verbose = verbose
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._cut_off = 0
         self._held_to: list[tuple[str, ...]] = []  # the recipients of each send being held
         self._open = threading.Event()
         self._open.set()
@@ -347,6 +349,16 @@ class _FakeServer(Generic[R]):
         """Requests received and not yet answered (a test can kill a client mid-call)."""
         with self._lock:
             return self._in_flight
+
+    @property
+    def cut_off(self) -> int:
+        """Requests whose client went away before their whole body arrived: dropped unanswered."""
+        with self._lock:
+            return self._cut_off
+
+    def _count_cut_off(self) -> None:
+        with self._lock:
+            self._cut_off += 1
 
     def held_to(self, recipients: Sequence[str]) -> int:
         """Sends received and not yet answered (held, see ``hold()``) addressed to any of

@@ -193,8 +193,9 @@ def _values(draft: Draft, at: datetime) -> dict[str, Any]:
 def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict[str, Claim]:
     """Claim each draft under its key (keys unique in ``drafts``): those already claimed are
     found in one query, the rest inserted in one ``INSERT ... ON CONFLICT DO NOTHING``; a key
-    another worker claimed in between is not inserted, and is looked up like the others (in key
-    order, as ``insert_new_rows`` does: two workers claiming overlapping batches never deadlock)."""
+    another worker claimed in between is not inserted, and is looked up like the others.
+    ``insert_new_rows`` inserts them in key order, so two workers claiming overlapping batches
+    never deadlock."""
     claims: dict[str, Claim] = {}
 
     def look_up(keys: Sequence[str]) -> None:

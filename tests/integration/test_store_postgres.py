@@ -28,6 +28,7 @@ def database_url(postgres_server: str) -> Iterator[str]:
     with fresh_database(postgres_server) as url:
         yield url
 
+
 def test_migrations_create_the_tables_and_are_idempotent(database_url: str) -> None:
     migrate(database_url)
     tables = set(inspect(make_engine(database_url)).get_table_names())

@@ -4,11 +4,11 @@ nothing is built at import: ``app_factory`` is what ``uvicorn --factory services
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response, status
+from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -110,18 +110,6 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     app.include_router(open311.router)
     pages.install(app)
     app.add_middleware(Guards, settings=settings)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        too_large = length is not None and (
-            not (length.isascii() and length.isdigit()) or int(length) > settings.max_body_bytes)
-        if too_large:
-            return JSONResponse(
-                {"error": "request body too large", "limit_bytes": settings.max_body_bytes},
-                status_code=413,
-            )
-        return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

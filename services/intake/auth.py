@@ -17,7 +17,7 @@ method are throttled per client address and per account (``ratelimit.SignInThrot
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -38,9 +38,15 @@ COOKIE = "mecc_session"
 LINK_METHOD = "email_link"
 
 
-def context(request: Request) -> Context:
+def context_of(request: Request) -> Context:
     ctx: Context = request.app.state.context
     return ctx
+
+
+async def context(request: Request) -> Context:
+    """The ``Ctx`` dependency. Dependencies are ``async``: FastAPI runs a plain ``def`` one in its
+    thread pool, a thread hop for every request."""
+    return context_of(request)
 
 
 Ctx = Annotated[Context, Depends(context)]
@@ -90,11 +96,11 @@ async def api_principal(request: Request, ctx: Ctx, api_key: ApiKey = None) -> P
     return principal
 
 
-def require(permission: Permission) -> Callable[..., Principal]:
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the caller, if its key's role has ``permission``; else 401 (no or unknown key)
     or 403 (a key whose role may not)."""
 
-    def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal | None, Depends(api_principal)]) -> Principal:
         try:
             return authorise(principal, permission)
         except Unauthenticated as exc:

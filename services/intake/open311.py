@@ -34,7 +34,7 @@ from services.common.config_files import Categories
 from services.common.logging import get_logger
 from services.intake import pages_store, usecases
 from services.intake.access import Principal
-from services.intake.auth import context as _ctx
+from services.intake.auth import context_of as _ctx
 from services.intake.context import Context
 from services.intake.guards import CLIENT
 from services.intake.permissions import Permission

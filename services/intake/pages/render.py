@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from services.intake import pages_views
-from services.intake.auth import COOKIE, Session, context, cookie_session, serializer, session_principal
+from services.intake.auth import COOKIE, Session, context_of, cookie_session, serializer, session_principal
 from services.intake.context import Context
 
 HERE = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def outbox_shown(ctx: Context) -> bool:
 
 def render(request: Request, session: Session | None, template: str, status_code: int = 200,
            **values: Any) -> HTMLResponse:
-    ctx = context(request)
+    ctx = context_of(request)
     session = session if session is not None else cookie_session(request, ctx)
     html = env.get_template(template).render(
         csrf_token=session["csrf"], signed_in=session_principal(request), show_outbox=outbox_shown(ctx),
@@ -49,7 +49,7 @@ def render(request: Request, session: Session | None, template: str, status_code
 
 
 def set_cookie(request: Request, response: Response, session: Session) -> None:
-    ctx = context(request)
+    ctx = context_of(request)
     response.set_cookie(COOKIE, serializer(ctx).dumps(session), max_age=ctx.settings.session_max_age_seconds,
                         httponly=True, samesite="lax", secure=ctx.settings.public_base_url.startswith("https:"))
 

@@ -375,12 +375,10 @@ class Delivery:
     async def _guards(self, taken: Sequence[Message]) -> dict[int, Guard]:
         """When each message may go, re-derived from its report's contact as stored: the safe
         windows of the person it is to (a message about no routed report: any time)."""
-        stored: dict[str, tuple[dict, bool] | None] = {}
+        stored = await self.store.run(repository.report_contacts, {m.reference for m in taken})
         guards: dict[int, Guard] = {}
         for message in taken:
-            if message.reference not in stored:
-                stored[message.reference] = await self.store.run(repository.report_contact, message.reference)
-            found = stored[message.reference]
+            found = stored.get(message.reference)
             if found is None:
                 guards[message.id] = ()
                 continue

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Row, Table, UniqueConstraint
+from sqlalchemy import Row, Table, UniqueConstraint, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -167,9 +167,19 @@ def count_items(session: Session, changes: Mapping[str, int], status: str) -> No
 def report_contact(session: Session, reference: str) -> tuple[dict[str, Any], bool] | None:
     """The contact event of a report as JSON, and whether the router found the report sensitive;
     None if no such report has been routed."""
+    return report_contacts(session, [reference]).get(reference)
+
+
+def report_contacts(session: Session, references: Iterable[str]) -> dict[str, tuple[dict[str, Any], bool]]:
+    """``report_contact`` of several reports in one query, by reference; a report not routed
+    is not in the answer."""
+    wanted = set(references)
+    if not wanted:
+        return {}
     with session.begin():
-        report = session.get(Report, reference)
-        return None if report is None else (dict(report.contact), report.sensitive)
+        rows = session.execute(select(Report.reference, Report.contact, Report.sensitive)
+                               .where(Report.reference.in_(wanted))).tuples()
+        return {reference: (dict(contact), sensitive) for reference, contact, sensitive in rows}
 
 
 def routed_to(session: Session, reference: str) -> list[str] | None:

@@ -12,7 +12,7 @@ from services.router.config import load_routing_config
 from services.router.routing import routed_item, watch_items
 from services.store.db import make_engine, make_sessions, migrate
 from services.store.models import Report, RoutingDecision, WatchItemRow
-from services.store.repository import insert_new
+from services.store.repository import insert_new, report_contact, report_contacts
 from services.store.routing import add_routed, watch_items_for
 
 
@@ -76,3 +76,21 @@ def test_a_row_written_first_by_another_worker_does_not_stop_the_rest(tmp_path):
     with sessions() as s:
         kept = s.get_one(RoutingDecision, batch[1].reference)
     assert kept.destinations, "the first writer's row is kept, not overwritten"
+
+
+def test_the_contacts_of_several_reports_are_read_back_in_one_call(tmp_path):
+    sessions = sessions_in(tmp_path)
+    batch, _ = items(3)
+    with sessions() as s, s.begin():
+        add_routed(s, batch, [])
+    unknown = new_reference()
+    with sessions() as s:
+        found = report_contacts(s, [*(item.reference for item in batch), unknown])
+    assert set(found) == {item.reference for item in batch}
+    for item in batch:
+        contact, sensitive = found[item.reference]
+        assert contact == item.contact.model_dump(mode="json")
+        assert sensitive == item.sensitive
+    with sessions() as s:
+        assert report_contact(s, batch[0].reference) == found[batch[0].reference]
+        assert report_contact(s, unknown) is None

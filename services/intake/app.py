@@ -70,7 +70,7 @@ def create_app(settings: IntakeSettings, publisher: EventPublisher | None = None
     ctx = Context(
         publisher=publisher,
         store=store,
-        audit=AuditLog(store),
+        audit=AuditLog(store, linger=settings.audit_linger_seconds),
         access=access,
         categories=load_categories(settings.routing_config_dir),
         neighbourhoods=load_neighbourhoods(settings.routing_config_dir),

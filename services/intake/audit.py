@@ -3,6 +3,12 @@ chains them onto the log in batches (``services.audit.append``), so writing the 
 request up for long. Only when the queue is full (the store down for a long while) does a request
 wait for room: the log is not dropped.
 
+The writer gathers what arrives for ``linger`` seconds after an entry before it writes: each
+append is a transaction under the chain's lock (lock the head, insert, move the head), and at a
+steady hundred reports a second, one append per report cost the intake more CPU than the report's
+own reference claim. Entries reach the log at most that much later; ``flush`` and ``stop`` still
+wait for every one.
+
 Until ``start`` (or after ``stop``) entries are written at once, in the caller's request."""
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ def by(principal: Principal | None) -> dict[str, str | None]:
 
 
 class AuditLog:
-    def __init__(self, store: Store, *, max_queued: int = 10_000, batch: int = 500) -> None:
+    def __init__(self, store: Store, *, max_queued: int = 10_000, batch: int = 500, linger: float = 0.0) -> None:
         self._store = store
         self._max_queued = max_queued
         self._batch = batch
+        self._linger = linger
         self._queue: asyncio.Queue[Entry] | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -56,6 +63,8 @@ class AuditLog:
     async def _run(self, queue: asyncio.Queue[Entry]) -> None:
         while True:
             batch = [await queue.get()]
+            if self._linger > 0 and queue.qsize() < self._batch - 1:
+                await asyncio.sleep(self._linger)  # let a batch gather
             while len(batch) < self._batch and not queue.empty():
                 batch.append(queue.get_nowait())
             while True:

@@ -19,6 +19,9 @@ class IntakeSettings(CommonSettings):
     routing_config_dir: Path = DEFAULT_ROUTING_DIR
     #: How long to wait for Kafka to acknowledge a report before answering 503.
     publish_timeout_seconds: float = 10.0
+    #: How long the audit writer gathers entries before it appends them to the log in one
+    #: transaction (0: each as soon as it can).
+    audit_linger_seconds: float = Field(default=0.2, ge=0.0, le=5.0)
     #: Largest request body accepted, in bytes.
     max_body_bytes: int = 64 * 1024
     #: Requests that write (reports, actions, forms), per client address per minute on average;

@@ -119,6 +119,7 @@ def test_supervisors_search_the_log_for_their_own_teams_only(web):
     mine = route(web)
     sign_in_as(web, "tara", TARA)
     web.get(f"/inbox/{mine}")
+    written(web)  # the viewing is in the log (the writer gathers entries for a moment first)
     with web.sessions() as s:  # an entry about a report routed elsewhere, by someone else
         audit.append(s, [Entry(at=T0, action=AuditAction.CONSULTATION, what="report_item", actor="person:rory",
                                unit="roads-policing", reference="MECC-ELSE-WHER")])
@@ -251,6 +252,32 @@ def test_writing_the_log_does_not_wait_for_the_store(store_url: str) -> None:
     assert asyncio.run(scenario()) == 0
     with sessions() as s:
         assert s.query(AuditEntry).count() == 3 and audit.verify(s).problem is None
+
+
+def test_entries_recorded_close_together_go_into_the_log_in_one_append(store_url: str) -> None:
+    sessions = make_sessions(make_engine(store_url))
+    appends: list[int] = []
+
+    class CountingStore(Store):
+        async def run(self, fn, *args, **kwargs):
+            appends.append(len(args[0]))
+            return await super().run(fn, *args, **kwargs)
+
+    async def scenario() -> None:
+        log = AuditLog(CountingStore(sessions), linger=1.0)
+        await log.start()
+        for i in range(5):
+            await log.record(AuditAction.COLLECTION, "public_report", None, at=T0, reference=f"MECC-0000-000{i}")
+            await asyncio.sleep(0)  # the writer has taken the first entry and is gathering the rest
+        await log.flush()  # waits for the gathered batch to be written
+        with sessions() as s:
+            assert s.query(AuditEntry).count() == 5
+        await log.stop()
+
+    asyncio.run(scenario())
+    assert appends == [5]
+    with sessions() as s:
+        assert audit.verify(s).problem is None
 
 
 def test_an_organisation_reading_its_requests_over_open311_is_a_consultation(web):

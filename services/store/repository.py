@@ -3,6 +3,7 @@ is idempotent under redelivery (insert, and treat "already there" as done)."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
@@ -60,10 +61,16 @@ def insert_new_rows(session: Session, model: type[Base], rows: Sequence[dict[str
     table = cast(Table, model.__table__)
     if key := _key_columns(table, rows[0]):
         rows = sorted(rows, key=lambda row: tuple((row[name] is None, row[name]) for name in key))
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
+    statement = _insert_new_statement(table, session.get_bind().dialect.name, returning)
     return list(session.execute(statement, list(rows)))
+
+
+@functools.cache
+def _insert_new_statement(table: Table, dialect: str, returning: tuple[str, ...]) -> Any:
+    """The ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` of a table, built once: building it
+    (and its cache key) anew for every batch was a good part of a small batch's cost."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
 
 
 def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], returning: str) -> list[Any]:
@@ -156,12 +163,15 @@ def count_items(session: Session, changes: Mapping[str, int], status: str) -> No
     rows = [{"destination_id": d, "status": status, "reports": n} for d, n in sorted(changes.items()) if n]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    session.execute(_count_items_statement(session.get_bind().dialect.name), rows)
+
+
+@functools.cache
+def _count_items_statement(dialect: str) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(cast(Table, InboxCount.__table__))
     added = InboxCount.reports + statement.excluded["reports"]
-    session.execute(statement.on_conflict_do_update(index_elements=["destination_id", "status"],
-                                                    set_={"reports": added}), rows)
+    return statement.on_conflict_do_update(index_elements=["destination_id", "status"], set_={"reports": added})
 
 
 def report_contact(session: Session, reference: str) -> tuple[dict[str, Any], bool] | None:

@@ -9,12 +9,13 @@ report reference, so a redelivered report finds the cluster it was put in the fi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from schemas import RoutedItem, WatchItem
@@ -58,30 +59,57 @@ class Search:
     postcode: str | None = None
 
 
-def _matching(search: Search) -> ColumnElement[bool]:
-    condition = and_(ClusterMember.category == search.category, ClusterMember.received_at >= search.since,
-                     ClusterMember.received_at <= search.until)
+def _matching(i: int, boxed: bool) -> ColumnElement[bool]:
+    """The ``i``-th search of a statement, its values left as parameters (``_search_params``)."""
+    condition = and_(ClusterMember.category == bindparam(f"category_{i}"),
+                     ClusterMember.received_at >= bindparam(f"since_{i}"),
+                     ClusterMember.received_at <= bindparam(f"until_{i}"))
+    if boxed:
+        return and_(condition, ClusterMember.latitude.between(bindparam(f"min_lat_{i}"), bindparam(f"max_lat_{i}")),
+                    ClusterMember.longitude.between(bindparam(f"min_lon_{i}"), bindparam(f"max_lon_{i}")))
+    return and_(condition, ClusterMember.latitude.is_(None), ClusterMember.postcode == bindparam(f"postcode_{i}"))
+
+
+def _search_params(i: int, search: Search) -> dict[str, Any]:
+    params: dict[str, Any] = {f"category_{i}": search.category, f"since_{i}": search.since,
+                              f"until_{i}": search.until}
     if search.box is not None:
-        min_lat, max_lat, min_lon, max_lon = search.box
-        return and_(condition, ClusterMember.latitude.between(min_lat, max_lat),
-                    ClusterMember.longitude.between(min_lon, max_lon))
-    return and_(condition, ClusterMember.latitude.is_(None), ClusterMember.postcode == search.postcode)
+        for name, value in zip(("min_lat", "max_lat", "min_lon", "max_lon"), search.box, strict=True):
+            params[f"{name}_{i}"] = value
+    else:
+        params[f"postcode_{i}"] = search.postcode
+    return params
+
+
+_MEMBER_COLUMNS = (ClusterMember.cluster_id, ClusterMember.reference, ClusterMember.category, ClusterMember.latitude,
+                   ClusterMember.longitude, ClusterMember.postcode, ClusterMember.received_at)
+
+
+@functools.cache
+def _candidates_statement(searches: int, boxed: bool) -> Select[str, str, str, float | None, float | None, str | None,
+                                                                datetime]:
+    """Members matching any of ``searches`` searches of one kind (with a point, or at a postcode),
+    built once per shape: building the statement and its cache key for every batch cost more
+    than running it."""
+    return select(*_MEMBER_COLUMNS).where(or_(*(_matching(i, boxed) for i in range(searches))))
 
 
 def candidate_members(session: Session, searches: Sequence[Search], chunk: int = 64) -> list[MemberRow]:
     """Reports matching any of ``searches`` (a batch's neighbourhoods, in a few queries).
 
     Each query ORs the searches of one chunk, padded to a power of two by repeating the last:
-    SQLAlchemy caches a compiled statement per shape, and one shape per batch size would grow
-    the router's memory by a megabyte or so per size."""
+    one statement per shape is built and compiled once, and there are only a few shapes."""
     found: dict[str, MemberRow] = {}
-    for kind in ([s for s in searches if s.box is not None], [s for s in searches if s.box is None]):
+    for boxed in (True, False):
+        kind = [s for s in searches if (s.box is not None) == boxed]
         for i in range(0, len(kind), chunk):
             part = list(kind[i:i + chunk])
             part += [part[-1]] * ((1 << (len(part) - 1).bit_length()) - len(part))
-            for row in session.scalars(select(ClusterMember).where(or_(*(_matching(s) for s in part)))):
-                found[row.reference] = MemberRow(row.cluster_id, row.reference, row.category, row.latitude,
-                                                 row.longitude, row.postcode, row.received_at)
+            params: dict[str, Any] = {}
+            for n, search in enumerate(part):
+                params.update(_search_params(n, search))
+            for row in session.execute(_candidates_statement(len(part), boxed), params):
+                found[row.reference] = MemberRow(*row)
     return list(found.values())
 
 
@@ -98,28 +126,39 @@ def add_clusters(session: Session, clusters: Sequence[NewCluster], members: Sequ
     return len(added) == len(members)
 
 
+@functools.cache
+def _timeline_statements() -> tuple[Select[str, str], Select[str, datetime]]:
+    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
+    return (select(Cluster.id, Cluster.label).where(Cluster.id.in_(ids)),
+            select(ClusterMember.cluster_id, ClusterMember.received_at)
+            .where(ClusterMember.cluster_id.in_(ids)).order_by(ClusterMember.received_at))
+
+
 def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str, tuple[str, list[datetime]]]:
     """Each cluster's label and its reports' receipt times, oldest first."""
     if not cluster_ids:
         return {}
-    ids = set(cluster_ids)
+    labels, members = _timeline_statements()
+    ids = sorted(set(cluster_ids))
     timelines: dict[str, tuple[str, list[datetime]]] = {
-        cluster_id: (label, []) for cluster_id, label in session.execute(
-            select(Cluster.id, Cluster.label).where(Cluster.id.in_(ids))).tuples()
+        cluster_id: (label, []) for cluster_id, label in session.execute(labels, {"ids": ids}).tuples()
     }
-    for cluster_id, received_at in session.execute(
-            select(ClusterMember.cluster_id, ClusterMember.received_at)
-            .where(ClusterMember.cluster_id.in_(ids)).order_by(ClusterMember.received_at)).tuples():
+    for cluster_id, received_at in session.execute(members, {"ids": ids}).tuples():
         timelines[cluster_id][1].append(received_at)
     return timelines
+
+
+@functools.cache
+def _member_clusters_statement() -> Select[str, str]:
+    return select(ClusterMember.reference, ClusterMember.cluster_id).where(
+        ClusterMember.reference.in_(bindparam("references", expanding=True)))
 
 
 def member_clusters(session: Session, references: Sequence[str]) -> dict[str, str]:
     """The clusters some reports are already in, by reference (one query)."""
     if not references:
         return {}
-    rows = session.execute(select(ClusterMember.reference, ClusterMember.cluster_id)
-                           .where(ClusterMember.reference.in_(set(references))))
+    rows = session.execute(_member_clusters_statement(), {"references": sorted(set(references))})
     return {reference: cluster_id for reference, cluster_id in rows}
 
 

@@ -18,6 +18,7 @@ is decided by ``choose``, a plain function.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table, bindparam, func, select, update
+from sqlalchemy import BindParameter, CursorResult, Result, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from schemas import MessageStatus
@@ -173,11 +174,55 @@ def _opt_outs(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, 
     """The opt-out reason of each (channel, digest) of ``pairs`` that has opted out."""
     found: dict[tuple[str, str], str] = {}
     for digests in _chunks(sorted({digest for _, digest in pairs})):
-        for row in session.scalars(select(OptOut).where(OptOut.address_digest.in_(digests),
-                                                        OptOut.opted_out.is_(True))):
-            if (row.channel, row.address_digest) in pairs:
-                found[(row.channel, row.address_digest)] = f"opted out ({row.source})"
+        for channel, digest, source in session.execute(_statements().opt_outs, {"digests": list(digests)}):
+            if (channel, digest) in pairs:
+                found[(channel, digest)] = f"opted out ({source})"
     return found
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of the claim, take and settle paths, built once (``_statements``) with their
+    values as parameters: building them, and their cache keys, for every small batch cost more
+    than running them."""
+
+    opt_outs: Any
+    claimed: Any
+    take: Any
+    take_ambiguous: Any
+    settle: Any
+
+
+@functools.cache
+def _statements() -> _Statements:
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    table = cast(Table, Message.__table__).c
+
+    def lease(statuses: Iterable[MessageStatus], **values: Any) -> Any:
+        return (update(Message)
+                .where(Message.id.in_(ids), Message.status.in_(list(statuses)), Message.due_at <= bindparam("at"))
+                .values(status=MessageStatus.SENDING, lease_owner=bindparam("owner"),
+                        lease_generation=Message.lease_generation + 1, updated_at=bindparam("at"), **values)
+                .returning(Message)
+                .execution_options(synchronize_session=False))
+
+    return _Statements(
+        opt_outs=select(OptOut.channel, OptOut.address_digest, OptOut.source).where(
+            OptOut.address_digest.in_(bindparam("digests", expanding=True)), OptOut.opted_out.is_(True)),
+        claimed=select(Message.id, Message.key, Message.status).where(
+            Message.key.in_(bindparam("keys", expanding=True))),
+        take=lease(SENDABLE_STATUSES, attempts=Message.attempts + 1, attempted_at=bindparam("at")),
+        take_ambiguous=lease((MessageStatus.AMBIGUOUS,)),
+        settle=(update(cast(Table, Message.__table__))
+                .where(table.id == bindparam("b_id"), table.status == MessageStatus.SENDING,
+                       table.lease_owner == bindparam("b_owner"), table.lease_generation == bindparam("b_generation"))
+                .values(status=bindparam("b_status"),
+                        provider=func.coalesce(bindparam("b_provider", type_=table.provider.type), table.provider),
+                        provider_id=func.coalesce(bindparam("b_provider_id", type_=table.provider_id.type),
+                                                  table.provider_id),
+                        detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=bindparam("b_at"))
+                .returning(table.id)),
+    )
 
 
 def _values(draft: Draft, at: datetime) -> dict[str, Any]:
@@ -200,8 +245,7 @@ def _claim_rows(session: Session, drafts: Sequence[Draft], at: datetime) -> dict
 
     def look_up(keys: Sequence[str]) -> None:
         for part in _chunks(keys):
-            for message_id, key, status in session.execute(
-                    select(Message.id, Message.key, Message.status).where(Message.key.in_(part))):
+            for message_id, key, status in session.execute(_statements().claimed, {"keys": list(part)}):
                 claims[key] = Claim(message_id, False, MessageStatus(status), key)
 
     look_up([d.key for d in drafts])
@@ -267,25 +311,18 @@ def start_attempts(session: Session, message_ids: Sequence[int], at: datetime, o
 
 
 def _take(session: Session, message_ids: Sequence[int], at: datetime, owner: str) -> list[Message]:
-    return _lease(session, message_ids, SENDABLE_STATUSES, owner, at,
-                  attempts=Message.attempts + 1, attempted_at=at)
+    """``_lease`` of the sendable ones, counting an attempt."""
+    return _lease(session, _statements().take, message_ids, owner, at)
 
 
-def _lease(session: Session, message_ids: Sequence[int], statuses: Iterable[MessageStatus], owner: str,
-           at: datetime, **values: Any) -> list[Message]:
-    """Move the ones of ``message_ids`` in ``statuses`` and due at ``at`` to ``sending``, leased to
-    ``owner`` under a new generation; only those this call moved come back, in the order asked."""
+def _lease(session: Session, statement: Any, message_ids: Sequence[int], owner: str, at: datetime) -> list[Message]:
+    """Move the ones of ``message_ids`` in the statement's statuses and due at ``at`` to ``sending``,
+    leased to ``owner`` under a new generation; only those this call moved come back, in the order
+    asked."""
     wanted = list(dict.fromkeys(message_ids))
     taken: list[Message] = []
     for ids in _chunks(wanted):
-        taken.extend(session.scalars(
-            update(Message)
-            .where(Message.id.in_(ids), Message.status.in_(list(statuses)), Message.due_at <= at)
-            .values(status=MessageStatus.SENDING, lease_owner=owner,
-                    lease_generation=Message.lease_generation + 1, updated_at=at, **values)
-            .returning(Message)
-            .execution_options(synchronize_session=False)
-        ).all())
+        taken.extend(session.scalars(statement, {"ids": list(ids), "at": at, "owner": owner}).all())
     order = {message_id: i for i, message_id in enumerate(wanted)}
     return sorted(taken, key=lambda m: order[m.id])
 
@@ -298,7 +335,7 @@ def take_ambiguous(session: Session, at: datetime, owner: str, limit: int = 100)
         ids = list(session.scalars(
             select(Message.id).where(Message.status == MessageStatus.AMBIGUOUS, Message.due_at <= at)
             .order_by(Message.due_at).limit(limit)))
-        return _lease(session, ids, (MessageStatus.AMBIGUOUS,), owner, at) if ids else []
+        return _lease(session, _statements().take_ambiguous, ids, owner, at) if ids else []
 
 
 @dataclass(frozen=True)
@@ -333,26 +370,15 @@ def settle_many(session: Session, outcomes: Iterable[Outcome], at: datetime, own
     The outcomes that came too late are recorded in ``late_outcome`` and returned; one saying the
     provider accepted a message since marked ambiguous or unconfirmed settles it as sent (the
     provider has it), without any other send."""
-    messages = cast(Table, Message.__table__)
-    table = messages.c
-    statement = (
-        update(messages)
-        .where(table.id == bindparam("b_id"), table.status == MessageStatus.SENDING,
-               table.lease_owner == owner, table.lease_generation == bindparam("b_generation"))
-        .values(status=bindparam("b_status"),
-                provider=func.coalesce(bindparam("b_provider", type_=table.provider.type), table.provider),
-                provider_id=func.coalesce(bindparam("b_provider_id", type_=table.provider_id.type),
-                                          table.provider_id),
-                detail=bindparam("b_detail"), due_at=bindparam("b_due_at"), updated_at=at)
-        .returning(table.id)
-    )
+    statement = _statements().settle
     late: list[Late] = []
     with session.begin():
         connection = session.connection()
         for o in outcomes:
             applied = connection.execute(statement, {
                 "b_id": o.message_id, "b_generation": o.generation, "b_status": o.status, "b_provider": o.provider,
-                "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at}).first()
+                "b_provider_id": o.provider_id, "b_detail": o.detail, "b_due_at": o.due_at, "b_owner": owner,
+                "b_at": at}).first()
             if applied is None:
                 late.append(_record_late(session, o, owner, at))
     return late

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from schemas import RoutedItem, WatchItem
@@ -127,24 +127,21 @@ def add_clusters(session: Session, clusters: Sequence[NewCluster], members: Sequ
 
 
 @functools.cache
-def _timeline_statements() -> tuple[Select[str, str], Select[str, datetime]]:
-    ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
-    return (select(Cluster.id, Cluster.label).where(Cluster.id.in_(ids)),
-            select(ClusterMember.cluster_id, ClusterMember.received_at)
-            .where(ClusterMember.cluster_id.in_(ids)).order_by(ClusterMember.received_at))
+def _timelines_statement() -> Select[str, str, datetime]:
+    return (select(Cluster.id, Cluster.label, ClusterMember.received_at)
+            .join(ClusterMember, ClusterMember.cluster_id == Cluster.id)
+            .where(Cluster.id.in_(bindparam("ids", expanding=True))).order_by(ClusterMember.received_at))
 
 
 def cluster_timelines(session: Session, cluster_ids: Sequence[str]) -> dict[str, tuple[str, list[datetime]]]:
-    """Each cluster's label and its reports' receipt times, oldest first."""
+    """Each cluster's label and its reports' receipt times, oldest first (one query: a cluster is
+    made with its first member, in one transaction, so every cluster has one)."""
     if not cluster_ids:
         return {}
-    labels, members = _timeline_statements()
-    ids = sorted(set(cluster_ids))
-    timelines: dict[str, tuple[str, list[datetime]]] = {
-        cluster_id: (label, []) for cluster_id, label in session.execute(labels, {"ids": ids}).tuples()
-    }
-    for cluster_id, received_at in session.execute(members, {"ids": ids}).tuples():
-        timelines[cluster_id][1].append(received_at)
+    timelines: dict[str, tuple[str, list[datetime]]] = {}
+    for cluster_id, label, received_at in session.execute(_timelines_statement(),
+                                                          {"ids": sorted(set(cluster_ids))}).tuples():
+        timelines.setdefault(cluster_id, (label, []))[1].append(received_at)
     return timelines
 
 

@@ -7,6 +7,7 @@ makes, records what it accepted, and fails on request::
     with FakeTwilio() as twilio, FakeSendGrid() as sendgrid:
         env = {"TWILIO_API_BASE_URL": twilio.url, "SENDGRID_API_HOST": sendgrid.url, ...}
         twilio.fail_next(2, status=429)                  # the next two requests get 429
+        twilio.fail_next(1, status=500, to="+447700900123")  # the next one naming that number gets 500
         twilio.fail_for("+447700900666", 400, 21610)     # that number is unsubscribed
         ...
         twilio.wait_for(1)                               # one message accepted (polls, no blind sleep)
@@ -180,7 +181,7 @@ class _FakeServer(Generic[R]):
         self._open.set()
         self._records: list[R] = []
         self._failures: list[FailedRequest] = []
-        self._fail_next: list[Failure] = []
+        self._fail_next: list[tuple[Failure, str | None]] = []  # and the recipient it is kept for, if any
         self._fail_for: dict[str, Failure] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -227,10 +228,12 @@ class _FakeServer(Generic[R]):
     # -- failure injection -----------------------------------------------------------------------
 
     def fail_next(self, n: int = 1, status: int = 500, code: int | None = None,
-                  message: str | None = None) -> None:
-        """Make the next ``n`` requests (after authentication) fail with ``status``."""
+                  message: str | None = None, *, to: str | None = None) -> None:
+        """Make the next ``n`` requests (after authentication) fail with ``status``; with ``to``, the
+        next ``n`` naming that recipient (sends and look-ups), whatever else the fake is asked meanwhile."""
         with self._lock:
-            self._fail_next.extend(Failure(status, code, message) for _ in range(n))
+            self._fail_next.extend((Failure(status, code, message), self._key(to) if to else None)
+                                   for _ in range(n))
 
     def fail_for(self, recipient: str, status: int = 400, code: int | None = None,
                  message: str | None = None) -> None:
@@ -311,9 +314,12 @@ class _FakeServer(Generic[R]):
         return recipient.strip().lower()
 
     def _pick_failure(self, recipients: Sequence[str]) -> Failure | None:
+        keys = {self._key(recipient) for recipient in recipients}
         with self._lock:
-            if self._fail_next:
-                return self._fail_next.pop(0)
+            for i, (next_failure, kept_for) in enumerate(self._fail_next):
+                if kept_for is None or kept_for in keys:
+                    del self._fail_next[i]
+                    return next_failure
             for recipient in recipients:
                 failure = self._fail_for.get(self._key(recipient))
                 if failure is not None:

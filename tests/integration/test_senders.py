@@ -130,6 +130,17 @@ async def test_twilio_fail_for_hits_only_that_recipient(twilio: TwilioSms, fake_
     assert [f.recipients for f in fake_twilio.failures] == [(OTHER_NUMBER,), (OTHER_NUMBER,)]
 
 
+async def test_twilio_fail_next_kept_for_a_recipient_lets_other_requests_through(
+        twilio: TwilioSms, fake_twilio: FakeTwilio) -> None:
+    fake_twilio.fail_next(1, status=429, to=OTHER_NUMBER)
+    await twilio.send(sms(to=TO_NUMBER))  # another recipient's send: not the one the failure is kept for
+    with pytest.raises(TransientSendError):
+        await twilio.send(sms(to=OTHER_NUMBER))
+    await twilio.send(sms(to=OTHER_NUMBER))  # used up
+    assert [m.to for m in fake_twilio.messages()] == [TO_NUMBER, OTHER_NUMBER]
+    assert [f.recipients for f in fake_twilio.failures] == [(OTHER_NUMBER,)]
+
+
 async def test_twilio_rejected_credentials_are_permanent(fake_twilio: FakeTwilio) -> None:
     fake_twilio.auth_token = "the-right-token"
     sender = TwilioSms(ACCOUNT_SID, "a-wrong-token", FROM_NUMBER, base_url=fake_twilio.url)

@@ -27,11 +27,11 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.events import OPEN_STATUSES, SENT_STATUSES
 from services.store.models import Action, DashboardMonth, Message, Report, SurveyAnswer
+from services.store.repository import dialect_insert
 
 UK = ZoneInfo("Europe/London")
 UNKNOWN_AREA = "Area not known"
@@ -199,9 +199,7 @@ def refresh(session: Session, months: Iterable[str], now: datetime) -> int:
                                                          DashboardMonth.area.not_in([f.area for f in found])))
             if found:
                 # An upsert: another worker refreshing the same month at the same time writes the same rows.
-                dialect = session.get_bind().dialect.name
-                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-                statement = insert(cast(Table, DashboardMonth.__table__))
+                statement = dialect_insert(session.get_bind().dialect.name)(cast(Table, DashboardMonth.__table__))
                 columns = [c for c in vars(found[0]) if c not in ("area", "month")] + ["refreshed_at"]
                 session.execute(statement.on_conflict_do_update(
                     index_elements=["area", "month"], set_={c: statement.excluded[c] for c in columns}),

@@ -196,7 +196,8 @@ class _Statements:
 @functools.cache
 def _statements() -> _Statements:
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
-    table = cast(Table, Message.__table__).c
+    messages = cast(Table, Message.__table__)
+    table = messages.c
 
     def lease(statuses: Iterable[MessageStatus], **values: Any) -> Any:
         return (update(Message)
@@ -213,7 +214,7 @@ def _statements() -> _Statements:
             Message.key.in_(bindparam("keys", expanding=True))),
         take=lease(SENDABLE_STATUSES, attempts=Message.attempts + 1, attempted_at=bindparam("at")),
         take_ambiguous=lease((MessageStatus.AMBIGUOUS,)),
-        settle=(update(cast(Table, Message.__table__))
+        settle=(update(messages)
                 .where(table.id == bindparam("b_id"), table.status == MessageStatus.SENDING,
                        table.lease_owner == bindparam("b_owner"), table.lease_generation == bindparam("b_generation"))
                 .values(status=bindparam("b_status"),

@@ -65,12 +65,16 @@ def insert_new_rows(session: Session, model: type[Base], rows: Sequence[dict[str
     return list(session.execute(statement, list(rows)))
 
 
+def dialect_insert(dialect: str) -> Callable[[Table], Any]:
+    """The ``insert`` of a dialect's name: PostgreSQL's or SQLite's, both with ``ON CONFLICT``."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 @functools.cache
 def _insert_new_statement(table: Table, dialect: str, returning: tuple[str, ...]) -> Any:
     """The ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` of a table, built once: building it
     (and its cache key) anew for every batch was a good part of a small batch's cost."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
+    return dialect_insert(dialect)(table).on_conflict_do_nothing().returning(*(table.c[name] for name in returning))
 
 
 def insert_new(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], returning: str) -> list[Any]:
@@ -168,8 +172,7 @@ def count_items(session: Session, changes: Mapping[str, int], status: str) -> No
 
 @functools.cache
 def _count_items_statement(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(cast(Table, InboxCount.__table__))
+    statement = dialect_insert(dialect)(cast(Table, InboxCount.__table__))
     added = InboxCount.reports + statement.excluded["reports"]
     return statement.on_conflict_do_update(index_elements=["destination_id", "status"], set_={"reports": added})
 

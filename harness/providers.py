@@ -26,6 +26,7 @@ import json
 import re
 import secrets
 import signal
+import socket
 import sys
 import threading
 import time
@@ -116,6 +117,34 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     fake: _FakeServer[Any]
 
+    def server_activate(self) -> None:
+        super().server_activate()
+        self._lock = threading.Lock()
+        #: Open client connections, and whether each is between requests (idle, kept alive).
+        self._connections: dict[socket.socket, bool] = {}
+        self.closing = False
+
+    def track(self, connection: socket.socket, *, idle: bool) -> None:
+        with self._lock:
+            if connection not in self._connections:
+                self.fake._count_connection()
+            self._connections[connection] = idle
+
+    def untrack(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.pop(connection, None)
+
+    def close_connections(self) -> None:
+        """Hang up every kept-alive connection waiting for its next request, as a provider going
+        away does (a request being answered is answered, then its connection closed): a client
+        then finds the provider gone instead of a handler still serving it."""
+        with self._lock:
+            self.closing = True
+            idle = [connection for connection, waiting in self._connections.items() if waiting]
+        for connection in idle:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up before its answer (a worker killed or timed out mid-call) is
         what the fault tests do on purpose: not worth a traceback. Anything else is reported."""
@@ -126,8 +155,17 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    # HTTP/1.0: one request per connection, so stop() leaves no kept-alive handler behind.
-    protocol_version = "HTTP/1.0"
+    # Kept-alive connections, as the real providers keep them: a client's connection pool is
+    # measured as it would be in production. stop() hangs them up (``close_connections``).
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, idle=True)
+
+    def finish(self) -> None:
+        self.server.untrack(self.connection)
+        super().finish()
 
     def do_POST(self) -> None:
         self._dispatch("POST")
@@ -142,6 +180,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
+        self.server.track(self.connection, idle=False)
+        try:
+            self._answer(method)
+        finally:
+            if self.server.closing:
+                self.close_connection = True
+            self.server.track(self.connection, idle=True)
+
+    def _answer(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length > 0 else b""
         if len(raw) < length:  # the client went away mid-request: like any HTTP server, act on nothing
@@ -176,6 +223,7 @@ class _FakeServer(Generic[R]):
         self._lock = threading.Lock()
         self._in_flight = 0
         self._cut_off = 0
+        self._connections = 0
         self._held_to: list[tuple[str, ...]] = []  # the recipients of each send being held
         self._open = threading.Event()
         self._open.set()
@@ -205,6 +253,7 @@ class _FakeServer(Generic[R]):
         if server is not None:
             server.shutdown()
             server.server_close()
+            server.close_connections()
         if thread is not None:
             thread.join(timeout=5)
 
@@ -361,6 +410,16 @@ class _FakeServer(Generic[R]):
         """Requests whose client went away before their whole body arrived: dropped unanswered."""
         with self._lock:
             return self._cut_off
+
+    @property
+    def connections(self) -> int:
+        """Client connections accepted so far (a client keeping its connection alive opens one)."""
+        with self._lock:
+            return self._connections
+
+    def _count_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def _count_cut_off(self) -> None:
         with self._lock:

@@ -175,6 +175,23 @@ async def test_twilio_unreachable_is_transient() -> None:
         await sender.close()
 
 
+async def test_twilio_keeps_its_connection_and_finds_a_stopped_provider_gone(fake_twilio: FakeTwilio) -> None:
+    # One sending thread, so one pooled connection: three sends over it, as with the real Twilio.
+    sender = TwilioSms(ACCOUNT_SID, "test-token", FROM_NUMBER, base_url=fake_twilio.url, timeout=2.0, threads=1)
+    try:
+        for _ in range(3):
+            await sender.send(sms())
+        assert fake_twilio.connections == 1
+        # A provider that goes away hangs up its kept-alive connections: the next send is refused
+        # (never made), not answered by a connection left over from before.
+        fake_twilio.stop()
+        with pytest.raises(TransientSendError):
+            await sender.send(sms())
+        assert len(fake_twilio.messages()) == 3
+    finally:
+        await sender.close()
+
+
 # -- SendGrid -------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ every month.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,11 +27,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select, union
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas.events import OPEN_STATUSES, SENT_STATUSES
-from services.store.models import Action, DashboardMonth, Message, Report, SurveyAnswer
+from services.store.models import Action, DashboardMonth, Message, Report, SurveyAnswer, UTCDateTime
 from services.store.repository import dialect_insert
 
 UK = ZoneInfo("Europe/London")
@@ -222,13 +223,34 @@ def every_month(session: Session) -> list[str]:
 
 
 def touched_months(session: Session, since: datetime) -> set[str]:
-    """Months of the reports received, acted on, messaged about or answered for since ``since``."""
+    """Months of the reports received, acted on, messaged about or answered for since ``since``.
+
+    The database reduces the moments to the UTC hours they fall in (a UK month starts on an hour:
+    the offset is whole hours), in one statement: a few rows, where reading every moment changed
+    in the last minutes was tens of thousands of rows a minute at 100 reports a second."""
     with session.begin():
-        times = list(session.scalars(select(Report.received_at).where(Report.received_at >= since)))
-        for moment, reference in ((Action.recorded_at, Action.reference), (Message.updated_at, Message.reference),
-                                  (SurveyAnswer.answered_at, SurveyAnswer.reference)):
-            times += session.scalars(select(Report.received_at).where(Report.reference == reference, moment >= since))
-    return {month_of(_aware(t) or t) for t in times}
+        hours = session.scalars(_touched_hours_statement(session.get_bind().dialect.name), {"since": since})
+        return {month_of(_utc_hour(hour)) for hour in hours}
+
+
+@functools.cache
+def _touched_hours_statement(dialect: str) -> Any:
+    if dialect == "postgresql":  # the hour in UTC, whatever the session's time zone
+        hour = func.date_trunc("hour", func.timezone("UTC", Report.received_at))
+    else:  # SQLite holds UTC text
+        hour = func.strftime("%Y-%m-%d %H:00:00", Report.received_at)
+    since = bindparam("since", type_=UTCDateTime())
+    changed = [select(hour).where(Report.received_at >= since)]
+    changed += [select(hour).select_from(model).join(Report, Report.reference == model.reference)
+                .where(moment >= since)
+                for model, moment in ((Action, Action.recorded_at), (Message, Message.updated_at),
+                                      (SurveyAnswer, SurveyAnswer.answered_at))]
+    return union(*changed)
+
+
+def _utc_hour(hour: datetime | str) -> datetime:
+    at = datetime.fromisoformat(hour) if isinstance(hour, str) else hour
+    return at.replace(tzinfo=UTC)
 
 
 def last_refreshed(session: Session) -> datetime | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,10 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
             raise DisconnectionError("a pooled connection no longer answers") from exc
 
 
+#: The default executor's threads (``concurrent.futures.ThreadPoolExecutor``'s own default).
+EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
+
+
 def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -61,7 +66,10 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
             cur.close()
 
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=5)
+    # As many kept connections as the default executor has threads (``Store.run`` calls the store
+    # from them): a smaller pool opened and closed an overflow connection whenever every thread was
+    # busy, a new PostgreSQL session each time.
+    engine = create_engine(url, pool_size=EXECUTOR_THREADS, max_overflow=5)
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

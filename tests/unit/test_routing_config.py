@@ -371,3 +371,10 @@ def test_every_problem_is_reported_at_once(config_dir):
     edit(config_dir / "watches.yaml", "    areas: [bedford-cauldwell]", "    areas: []")
     message = error(config_dir)
     assert "rules.speeding.to" in message and "watches.cauldwell-street-watch.areas" in message
+
+
+def test_a_file_that_is_not_yaml_is_refused_naming_the_file_and_the_line(config_dir: Path) -> None:
+    (config_dir / "teams.yaml").write_text("teams:\n  - id: kempston-npt\n    name: [Kempston\n")
+    with pytest.raises(ConfigError, match=r"(?s)teams\.yaml: not valid YAML: .*line 3") as caught:
+        load_routing_config(config_dir)
+    assert str(config_dir / "teams.yaml") in str(caught.value)

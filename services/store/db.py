@@ -49,6 +49,8 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 #: The default executor's threads (``concurrent.futures.ThreadPoolExecutor``'s own default).
 EXECUTOR_THREADS = min(32, (os.cpu_count() or 1) + 4)
+#: The most PostgreSQL connections one process's pool opens, kept and overflow together.
+POOL_LIMIT = 10
 
 
 def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> Engine:
@@ -67,9 +69,10 @@ def make_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -
 
         return engine
     # As many kept connections as the default executor has threads (``Store.run`` calls the store
-    # from them): a smaller pool opened and closed an overflow connection whenever every thread was
-    # busy, a new PostgreSQL session each time.
-    engine = create_engine(url, pool_size=EXECUTOR_THREADS, max_overflow=5)
+    # from them), up to the limit: a smaller pool opened and closed an overflow connection whenever
+    # every thread was busy, a new PostgreSQL session each time. The limit is unchanged.
+    kept = min(EXECUTOR_THREADS, POOL_LIMIT)
+    engine = create_engine(url, pool_size=kept, max_overflow=POOL_LIMIT - kept)
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

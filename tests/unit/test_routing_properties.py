@@ -6,6 +6,7 @@
 - what a watch receives never holds the informant's phone, email or name.
 """
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -103,13 +104,20 @@ def test_no_sensitive_report_ever_reaches_a_watch(contact):
         assert watch_items(item, config) == ()
 
 
+#: A watch item's fields that the pipeline makes from the clock or at random, never from a report.
+MACHINE_MADE = {"event_id", "emitted_at", "received_at", "reference"}
+
+
 @PROPERTY
 @given(contacts())
 def test_a_watch_never_receives_the_informants_contact_details_or_name(contact):
     person = contact.informant if isinstance(contact, PublicContact) else contact.subject
     item = routed_item(contact, RECKLESS)
     for watch_item in watch_items(item, RECKLESS):
-        text = watch_item.model_dump_json().lower()
+        # Searched without the fields made from the clock and random ids, which hold no one's words
+        # and can hold any digits ("51.9" in a time of 02:53:51.97).
+        fields = watch_item.model_dump(mode="json", exclude=MACHINE_MADE)
+        text = json.dumps(fields).lower()
         if person is not None:
             assert person.phone is not None and person.email is not None and person.name is not None
             assert person.phone[-6:] not in text.replace(" ", "")
